@@ -1,0 +1,30 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6)
+]
+
+let package = Package(
+    name: "Flotilla",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "RaftCore", targets: ["RaftCore"]),
+        .library(name: "RaftSimulation", targets: ["RaftSimulation"]),
+        .executable(name: "flotilla-sim", targets: ["flotilla-sim"]),
+        .executable(name: "raft-bench", targets: ["raft-bench"]),
+    ],
+    targets: [
+        // Pure Raft: one value type per group, events in, a Ready value out. Standard library only.
+        .target(name: "RaftCore", swiftSettings: strictSettings),
+        // Test support: a deterministic multi-node simulator with virtual time and a seeded faulty network.
+        .target(name: "RaftSimulation", dependencies: ["RaftCore"], swiftSettings: strictSettings),
+        // Runs any number of simulation seeds, or replays one seed verbosely.
+        .executableTarget(name: "flotilla-sim", dependencies: ["RaftSimulation"], swiftSettings: strictSettings),
+        // Release-mode benchmark of the Raft core alone (3 members, in-memory log, no network).
+        .executableTarget(name: "raft-bench", dependencies: ["RaftCore"], swiftSettings: strictSettings),
+        .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "RaftSimulationTests", dependencies: ["RaftSimulation", "RaftCore"], swiftSettings: strictSettings),
+    ]
+)
