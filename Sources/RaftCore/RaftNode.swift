@@ -1,0 +1,351 @@
+/// One member of one Raft group: the whole Raft algorithm as a deterministic value.
+///
+/// `RaftNode` does no I/O, reads no clock, starts no thread and draws randomness only from the seeded
+/// generator it holds. Events come in as mutating calls (`tick()`, `step(_:)`, `propose(_:)`,
+/// `proposeConfChange(_:)`, `readIndex(context:)`, `transferLeadership(to:)`, `reportSnapshot(to:succeeded:)`,
+/// `compactLog(through:)`); what must happen as a result comes out of `ready()` as a `Ready` value, whose
+/// documentation states the contract the shell must keep. After handling a Ready the shell calls
+/// `advance(_:)`. The same events in the same order always produce the same Readies.
+///
+/// Implements the Raft paper (Ongaro & Ousterhout 2014) §5–§8 and from Ongaro's thesis: pre-vote (§9.6),
+/// check-quorum and leases (§6.4), ReadIndex (§6.4), leadership transfer (§3.10) and joint consensus (§4.3).
+public struct RaftNode: Sendable {
+    public let config: RaftConfig
+    public var id: NodeID { config.id }
+
+    /// The latest term seen (persistent).
+    public internal(set) var term: Term = .zero
+    /// The vote cast in `term` (persistent).
+    public internal(set) var vote: NodeID?
+    public internal(set) var role: Role = .follower
+    /// The leader of `term`, once known.
+    public internal(set) var leader: NodeID?
+    /// The log, with its commit and apply positions.
+    public internal(set) var log: RaftLog
+    /// The membership in effect: the snapshot's, changed by every committed membership change.
+    public internal(set) var membership: Membership
+    /// Committed membership changes after the snapshot: (index, membership from then on).
+    var membershipHistory: [(LogIndex, Membership)] = []
+
+    /// The leader's view of every member (self included); empty unless leader.
+    var progress: [NodeID: Progress] = [:]
+    /// Votes received in the current (pre-)campaign.
+    var votes: [NodeID: Bool] = [:]
+
+    /// Ticks since the last election timeout reset (followers, candidates) or check-quorum round (leader).
+    var electionElapsed = 0
+    var heartbeatElapsed = 0
+    var randomizedElectionTimeout = 0
+    /// This member's own tick count: the clock of leases.
+    var now: UInt64 = 0
+    var random: SplitMix64
+    /// Set from start until one election timeout has passed: a restarted member does not help elect a
+    /// new leader while an old leader's lease may still hold.
+    var recentlyStarted = true
+
+    /// The target of a leadership transfer under way.
+    public internal(set) var leadTransferee: NodeID?
+    /// A TimeoutNow was sent in this term: leases may be broken by it, so lease reads are off.
+    var leaseDisabledThisTerm = false
+    /// The index of the latest membership change in the log; a new one waits until it is committed.
+    var pendingConfIndex: LogIndex = .zero
+    /// Bytes of entries appended by this leader and not yet committed.
+    var uncommittedBytes = 0
+
+    /// The leader's latest heartbeat round.
+    var heartbeatRound: UInt64 = 0
+    /// Reads waiting for a heartbeat round to confirm leadership, in round order.
+    var pendingReads: [PendingRead] = []
+    /// Reads that arrived before the leader committed an entry of its term.
+    var readsAwaitingTermCommit: [PendingRead] = []
+
+    // Outputs collected until the next `ready()`.
+    var messages: [Message] = []
+    var readStates: [ReadState] = []
+    var lastHardState: HardState
+    var lastSoftState: SoftState
+    var membershipChanged = false
+    var needsBroadcast = false
+
+    /// A read request waiting for confirmation.
+    struct PendingRead: Sendable {
+        var context: UInt64
+        var index: LogIndex
+        var round: UInt64
+        var from: NodeID
+    }
+
+    /// Starts a member of a new group whose founding membership is `membership` (empty for a member that
+    /// will be added to an existing group and waits to hear from its leader).
+    public init(config: RaftConfig, membership: Membership) throws(RaftConfigError) {
+        try self.init(
+            config: config,
+            restoring: PersistentState(
+                hardState: HardState(),
+                snapshot: SnapshotMetadata(index: .zero, term: .zero, membership: membership), entries: []))
+    }
+
+    /// Restarts a member from what its storage recovered.
+    public init(config: RaftConfig, restoring state: PersistentState) throws(RaftConfigError) {
+        try config.validate()
+        self.config = config
+        random = SplitMix64(seed: config.seed ^ (config.id.rawValue &* 0x9E37_79B9_7F4A_7C15))
+        log = RaftLog(snapshot: state.snapshot, entries: state.entries, committed: state.hardState.commit)
+        term = state.hardState.term
+        vote = state.hardState.vote
+        membership = state.snapshot.membership
+        lastHardState = HardState(term: state.hardState.term, vote: state.hardState.vote, commit: log.committed)
+        lastSoftState = SoftState(role: .follower, leader: nil)
+        // Committed membership changes take effect again at once.
+        var index = log.firstIndex
+        while index <= log.committed {
+            if let entry = log.entry(at: index), case .confChange(let change) = entry.payload {
+                applyConfChange(change, at: index)
+            }
+            index += 1
+        }
+        membershipChanged = false
+        resetRandomizedElectionTimeout()
+    }
+
+    // MARK: - Inspection
+
+    /// The member's state at a glance.
+    public var status: RaftStatus {
+        RaftStatus(
+            id: id, term: term, vote: vote, role: role, leader: leader, commit: log.committed,
+            applied: log.applied, lastIndex: log.lastIndex, membership: membership,
+            progress: role == .leader ? progress : [:])
+    }
+
+    /// True if this member may campaign: it is a voter of its membership.
+    public var isPromotable: Bool { membership.isVoter(id) }
+
+    var hardState: HardState { HardState(term: term, vote: vote, commit: log.committed) }
+    var softState: SoftState { SoftState(role: role, leader: leader) }
+
+    /// True if the leader has committed an entry of its own term (required before serving reads, §8).
+    var hasCommittedInCurrentTerm: Bool { log.term(at: log.committed) == term }
+
+    // MARK: - Ready / advance
+
+    /// True if `ready()` would return something to do.
+    public var hasReady: Bool {
+        if !messages.isEmpty || !readStates.isEmpty || needsBroadcast || membershipChanged { return true }
+        if log.hasUnstable || log.applicableIndex > log.applied { return true }
+        if hardState != lastHardState || softState != lastSoftState { return true }
+        if role == .leader, let last = pendingReads.last, last.round > heartbeatRound { return true }
+        return false
+    }
+
+    /// Collects what the shell must do now. See `Ready` for the contract.
+    public mutating func ready() -> Ready {
+        if role == .leader {
+            if needsBroadcast { broadcastAppend() }
+            if let last = pendingReads.last, last.round > heartbeatRound { broadcastHeartbeat() }
+        }
+        needsBroadcast = false
+        var ready = Ready()
+        let soft = softState
+        if soft != lastSoftState {
+            ready.softState = soft
+            lastSoftState = soft
+        }
+        ready.snapshot = log.unstableSnapshot
+        log.unstableSnapshot = nil
+        ready.entries = log.takeUnstable()
+        let hard = hardState
+        if hard != lastHardState {
+            ready.hardState = hard
+            lastHardState = hard
+        }
+        ready.committedEntries = log.takeCommitted()
+        swap(&ready.messages, &messages)
+        swap(&ready.readStates, &readStates)
+        if membershipChanged {
+            ready.membership = membership
+            membershipChanged = false
+        }
+        return ready
+    }
+
+    /// Tells the core that `ready` has been handled: its entries and snapshot are durable.
+    public mutating func advance(_ ready: Ready) {
+        if let snapshot = ready.snapshot, snapshot.index > log.persisted, snapshot.index <= log.lastIndex {
+            log.persisted = snapshot.index
+        }
+        if let last = ready.entries.last, log.term(at: last.index) == last.term, last.index > log.persisted {
+            log.persisted = last.index
+        }
+        if role == .leader, var own = progress[id] {
+            if own.maybeUpdate(log.persisted) {
+                progress[id] = own
+                if maybeCommit() { needsBroadcast = true }
+            }
+        }
+    }
+
+    // MARK: - Time
+
+    /// Advances logical time by one tick: elections, heartbeats, check-quorum, transfer timeouts.
+    public mutating func tick() {
+        now += 1
+        if role == .leader {
+            tickLeader()
+        } else {
+            tickElection()
+        }
+    }
+
+    private mutating func tickElection() {
+        electionElapsed += 1
+        if recentlyStarted && electionElapsed >= config.electionTicks { recentlyStarted = false }
+        if isPromotable && electionElapsed >= randomizedElectionTimeout {
+            electionElapsed = 0
+            campaign(.preElection)
+        }
+    }
+
+    private mutating func tickLeader() {
+        heartbeatElapsed += 1
+        electionElapsed += 1
+        if electionElapsed >= config.electionTicks {
+            electionElapsed = 0
+            if config.checkQuorum {
+                let active = Quorum.voteResult(membership) { node in
+                    node == id || progress[node]?.recentActive == true ? true : nil
+                }
+                if active != .won {
+                    becomeFollower(term: term, leader: nil)
+                    return
+                }
+                for node in progress.keys where node != id { progress[node]!.recentActive = false }
+            }
+            if leadTransferee != nil { leadTransferee = nil }
+        }
+        if heartbeatElapsed >= config.heartbeatTicks {
+            heartbeatElapsed = 0
+            broadcastHeartbeat()
+        }
+    }
+
+    mutating func resetRandomizedElectionTimeout() {
+        randomizedElectionTimeout = config.electionTicks + Int(random.next() % UInt64(config.electionTicks))
+    }
+
+    // MARK: - Role changes
+
+    mutating func reset(term newTerm: Term) {
+        if newTerm != term {
+            term = newTerm
+            vote = nil
+            leaseDisabledThisTerm = false
+        }
+        leader = nil
+        electionElapsed = 0
+        heartbeatElapsed = 0
+        resetRandomizedElectionTimeout()
+        leadTransferee = nil
+        votes = [:]
+        progress = [:]
+        pendingReads = []
+        readsAwaitingTermCommit = []
+        uncommittedBytes = 0
+        needsBroadcast = false
+    }
+
+    mutating func becomeFollower(term newTerm: Term, leader newLeader: NodeID?) {
+        reset(term: newTerm)
+        role = .follower
+        leader = newLeader
+    }
+
+    mutating func becomePreCandidate() {
+        precondition(role != .leader, "a leader cannot become a pre-candidate")
+        // Pre-vote changes neither term nor vote (thesis §9.6).
+        votes = [:]
+        leader = nil
+        role = .preCandidate
+    }
+
+    mutating func becomeCandidate() {
+        precondition(role != .leader, "a leader cannot become a candidate")
+        reset(term: term.next)
+        vote = id
+        role = .candidate
+    }
+
+    mutating func becomeLeader() {
+        precondition(role == .candidate, "only a candidate becomes leader")
+        reset(term: term)
+        role = .leader
+        leader = id
+        recentlyStarted = false
+        heartbeatRound = 0
+        for member in membership.allMembers {
+            var entry = Progress(next: log.lastIndex + 1, maxInflight: config.maxInflightMessages)
+            entry.recentActive = true
+            progress[member] = entry
+        }
+        if var own = progress[id] {
+            _ = own.maybeUpdate(log.persisted)
+            own.becomeReplicate()
+            progress[id] = own
+        }
+        // Membership changes already in the log must commit before a new one is accepted.
+        pendingConfIndex = log.lastIndex
+        // A no-op of the new term lets the leader commit (and learn) everything before it (§5.4.2, §8).
+        appendEntry(.data([]))
+    }
+
+    /// How a campaign starts.
+    enum CampaignKind {
+        /// Pre-vote round (when configured) before the real election.
+        case preElection
+        /// The real election (term raised, own vote cast).
+        case election
+        /// A real election after TimeoutNow: voters ignore their leader lease.
+        case transfer
+    }
+
+    /// Starts an election now.
+    mutating func campaign(_ kind: CampaignKind) {
+        guard isPromotable else { return }
+        let voteTerm: Term
+        let preVote = kind == .preElection && config.preVote
+        if preVote {
+            becomePreCandidate()
+            voteTerm = term.next
+        } else {
+            becomeCandidate()
+            voteTerm = term
+        }
+        votes[id] = true
+        if Quorum.voteResult(membership, answer: { votes[$0] }) == .won {
+            winCampaign()
+            return
+        }
+        let request = VoteRequest(
+            preVote: preVote, lastIndex: log.lastIndex, lastTerm: log.lastTerm, transfer: kind == .transfer)
+        for voter in membership.allVoters.sorted() where voter != id {
+            messages.append(Message(from: id, to: voter, term: voteTerm, body: .vote(request)))
+        }
+    }
+
+    mutating func winCampaign() {
+        if role == .preCandidate {
+            campaign(.election)
+        } else {
+            becomeLeader()
+        }
+    }
+
+    /// Starts an election at once (for tests and for shells that know a group needs a leader now).
+    public mutating func campaign() {
+        if role != .leader { campaign(.preElection) }
+    }
+
+    mutating func send(_ body: Message.Body, to: NodeID) {
+        messages.append(Message(from: id, to: to, term: term, body: body))
+    }
+}
