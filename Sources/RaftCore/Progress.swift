@@ -32,6 +32,13 @@ struct Inflights: Sendable {
         }
     }
 
+    /// Frees the oldest in-flight message (presumed lost), so that a full window can make progress.
+    mutating func freeFirst() {
+        guard count > 0 else { return }
+        start = (start + 1) % buffer.count
+        count -= 1
+    }
+
     mutating func reset() {
         start = 0
         count = 0
@@ -64,7 +71,7 @@ public struct Progress: Sendable {
     }
 
     /// True when nothing more may be sent now.
-    var isPaused: Bool {
+    public var isPaused: Bool {
         switch state {
         case .probe: return probeSent
         case .replicate: return inflights.isFull

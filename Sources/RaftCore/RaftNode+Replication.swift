@@ -170,6 +170,9 @@ extension RaftNode {
         entry.probeSent = false
         entry.acknowledgedRound = max(entry.acknowledgedRound, context.round)
         entry.acknowledgedSentAt = max(entry.acknowledgedSentAt, context.sentAt + 1)
+        // A full window may hold lost messages: let one more through per heartbeat, so that a lost
+        // AppendEntries is detected (the member rejects the gap) instead of stalling replication forever.
+        if entry.state == .replicate && entry.inflights.isFull { entry.inflights.freeFirst() }
         progress[member] = entry
         if entry.match < log.lastIndex { sendAppend(to: member, evenIfEmpty: false) }
         releaseConfirmedReads()

@@ -75,14 +75,29 @@ public struct RaftNode: Sendable {
         var from: NodeID
     }
 
-    /// Starts a member of a new group whose founding membership is `membership` (empty for a member that
-    /// will be added to an existing group and waits to hear from its leader).
+    /// Starts a member of a new group.
+    ///
+    /// Founders pass the founding membership: every founder writes the same first entry (index 1, term 1),
+    /// a committed membership change that adds the founders, so that a member added later learns the whole
+    /// membership history from the log alone. A member that will be added to an existing group passes an
+    /// empty membership and waits to hear from the leader. The first `Ready` holds what must be persisted.
     public init(config: RaftConfig, membership: Membership) throws(RaftConfigError) {
+        let empty = SnapshotMetadata(index: .zero, term: .zero, membership: .empty)
+        guard !membership.voters.isEmpty else {
+            try self.init(config: config, restoring: PersistentState(hardState: HardState(), snapshot: empty, entries: []))
+            return
+        }
+        let founding = ConfChange(
+            membership.voters.sorted().map { .addVoter($0) } + membership.learners.sorted().map { .addLearner($0) })
+        let first = Entry(term: Term(1), index: LogIndex(1), payload: .confChange(founding))
         try self.init(
             config: config,
             restoring: PersistentState(
-                hardState: HardState(),
-                snapshot: SnapshotMetadata(index: .zero, term: .zero, membership: membership), entries: []))
+                hardState: HardState(term: Term(1), vote: nil, commit: LogIndex(1)), snapshot: empty, entries: [first]))
+        // Nothing of this is on disk yet: hand it all out in the first Ready.
+        log.unstableFrom = LogIndex(1)
+        log.persisted = .zero
+        lastHardState = HardState()
     }
 
     /// Restarts a member from what its storage recovered.
