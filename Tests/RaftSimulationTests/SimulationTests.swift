@@ -1,5 +1,5 @@
 import Foundation
-import RaftCore
+@testable import RaftCore
 import Testing
 
 @testable import RaftSimulation
@@ -8,7 +8,7 @@ import Testing
 /// environment (`FLOTILLA_SIM_SEEDS`, `FLOTILLA_SIM_STEPS`), so CI can run thousands while a developer runs
 /// a few; a failure prints its seed and the command that replays it.
 @Suite struct SimulationTests {
-    static let seedCount = UInt64(ProcessInfo.processInfo.environment["FLOTILLA_SIM_SEEDS"] ?? "") ?? 200
+    static let seedCount = UInt64(ProcessInfo.processInfo.environment["FLOTILLA_SIM_SEEDS"] ?? "") ?? 2_000
     static let steps = Int(ProcessInfo.processInfo.environment["FLOTILLA_SIM_STEPS"] ?? "") ?? 2_000
     static let shards: [UInt64] = Array(0..<8)
 
