@@ -34,17 +34,30 @@ extension RaftNode {
             progress[member] = nil
         }
         if let target = leadTransferee, !next.isVoter(target) { leadTransferee = nil }
-        if !next.isVoter(id) {
-            // The leader left the voters (§6): hand over to the most up-to-date voter, then step down.
-            let successor = next.allVoters.sorted().max { (progress[$0]?.match ?? .zero) < (progress[$1]?.match ?? .zero) }
-            if let successor, progress[successor]?.match == log.lastIndex {
-                sendTimeoutNow(to: successor)
-            }
-            becomeFollower(term: term, leader: nil)
-            return
-        }
         needsBroadcast = true
         _ = maybeCommit()
+        if role == .leader, !membership.isVoter(id), leadTransferee == nil {
+            // The leader left the voters (§6). It keeps leading, without counting itself, until a voter of
+            // the new configuration has caught up (and so knows this change is committed); then it hands
+            // over with TimeoutNow. Stepping down at once could leave the new voters unable to elect anyone
+            // when they lag behind members that no longer vote.
+            handOverLeadership()
+        }
+    }
+
+    /// Starts (or restarts) a transfer to the most up-to-date voter; used when the leader is not a voter.
+    mutating func handOverLeadership() {
+        leadTransferee = nil
+        let successor = membership.allVoters.sorted().max { a, b in
+            (progress[a]?.match ?? .zero) < (progress[b]?.match ?? .zero)
+        }
+        guard let successor, progress[successor] != nil else { return }
+        leadTransferee = successor
+        if progress[successor]!.match == log.lastIndex {
+            sendTimeoutNow(to: successor)
+        } else {
+            sendAppend(to: successor, evenIfEmpty: true)
+        }
     }
 
     /// Leaves a joint configuration once the entry that entered it is committed.

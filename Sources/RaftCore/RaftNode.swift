@@ -237,6 +237,8 @@ public struct RaftNode: Sendable {
                 for node in progress.keys where node != id { progress[node]!.recentActive = false }
             }
             if leadTransferee != nil { leadTransferee = nil }
+            // A leader outside the voters keeps trying to hand over.
+            if !membership.isVoter(id) { handOverLeadership() }
         }
         if heartbeatElapsed >= config.heartbeatTicks {
             heartbeatElapsed = 0

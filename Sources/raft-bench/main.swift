@@ -97,6 +97,13 @@ struct StandardError: TextOutputStream {
 
 // MARK: - Cluster
 
+extension RaftNode {
+    /// `hasReady` read through an exclusive (inout) access. Reading the getter straight off an array element
+    /// (or through a pointer) makes the compiler copy the whole RaftNode value first, as it cannot prove
+    /// the opaque getter leaves that memory alone; under `inout` exclusivity it can borrow in place.
+    mutating func hasReadyInPlace() -> Bool { hasReady }
+}
+
 /// Three members wired together in memory.
 struct Cluster {
     var nodes: [RaftNode]
@@ -127,31 +134,23 @@ struct Cluster {
     /// One round: every member with work hands over its Ready (persist is a no-op, so it is advanced at
     /// once), then every message produced is stepped into its target. Returns false when nothing happened.
     mutating func round() -> Bool {
-        // Works on the members through a buffer pointer: reading `hasReady` through the array's subscript
-        // copies the whole (non-inlinable, cross-module) RaftNode value first.
-        let leader = self.leader
-        var committed = 0
-        let progressed = nodes.withUnsafeMutableBufferPointer { members in
-            var progressed = false
-            for i in members.indices where members[i].hasReady {
-                progressed = true
-                let ready = members[i].ready()
-                // "Persist" entries and hard state: nothing to do in memory.
-                if i == leader { committed &+= ready.committedEntries.count }
-                outbox.append(contentsOf: ready.messages)
-                members[i].advance(ready)
-            }
-            if outbox.isEmpty { return progressed }
-            swap(&inbox, &outbox)
-            for message in inbox {
-                let target = Int(message.to.rawValue) &- 1
-                if target >= 0 && target < members.count { members[target].step(message) }
-            }
-            inbox.removeAll(keepingCapacity: true)
-            return true
+        var progressed = false
+        for i in nodes.indices where nodes[i].hasReadyInPlace() {
+            progressed = true
+            let ready = nodes[i].ready()
+            // "Persist" entries and hard state: nothing to do in memory.
+            if i == leader { leaderCommitted &+= ready.committedEntries.count }
+            outbox.append(contentsOf: ready.messages)
+            nodes[i].advance(ready)
         }
-        leaderCommitted &+= committed
-        return progressed
+        if outbox.isEmpty { return progressed }
+        swap(&inbox, &outbox)
+        for message in inbox {
+            let target = Int(message.to.rawValue) &- 1
+            if target >= 0 && target < nodes.count { nodes[target].step(message) }
+        }
+        inbox.removeAll(keepingCapacity: true)
+        return true
     }
 
     /// Rounds until no member has anything to do.

@@ -119,6 +119,9 @@ struct Network {
     var cutLinks: Set<Link> = []
     /// Drops the messages for which it returns true.
     var dropFilter: ((Message) -> Bool)?
+    /// When a message is dropped, tell its sender (`reportUnreachable`), as a transport that sees the failed
+    /// send would. Off to model silent loss.
+    var reportsUnreachable = true
 
     /// Messages produced but not yet delivered.
     var pending: [Message] = []
@@ -207,6 +210,7 @@ struct Network {
     mutating func deliver(_ message: Message) {
         if drops(message) {
             dropped.append(message)
+            if reportsUnreachable, nodes[message.from] != nil { nodes[message.from]!.reportUnreachable(message.to) }
             return
         }
         delivered.append(message)
