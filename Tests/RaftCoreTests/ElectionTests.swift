@@ -228,8 +228,10 @@ import Testing
         #expect(ready.messages.count == 1)
     }
 
-    @Test(arguments: [Message.Body.append(AppendEntries(prevIndex: 0, prevTerm: 0, entries: [], commit: 0)),
-        .heartbeat(Heartbeat(commit: 0, context: HeartbeatContext(round: 1, sentAt: 1)))])
+    @Test(arguments: [
+        Message.Body.append(AppendEntries(prevIndex: 0, prevTerm: 0, entries: [], commit: 0)),
+        .heartbeat(Heartbeat(commit: 0, context: HeartbeatContext(round: 1, sentAt: 1))),
+    ])
     func candidateFallsBackToFollowerOnLeaderOfItsTerm(_ body: Message.Body) throws {
         var node = try newNode(testConfig(1), voters: [1, 2, 3])
         node.campaign()
@@ -251,7 +253,10 @@ import Testing
 
     @Test func freshGroupElectsOneLeaderByTicking() throws {
         // Default config: pre-vote and check-quorum on, as a real deployment runs.
-        var network = try Network(voters: [1, 2, 3]) { $0.preVote = true; $0.checkQuorum = true }
+        var network = try Network(voters: [1, 2, 3]) {
+            $0.preVote = true
+            $0.checkQuorum = true
+        }
         var rounds = 0
         while network.leaders.isEmpty && rounds < 200 {
             network.tickAll()
@@ -312,7 +317,8 @@ import Testing
     ])
     func voterGrantsOnlyAnUpToDateCandidate(_ test: UpToDateCase) throws {
         var node = try restoredNode(testConfig(1), voters: [1, 2, 3], terms: [1, 1, 2], term: 2)
-        node.step(msg(2, 1, term: 3, .vote(VoteRequest(preVote: false, lastIndex: test.lastIndex, lastTerm: test.lastTerm))))
+        node.step(
+            msg(2, 1, term: 3, .vote(VoteRequest(preVote: false, lastIndex: test.lastIndex, lastTerm: test.lastTerm))))
         let answers = node.drainMessages()
         #expect(answers.count == 1)
         #expect(answers.first?.body == .voteResponse(VoteResponse(preVote: false, granted: test.granted)))
@@ -337,7 +343,10 @@ import Testing
     // MARK: Pre-vote and check-quorum
 
     @Test func rejoiningPartitionedMemberDoesNotDisruptWithPreVote() throws {
-        var network = try Network(voters: [1, 2, 3]) { $0.preVote = true; $0.checkQuorum = true }
+        var network = try Network(voters: [1, 2, 3]) {
+            $0.preVote = true
+            $0.checkQuorum = true
+        }
         network.elect(1)
         #expect(network.leaders == [1])
         let term = network[1].term
@@ -375,7 +384,10 @@ import Testing
     }
 
     @Test func preVoteRefusedWhileFollowerHearsFromLeader() throws {
-        var network = try Network(voters: [1, 2, 3]) { $0.preVote = true; $0.checkQuorum = true }
+        var network = try Network(voters: [1, 2, 3]) {
+            $0.preVote = true
+            $0.checkQuorum = true
+        }
         network.elect(1)
         let term = network[1].term
         // Member 2 campaigns although the leader is alive: member 3 is in the leader's lease and ignores it.
@@ -387,7 +399,10 @@ import Testing
     }
 
     @Test func isolatedLeaderStepsDownWithCheckQuorum() throws {
-        var network = try Network(voters: [1, 2, 3]) { $0.preVote = true; $0.checkQuorum = true }
+        var network = try Network(voters: [1, 2, 3]) {
+            $0.preVote = true
+            $0.checkQuorum = true
+        }
         network.elect(1)
         network.isolate(1)
         var ticks = 0
@@ -401,7 +416,10 @@ import Testing
     }
 
     @Test func connectedLeaderKeepsLeadershipWithCheckQuorum() throws {
-        var network = try Network(voters: [1, 2, 3]) { $0.preVote = true; $0.checkQuorum = true }
+        var network = try Network(voters: [1, 2, 3]) {
+            $0.preVote = true
+            $0.checkQuorum = true
+        }
         network.elect(1)
         let term = network[1].term
         network.tickAll(times: 100)
@@ -418,7 +436,10 @@ import Testing
     }
 
     @Test func remainingMembersElectNewLeaderAfterLeaderIsolated() throws {
-        var network = try Network(voters: [1, 2, 3]) { $0.preVote = true; $0.checkQuorum = true }
+        var network = try Network(voters: [1, 2, 3]) {
+            $0.preVote = true
+            $0.checkQuorum = true
+        }
         network.elect(1)
         let term = network[1].term
         network.isolate(1)

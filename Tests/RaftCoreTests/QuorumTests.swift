@@ -6,17 +6,18 @@ import Testing
 @Suite struct QuorumTests {
     private func voters(_ ids: ClosedRange<UInt64>) -> Set<NodeID> { Set(ids.map { NodeID($0) }) }
 
-    @Test(arguments: [
-        ([UInt64](), UInt64.max),
-        ([5], 5),
-        ([5, 1], 1),
-        ([1, 2, 3], 2),
-        ([3, 1, 2, 4], 2),
-        ([5, 4, 3, 2, 1], 3),
-        ([9, 9, 1, 1, 1, 1, 1], 1),
-        ([9, 9, 9, 9, 1, 1, 1], 9),
-        ([10, 9, 8, 7, 6, 5, 4, 3, 2], 6),
-    ])
+    @Test(
+        arguments: [
+            ([UInt64](), UInt64.max),
+            ([5], 5),
+            ([5, 1], 1),
+            ([1, 2, 3], 2),
+            ([3, 1, 2, 4], 2),
+            ([5, 4, 3, 2, 1], 3),
+            ([9, 9, 1, 1, 1, 1, 1], 1),
+            ([9, 9, 9, 9, 1, 1, 1], 9),
+            ([10, 9, 8, 7, 6, 5, 4, 3, 2], 6),
+        ] as [([UInt64], UInt64)])
     func quorumValueIsWhatAMajorityReached(values: [UInt64], expected: UInt64) {
         let members = Set((0..<values.count).map { NodeID(UInt64($0 + 1)) })
         let value = Quorum.quorumValue(voters: members) { values[Int($0.rawValue - 1)] }
@@ -108,14 +109,19 @@ import Testing
     @Test func progressProbeBacksOffWithHint() {
         var progress = Progress(next: 11, maxInflight: 4)
         #expect(progress.state == .probe)
-        #expect(!progress.maybeDecrease(rejected: 5, hint: 3), "a rejection of an index not sent is stale")
-        #expect(progress.maybeDecrease(rejected: 10, hint: 6))
+        var changed = progress.maybeDecrease(rejected: 5, hint: 3)
+        #expect(!changed, "a rejection of an index not sent is stale")
+        changed = progress.maybeDecrease(rejected: 10, hint: 6)
+        #expect(changed)
         #expect(progress.next == 7)
-        #expect(progress.maybeUpdate(6))
+        changed = progress.maybeUpdate(6)
+        #expect(changed)
         progress.becomeReplicate()
         #expect(progress.next == 7 && progress.match == 6)
-        #expect(!progress.maybeDecrease(rejected: 5, hint: 0), "below match: stale")
-        #expect(!progress.maybeUpdate(6), "nothing new")
+        changed = progress.maybeDecrease(rejected: 5, hint: 0)
+        #expect(!changed, "below match: stale")
+        changed = progress.maybeUpdate(6)
+        #expect(!changed, "nothing new")
     }
 
     @Test func upToDateComparison() throws {

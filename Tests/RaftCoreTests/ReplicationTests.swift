@@ -46,10 +46,11 @@ import Testing
         #expect(ready.committedEntries.last == Entry(term: 1, index: 2, data: [7]))
         #expect(ready.hardState?.commit == 2)
         // The new commit index goes out to the followers.
-        #expect(ready.messages.contains { message in
-            if case .append(let body) = message.body { return message.to == 2 && body.commit == 2 }
-            return false
-        })
+        #expect(
+            ready.messages.contains { message in
+                if case .append(let body) = message.body { return message.to == 2 && body.commit == 2 }
+                return false
+            })
     }
 
     @Test func commitNeedsMajorityOfFive() throws {
@@ -98,7 +99,8 @@ import Testing
     @Test func followerCommitsWhatTheLeaderSays() throws {
         var follower = try newNode(testConfig(2), voters: [1, 2, 3])
         let entries = makeEntries(terms: [1, 1, 1])
-        follower.step(msg(1, 2, term: 1, .append(AppendEntries(prevIndex: 0, prevTerm: 0, entries: entries, commit: 1))))
+        follower.step(
+            msg(1, 2, term: 1, .append(AppendEntries(prevIndex: 0, prevTerm: 0, entries: entries, commit: 1))))
         #expect(follower.log.committed == 1)
         var ready = follower.drain()
         #expect(ready.entries == entries)
@@ -126,34 +128,56 @@ import Testing
     @Test func followerRejectsAppendThatFailsConsistencyCheck() throws {
         var follower = try restoredNode(testConfig(2), voters: [1, 2, 3], terms: [1, 1, 2], term: 3)
         // prevIndex 3 holds term 2, not 3.
-        follower.step(msg(1, 2, term: 3, .append(AppendEntries(
-            prevIndex: 3, prevTerm: 3, entries: makeEntries(terms: [3], first: 4), commit: 3))))
+        follower.step(
+            msg(
+                1, 2, term: 3,
+                .append(
+                    AppendEntries(
+                        prevIndex: 3, prevTerm: 3, entries: makeEntries(terms: [3], first: 4), commit: 3))))
         #expect(follower.logTerms == [1, 1, 2])
         #expect(follower.log.committed == 0)
         var answer = follower.drainMessages()
-        #expect(answer == [msg(2, 1, term: 3, .appendResponse(
-            AppendResponse(index: 3, reject: true, hintIndex: 3, hintTerm: 2)))])
+        #expect(
+            answer == [
+                msg(
+                    2, 1, term: 3,
+                    .appendResponse(
+                        AppendResponse(index: 3, reject: true, hintIndex: 3, hintTerm: 2)))
+            ])
 
         // prevIndex 5 is past the end: the hint points at the last entry.
         follower.step(msg(1, 2, term: 3, .append(AppendEntries(prevIndex: 5, prevTerm: 3, entries: [], commit: 0))))
         answer = follower.drainMessages()
-        #expect(answer == [msg(2, 1, term: 3, .appendResponse(
-            AppendResponse(index: 5, reject: true, hintIndex: 3, hintTerm: 2)))])
+        #expect(
+            answer == [
+                msg(
+                    2, 1, term: 3,
+                    .appendResponse(
+                        AppendResponse(index: 5, reject: true, hintIndex: 3, hintTerm: 2)))
+            ])
         #expect(follower.logTerms == [1, 1, 2])
     }
 
     @Test func followerAppendsAndTruncatesConflictingSuffix() throws {
         var follower = try restoredNode(testConfig(2), voters: [1, 2, 3], terms: [1, 1, 1], term: 3)
         // Entries it already holds change nothing, and do not cut what follows.
-        follower.step(msg(1, 2, term: 3, .append(AppendEntries(
-            prevIndex: 1, prevTerm: 1, entries: makeEntries(terms: [1], first: 2), commit: 0))))
+        follower.step(
+            msg(
+                1, 2, term: 3,
+                .append(
+                    AppendEntries(
+                        prevIndex: 1, prevTerm: 1, entries: makeEntries(terms: [1], first: 2), commit: 0))))
         #expect(follower.logTerms == [1, 1, 1])
         #expect(follower.drain().messages == [msg(2, 1, term: 3, .appendResponse(AppendResponse(index: 2)))])
 
         // A conflicting entry at 2 replaces 2 and everything after it.
         let replacement = Entry(term: 3, index: 2, data: [9])
-        follower.step(msg(1, 2, term: 3, .append(AppendEntries(
-            prevIndex: 1, prevTerm: 1, entries: [replacement], commit: 0))))
+        follower.step(
+            msg(
+                1, 2, term: 3,
+                .append(
+                    AppendEntries(
+                        prevIndex: 1, prevTerm: 1, entries: [replacement], commit: 0))))
         #expect(follower.logTerms == [1, 3])
         let ready = follower.drain()
         #expect(ready.entries == [replacement])
