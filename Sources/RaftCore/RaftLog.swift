@@ -144,7 +144,7 @@ public struct RaftLog: Sendable {
     mutating func compact(to snapshot: SnapshotMetadata) {
         let drop = Int(snapshot.index.distance(from: self.snapshot.index))
         if drop >= entries.count {
-            entries.removeAll(keepingCapacity: false)
+            entries.removeAll(keepingCapacity: true)
         } else {
             entries.removeFirst(drop)
         }

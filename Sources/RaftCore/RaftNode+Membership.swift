@@ -21,6 +21,7 @@ extension RaftNode {
     /// Applies a committed membership change. Invalid changes are no-ops on every member alike.
     mutating func applyConfChange(_ change: ConfChange, at index: LogIndex) {
         guard let next = try? membership.applying(change) else { return }
+        formerVoters = change.operations.isEmpty ? membership.outgoingVoters.subtracting(next.allVoters) : []
         membership = next
         membershipHistory.append((index, next))
         membershipChanged = true
@@ -88,6 +89,7 @@ extension RaftNode {
     mutating func sendTimeoutNow(to target: NodeID) {
         // The target will campaign past the voters' leases; this leader's lease is void from now on.
         leaseDisabledThisTerm = true
+        formerVoters = []  // the target holds this log: this member need not campaign to hand over again
         send(.timeoutNow, to: target)
     }
 

@@ -68,28 +68,31 @@ extension RaftNode {
     /// compacted away. Returns true if a message was sent.
     @discardableResult
     mutating func sendAppend(to member: NodeID, evenIfEmpty: Bool) -> Bool {
-        guard var entry = progress[member], !entry.isPaused else { return false }
-        let prevIndex = entry.next - 1
+        // Read the fields into locals rather than copying the Progress: a live copy would make the in-flight
+        // window below copy itself on write.
+        guard let next = progress[member]?.next, let state = progress[member]?.state,
+            progress[member]?.isPaused == false
+        else { return false }
+        let prevIndex = next - 1
         guard let prevTerm = log.term(at: prevIndex),
-            let entries = log.entries(from: entry.next, through: log.lastIndex, maxBytes: config.maxMessageBytes)
+            let entries = log.entries(from: next, through: log.lastIndex, maxBytes: config.maxMessageBytes)
         else {
             return sendSnapshot(to: member)
         }
         if entries.isEmpty && !evenIfEmpty { return false }
         if let last = entries.last {
-            switch entry.state {
+            switch state {
             case .replicate:
-                entry.next = last.index + 1
-                entry.inflights.add(last.index)
+                progress[member]!.next = last.index + 1
+                progress[member]!.inflights.add(last.index)
             case .probe:
-                entry.probeSent = true
+                progress[member]!.probeSent = true
             case .snapshot:
                 preconditionFailure("sending entries in the snapshot state")
             }
-        } else if entry.state == .probe {
-            entry.probeSent = true
+        } else if state == .probe {
+            progress[member]!.probeSent = true
         }
-        progress[member] = entry
         send(
             .append(AppendEntries(prevIndex: prevIndex, prevTerm: prevTerm, entries: entries, commit: log.committed)),
             to: member)
@@ -174,7 +177,9 @@ extension RaftNode {
         // AppendEntries is detected (the member rejects the gap) instead of stalling replication forever.
         if entry.state == .replicate && entry.inflights.isFull { entry.inflights.freeFirst() }
         progress[member] = entry
-        if entry.match < log.lastIndex { sendAppend(to: member, evenIfEmpty: false) }
+        // Behind: (re)send. An empty append at a `next` past the member's log is rejected, which sends the
+        // leader back to probing, so entries lost without a report are resent.
+        if entry.match < log.lastIndex { sendAppend(to: member, evenIfEmpty: true) }
         releaseConfirmedReads()
     }
 
@@ -194,9 +199,9 @@ extension RaftNode {
         var position = previous + 1
         let wasCommittedInTerm = role == .leader && log.term(at: previous) == term
         while position <= log.committed {
-            let entry = log.entry(at: position)!
-            if role == .leader && entry.term == term { uncommittedBytes -= entry.byteCount }
-            if case .confChange(let change) = entry.payload { applyConfChange(change, at: position) }
+            let slot = Int(position.rawValue - log.snapshot.index.rawValue - 1)
+            if role == .leader && log.entries[slot].term == term { uncommittedBytes -= log.entries[slot].byteCount }
+            if case .confChange(let change) = log.entries[slot].payload { applyConfChange(change, at: position) }
             position += 1
         }
         if uncommittedBytes < 0 { uncommittedBytes = 0 }

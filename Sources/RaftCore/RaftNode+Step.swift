@@ -79,15 +79,18 @@ extension RaftNode {
         case .append(let append):
             electionElapsed = 0
             leader = message.from
+            formerVoters = []  // a leader is replicating: nobody needs this member to campaign
             handleAppend(from: message.from, append)
         case .heartbeat(let heartbeat):
             electionElapsed = 0
             leader = message.from
+            formerVoters = []  // a leader is replicating: nobody needs this member to campaign
             commit(to: heartbeat.commit)
             send(.heartbeatResponse(heartbeat.context), to: message.from)
         case .snapshot(let snapshot):
             electionElapsed = 0
             leader = message.from
+            formerVoters = []  // a leader is replicating: nobody needs this member to campaign
             handleSnapshot(from: message.from, snapshot)
         case .timeoutNow:
             // Leadership transfer: campaign at once, skipping pre-vote and the voters' leases.
@@ -133,6 +136,7 @@ extension RaftNode {
         log.restore(snapshot)
         membership = snapshot.membership
         membershipHistory = []
+        formerVoters = []
         membershipChanged = true
         send(.appendResponse(AppendResponse(index: snapshot.index)), to: leaderID)
     }

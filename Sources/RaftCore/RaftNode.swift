@@ -27,6 +27,9 @@ public struct RaftNode: Sendable {
     /// Committed membership changes after the snapshot: (index, membership from then on).
     var membershipHistory: [(LogIndex, Membership)] = []
 
+    /// Voters of the joint configuration most recently left that vote no more. They may still campaign, to
+    /// hand over at once: they can hold entries the new voters lack (see `isPromotable`).
+    var formerVoters: Set<NodeID> = []
     /// The leader's view of every member (self included); empty unless leader.
     var progress: [NodeID: Progress] = [:]
     /// Votes received in the current (pre-)campaign.
@@ -133,8 +136,13 @@ public struct RaftNode: Sendable {
             progress: role == .leader ? progress : [:])
     }
 
-    /// True if this member may campaign: it is a voter of its membership.
-    public var isPromotable: Bool { membership.isVoter(id) }
+    /// True if this member may campaign: it is a voter, or it just left the voters through joint consensus.
+    ///
+    /// The second case keeps a group live: members that left with the leave-joint entry may hold later
+    /// entries that the new voters lack, and the new voters, still in the joint configuration as far as they
+    /// know, need one of them to vote, which the up-to-date rule (§5.4.1) forbids. Such a member may win
+    /// with the new voters' votes; as a leader outside the voters it only replicates and hands over.
+    public var isPromotable: Bool { membership.isVoter(id) || formerVoters.contains(id) }
 
     var hardState: HardState { HardState(term: term, vote: vote, commit: log.committed) }
     var softState: SoftState { SoftState(role: role, leader: leader) }
@@ -313,6 +321,7 @@ public struct RaftNode: Sendable {
         pendingConfIndex = log.lastIndex
         // A no-op of the new term lets the leader commit (and learn) everything before it (§5.4.2, §8).
         appendEntry(.data([]))
+        if !membership.isVoter(id) { handOverLeadership() }
     }
 
     /// How a campaign starts.

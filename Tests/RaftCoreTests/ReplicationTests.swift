@@ -275,13 +275,11 @@ import Testing
         #expect(network.appliedData(3) == [[1], [2], [3]])
     }
 
-    /// A transport that loses messages without noticing never calls `reportUnreachable`. The leader's
-    /// progress for each follower stays in the replicate state with `next` past the lost entries, and the
-    /// heartbeat response path only calls `sendAppend(evenIfEmpty: false)`, which sends nothing when `next`
-    /// is past the last index. So nothing is re-sent, and the proposal never commits, until another proposal
-    /// makes the followers reject and the leader probe. (etcd sends an empty append here, which the follower
-    /// rejects, putting the progress back into probe.)
-    @Test(.disabled("BUG: appends lost silently in the replicate state are never re-sent while the leader is idle"))
+    /// A transport that loses messages without noticing never calls `reportUnreachable`; the leader's
+    /// progress stays in the replicate state with `next` past the lost entries. A heartbeat response from a
+    /// member that is behind must make the leader send an (empty) append, which the member rejects, putting
+    /// the progress back into probe so the entries are re-sent. (Found by this test; fixed in the core.)
+    @Test
     func silentlyLostAppendsAreEventuallyResent() throws {
         var network = try Network(voters: [1, 2, 3])
         network.reportsUnreachable = false
