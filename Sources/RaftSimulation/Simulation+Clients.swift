@@ -12,13 +12,15 @@ extension Simulation {
         }
         // Clients usually find the leader, sometimes ask anyone.
         let leaders = up.filter { nodes[index($0)].core!.role == .leader }
-        let node = (!leaders.isEmpty && random.next() % 4 != 0) ? leaders[0] : up[Int(random.next() % UInt64(up.count))]
+        let node =
+            (!leaders.isEmpty && random.next() % 4 != 0)
+            ? leaders[Int(random.next() % UInt64(leaders.count))] : up[Int(random.next() % UInt64(up.count))]
         let key = random.next() % Self.keys
         clients[client].serial += 1
         let serial = clients[client].serial
         queue.push(.clientTimeout(client, operation: serial), at: time + 400)
         let i = index(node)
-        if random.next() % 3 == 0 {
+        if random.next() % 2 == 0 {
             let context = nextReadContext
             nextReadContext += 1
             do {

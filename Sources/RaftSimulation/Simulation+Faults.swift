@@ -56,7 +56,7 @@ extension Simulation {
     mutating func partition() {
         blocked = []
         let ids = nodes.map(\.id)
-        switch random.next() % 3 {
+        switch random.next() % 4 {
         case 0:
             // Symmetric split into two sides.
             var side: [NodeID: Bool] = [:]

@@ -33,7 +33,7 @@ public struct Simulation {
     var time: UInt64 = 0
     var stepCount = 0
     var nodes: [SimulatedNode] = []
-    var clients: [ClientState] = Array(repeating: ClientState(), count: 3)
+    var clients: [ClientState] = Array(repeating: ClientState(), count: 5)
 
     // Network faults.
     var blocked: Set<Pair> = []
