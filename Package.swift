@@ -10,6 +10,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "RaftCore", targets: ["RaftCore"]),
+        .library(name: "RaftStorage", targets: ["RaftStorage"]),
         .library(name: "RaftSimulation", targets: ["RaftSimulation"]),
         .executable(name: "flotilla-sim", targets: ["flotilla-sim"]),
         .executable(name: "raft-bench", targets: ["raft-bench"]),
@@ -17,6 +18,8 @@ let package = Package(
     targets: [
         // Pure Raft: one value type per group, events in, a Ready value out. Standard library only.
         .target(name: "RaftCore", swiftSettings: strictSettings),
+        // The node's one write-ahead log shared by all Raft groups: records, segments, group commit, recovery.
+        .target(name: "RaftStorage", dependencies: ["RaftCore"], swiftSettings: strictSettings),
         // Test support: a deterministic multi-node simulator with virtual time and a seeded faulty network.
         .target(name: "RaftSimulation", dependencies: ["RaftCore"], swiftSettings: strictSettings),
         // Runs any number of simulation seeds, or replays one seed verbosely.
@@ -24,6 +27,7 @@ let package = Package(
         // Release-mode benchmark of the Raft core alone (3 members, in-memory log, no network).
         .executableTarget(name: "raft-bench", dependencies: ["RaftCore"], swiftSettings: strictSettings),
         .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore"], swiftSettings: strictSettings),
+        .testTarget(name: "RaftStorageTests", dependencies: ["RaftStorage", "RaftCore"], swiftSettings: strictSettings),
         .testTarget(
             name: "RaftSimulationTests", dependencies: ["RaftSimulation", "RaftCore"], swiftSettings: strictSettings),
     ]

@@ -12,7 +12,7 @@ public struct Entry: Sendable, Equatable {
         /// Opaque bytes for the state machine. An empty array is the no-op a new leader appends (§8).
         case data([UInt8])
         /// A membership change (§6), applied by the core itself once committed.
-        case confChange(ConfChange)
+        indirect case confChange(ConfChange)
     }
 
     public init(term: Term, index: LogIndex, payload: Payload) {

@@ -41,7 +41,8 @@ enum Quorum {
     /// The highest value that a majority of each half of `membership` has reached (joint: the minimum
     /// of the two halves).
     static func quorumValue(_ membership: Membership, value: (NodeID) -> UInt64) -> UInt64 {
-        min(quorumValue(voters: membership.voters, value: value),
+        min(
+            quorumValue(voters: membership.voters, value: value),
             quorumValue(voters: membership.outgoingVoters, value: value))
     }
 

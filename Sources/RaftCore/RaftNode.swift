@@ -87,7 +87,8 @@ public struct RaftNode: Sendable {
     public init(config: RaftConfig, membership: Membership) throws(RaftConfigError) {
         let empty = SnapshotMetadata(index: .zero, term: .zero, membership: .empty)
         guard !membership.voters.isEmpty else {
-            try self.init(config: config, restoring: PersistentState(hardState: HardState(), snapshot: empty, entries: []))
+            try self.init(
+                config: config, restoring: PersistentState(hardState: HardState(), snapshot: empty, entries: []))
             return
         }
         let founding = ConfChange(

@@ -57,7 +57,8 @@ extension Simulation {
     /// A ReadIndex answer arrived: it must cover every write acknowledged before the read started.
     mutating func readConfirmed(_ state: ReadState, on id: NodeID) throws(SimulationFailure) {
         for client in clients.indices {
-            guard case .read(let key, let node, let context, let required, nil, let started) = clients[client].operation,
+            guard
+                case .read(let key, let node, let context, let required, nil, let started) = clients[client].operation,
                 node == id, context == state.context
             else { continue }
             if state.index < required {
@@ -96,7 +97,8 @@ extension Simulation {
         if let marker {
             let node = nodes[index(marker.node)]
             if node.appliedIndex >= marker.position.index {
-                markerCommitted = referenceLog.count >= Int(marker.position.index.rawValue)
+                markerCommitted =
+                    referenceLog.count >= Int(marker.position.index.rawValue)
                     && referenceLog[Int(marker.position.index.rawValue) - 1].term == marker.position.term
                 if !markerCommitted { self.marker = nil }
             } else if !node.isUp || node.core!.role != .leader || node.core!.term != marker.position.term {
@@ -111,7 +113,9 @@ extension Simulation {
                 SimulatedWrite.encode(key: 0, value: value))
             {
                 marker = (value, node.id, position)
-                note("liveness marker proposed at \(position) on \(node.id), \(node.core!.membership), commit \(node.core!.log.committed)")
+                note(
+                    "liveness marker proposed at \(position) on \(node.id), \(node.core!.membership), commit \(node.core!.log.committed)"
+                )
             }
             return
         }

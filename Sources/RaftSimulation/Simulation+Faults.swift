@@ -50,7 +50,9 @@ extension Simulation {
         }
         nodes[i].state = nodes[i].diskSnapshotState
         nodes[i].appliedIndex = nodes[i].diskSnapshot.index
-        note("restart \(id) (term \(nodes[i].diskHardState.term), \(nodes[i].diskEntries.count) entries on disk, snapshot \(nodes[i].diskSnapshot.index), \(nodes[i].core!.membership))")
+        note(
+            "restart \(id) (term \(nodes[i].diskHardState.term), \(nodes[i].diskEntries.count) entries on disk, snapshot \(nodes[i].diskSnapshot.index), \(nodes[i].core!.membership))"
+        )
     }
 
     mutating func partition() {
@@ -65,7 +67,9 @@ extension Simulation {
             note("partition: symmetric \(ids.filter { side[$0]! }) | \(ids.filter { !side[$0]! })")
         case 1:
             // Asymmetric: some links fail in one direction only.
-            for a in ids { for b in ids where a != b && random.next() % 4 == 0 { blocked.insert(Pair(from: a, to: b)) } }
+            for a in ids {
+                for b in ids where a != b && random.next() % 4 == 0 { blocked.insert(Pair(from: a, to: b)) }
+            }
             note("partition: asymmetric, \(blocked.count) one-way links cut")
         default:
             // Isolate the leader.

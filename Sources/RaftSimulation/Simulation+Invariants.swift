@@ -15,7 +15,8 @@ extension Simulation {
                     throw failure("log matching: two different entries at \(position) (on \(id))")
                 }
                 if let expected = seen.previousTerm, let actual = previousTerm, expected != actual {
-                    throw failure("log matching: entry \(position) on \(id) follows term \(actual), elsewhere \(expected)")
+                    throw failure(
+                        "log matching: entry \(position) on \(id) follows term \(actual), elsewhere \(expected)")
                 }
             } else {
                 entriesSeen[position] = (fingerprint, previousTerm)
@@ -39,7 +40,9 @@ extension Simulation {
                     newLeaders[node.id] = core.term
                     if committedCount > 0 {
                         let last = LogIndex(UInt64(committedCount))
-                        if last > core.log.snapshot.index, core.log.term(at: last) != referenceLog[committedCount - 1].term {
+                        if last > core.log.snapshot.index,
+                            core.log.term(at: last) != referenceLog[committedCount - 1].term
+                        {
                             throw failure(
                                 "leader completeness: new leader \(node.id) of term \(core.term) lacks committed "
                                     + "entry \(last)@\(referenceLog[committedCount - 1].term)")

@@ -313,11 +313,13 @@ public struct Simulation {
                 lines.append("  \(node.id): down")
                 continue
             }
-            var line = "  \(node.id): \(core.role) term \(core.term) lead \(core.leader.map(\.description) ?? "-") "
+            var line =
+                "  \(node.id): \(core.role) term \(core.term) lead \(core.leader.map(\.description) ?? "-") "
                 + "last \(core.log.lastIndex) commit \(core.log.committed) applied \(node.appliedIndex) "
                 + "snap \(core.log.snapshot.index) \(core.membership) busy \(node.persisting != nil)"
             for (peer, progress) in core.status.progress.sorted(by: { $0.key < $1.key }) {
-                line += "\n      \(peer): \(progress.state) match \(progress.match) next \(progress.next) "
+                line +=
+                    "\n      \(peer): \(progress.state) match \(progress.match) next \(progress.next) "
                     + "pending \(progress.pendingSnapshot) active \(progress.recentActive) paused \(progress.isPaused)"
             }
             lines.append(line)

@@ -2,7 +2,9 @@
 public enum SimulationRunner {
     /// Runs seeds `first ..< first + count` with `steps` chaotic steps each.
     /// - Returns: the reports of the runs that passed and the failures (each names its seed).
-    public static func run(seeds: Range<UInt64>, steps: Int) -> (reports: [SimulationReport], failures: [SimulationFailure]) {
+    public static func run(
+        seeds: Range<UInt64>, steps: Int
+    ) -> (reports: [SimulationReport], failures: [SimulationFailure]) {
         var reports: [SimulationReport] = []
         var failures: [SimulationFailure] = []
         for seed in seeds {

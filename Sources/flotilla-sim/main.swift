@@ -1,8 +1,9 @@
 import RaftSimulation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #else
-import Darwin
+    import Darwin
 #endif
 
 // flotilla-sim: runs deterministic Raft simulations.

@@ -1,7 +1,7 @@
 import Foundation
-@testable import RaftCore
 import Testing
 
+@testable import RaftCore
 @testable import RaftSimulation
 
 /// Deterministic simulation of Raft groups under faults. The number of seeds and steps comes from the
