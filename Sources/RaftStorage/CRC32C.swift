@@ -30,10 +30,10 @@ public enum CRC32C {
 
     /// The CRC-32C of a byte collection, continuing from `crc`.
     public static func checksum<Bytes: Sequence<UInt8>>(_ bytes: Bytes, continuing crc: UInt32 = 0) -> UInt32 {
-        if let result = bytes.withContiguousStorageIfAvailable({ checksum(UnsafeRawBufferPointer($0), continuing: crc) })
-        {
-            return result
+        let contiguous = bytes.withContiguousStorageIfAvailable {
+            checksum(UnsafeRawBufferPointer($0), continuing: crc)
         }
+        if let contiguous { return contiguous }
         return Array(bytes).withUnsafeBytes { checksum($0, continuing: crc) }
     }
 

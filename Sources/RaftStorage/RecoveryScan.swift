@@ -1,0 +1,103 @@
+import Foundation
+import RaftCore
+
+/// Replays the segments of a WAL directory in order (see `docs/wal-format.md`, "Recovery").
+enum RecoveryScan {
+    /// The outcome of a scan: the recovered state, and where the last segment's valid records end.
+    struct Result {
+        var recovery: WALRecovery
+        /// Path, first sequence number and valid length of the last segment, if any segment exists.
+        var lastSegment: (path: String, firstSequence: UInt64, validLength: Int)?
+        var nextSequence: UInt64
+    }
+
+    /// The segment files of `directory`, ordered by first sequence number. Leftover `.tmp` files of segments
+    /// whose creation a crash interrupted are deleted.
+    static func segments(in directory: String) throws(WALError) -> [(name: String, firstSequence: UInt64)] {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory)
+        } catch {
+            throw WALError(.io, "cannot list the WAL directory: \(error)", file: directory)
+        }
+        for name in names where name.hasSuffix(".log.tmp") && name.hasPrefix("wal-") {
+            try? FileManager.default.removeItem(atPath: directory + "/" + name)
+        }
+        return names.compactMap { name in Segment.firstSequence(fileName: name).map { (name, $0) } }
+            .sorted { $0.firstSequence < $1.firstSequence }
+    }
+
+    static func run(directory: String) throws(WALError) -> Result {
+        let files = try segments(in: directory)
+        var groups: [GroupID: GroupReplay] = [:]
+        var truncation: TailTruncation?
+        var records = 0
+        var next: UInt64 = files.first?.firstSequence ?? 0
+        var last: (path: String, firstSequence: UInt64, validLength: Int)?
+        for (position, file) in files.enumerated() {
+            let path = directory + "/" + file.name
+            guard file.firstSequence == next else {
+                throw WALError(
+                    .missingSegment,
+                    "segment starts at record \(file.firstSequence) but the previous one ends before record \(next); "
+                        + "restore the missing segment from a backup or rebuild this node from its peers",
+                    file: path)
+            }
+            let bytes = try POSIXFile.readAll(path)
+            if let problem = Segment.headerProblem(bytes) {
+                throw WALError(
+                    .badSegmentHeader, problem + "; this is not a Flotilla WAL segment", file: path, offset: 0)
+            }
+            var offset = Segment.headerSize
+            scan: while offset < bytes.count {
+                let record: WALRecord
+                let end: Int
+                do {
+                    (record, end) = try WALFrame.decode(bytes, at: offset)
+                } catch {
+                    guard position == files.count - 1, !containsValidRecord(bytes, after: offset) else {
+                        throw WALError(
+                            .corruptRecord,
+                            "record is damaged before the end of the log (\(describe(error))); restore the segment "
+                                + "or rebuild this node from its peers",
+                            file: path, offset: offset, decodeError: error)
+                    }
+                    truncation = TailTruncation(
+                        file: path, offset: offset, droppedBytes: bytes.count - offset, cause: error)
+                    break scan
+                }
+                if let problem = groups[record.group, default: GroupReplay()].apply(record) {
+                    throw WALError(
+                        .invalidRecord, "group \(record.group): \(problem); the log was written by a faulty writer",
+                        file: path, offset: offset)
+                }
+                offset = end
+                records += 1
+                next += 1
+            }
+            last = (path, file.firstSequence, offset)
+        }
+        let recovery = WALRecovery(
+            groups: groups.mapValues(\.persistentState), truncatedTail: truncation,
+            segmentFiles: files.map { directory + "/" + $0.name }, recordCount: records)
+        return Result(recovery: recovery, lastSegment: last, nextSequence: next)
+    }
+
+    /// True if a whole, valid record starts anywhere after `offset`: then the damage at `offset` is not a torn
+    /// tail but corruption in the middle of the log.
+    static func containsValidRecord(_ bytes: [UInt8], after offset: Int) -> Bool {
+        var candidate = offset + 1
+        while candidate + WALFrame.headerSize <= bytes.count {
+            if (try? WALFrame.decode(bytes, at: candidate)) != nil { return true }
+            candidate += 1
+        }
+        return false
+    }
+
+    private static func describe(_ error: RecordDecodeError) -> String {
+        switch error {
+        case .torn(_, let needed, let available): return "needs \(needed) bytes, only \(available) remain"
+        case .corrupt(_, let reason): return reason.description
+        }
+    }
+}

@@ -1,0 +1,155 @@
+import Foundation
+import RaftCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The node's one write-ahead log, shared by all Raft groups it hosts.
+///
+/// Records of many groups go into one sequence of segment files; `append` writes a whole batch with one
+/// `write` and makes it durable with one `fdatasync` (group commit), which is how the shell meets `Ready`'s
+/// rule "persist entries and hard state before sending messages" for thousands of groups at once.
+/// `open` replays the log into each group's `PersistentState` and cuts a torn tail off the last segment.
+///
+/// Not thread-safe: one owner (an actor, or the single persist stage of the shell) calls it. After a failed
+/// write or sync the durable state is unknown, so the log refuses every later append (`WALError.Code.failed`)
+/// and the node must restart and recover.
+public final class WriteAheadLog {
+    /// The directory holding the segments.
+    public let directory: String
+    public let options: WALOptions
+    private var fd: Int32
+    private var segmentPath: String
+    private var segmentSize: Int
+    /// The sequence number the next record gets.
+    public private(set) var nextSequence: UInt64
+    private var bounds: [GroupID: LogBounds]
+    private var failure: WALError?
+
+    /// Opens (creating if needed) the log in `directory` and replays it.
+    /// - Returns: the log, positioned to append after the last valid record, and what it recovered.
+    /// - Throws: `WALError` if a segment is missing, has a bad header, or is damaged before its tail.
+    public static func open(
+        directory: String, options: WALOptions = WALOptions()
+    ) throws(WALError) -> (WriteAheadLog, WALRecovery) {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw WALError(.io, "cannot create the WAL directory: \(error)", file: directory)
+        }
+        let scan = try RecoveryScan.run(directory: directory)
+        let path: String
+        if let last = scan.lastSegment {
+            path = last.path
+        } else {
+            path = directory + "/" + Segment.fileName(firstSequence: scan.nextSequence)
+            try POSIXFile.createAtomically(
+                path, content: Segment.header, directory: directory, sync: options.fsync == .always)
+        }
+        let fd = try POSIXFile.openForAppend(path)
+        var size = scan.lastSegment?.validLength ?? Segment.headerSize
+        if let tail = scan.recovery.truncatedTail {
+            do {
+                try POSIXFile.truncate(fd, to: tail.offset, path: path)
+            } catch {
+                close(fd)
+                throw error
+            }
+            size = tail.offset
+        }
+        var bounds: [GroupID: LogBounds] = [:]
+        for (group, state) in scan.recovery.groups {
+            bounds[group] = LogBounds(
+                snapshotIndex: state.snapshot.index, lastIndex: state.entries.last?.index ?? state.snapshot.index)
+        }
+        let log = WriteAheadLog(
+            directory: directory, options: options, fd: fd, segmentPath: path, segmentSize: size,
+            nextSequence: scan.nextSequence, bounds: bounds)
+        return (log, scan.recovery)
+    }
+
+    private init(
+        directory: String, options: WALOptions, fd: Int32, segmentPath: String, segmentSize: Int,
+        nextSequence: UInt64, bounds: [GroupID: LogBounds]
+    ) {
+        self.directory = directory
+        self.options = options
+        self.fd = fd
+        self.segmentPath = segmentPath
+        self.segmentSize = segmentSize
+        self.nextSequence = nextSequence
+        self.bounds = bounds
+    }
+
+    deinit { if fd >= 0 { close(fd) } }
+
+    /// The segment file appends currently go to.
+    public var currentSegment: String { segmentPath }
+
+    /// Appends `records` (from any number of groups, in order) with one write, then, under `.always`, one
+    /// `fdatasync`. When it returns they are durable; if it throws, none of them may be assumed durable.
+    /// - Throws: `.invalidRecord` or `.recordTooLarge` (nothing written) for bad input; `.io` or `.failed` if
+    ///   the disk failed, after which the log accepts no more appends.
+    public func append(_ records: [WALRecord]) throws(WALError) {
+        if let failure { throw WALError(.failed, "an earlier write failed (\(failure)); restart the node") }
+        guard !records.isEmpty else { return }
+        var newBounds = bounds
+        var buffer: [UInt8] = []
+        for record in records {
+            if let problem = newBounds[record.group, default: LogBounds()].apply(record) {
+                throw WALError(.invalidRecord, "group \(record.group): \(problem); nothing was written")
+            }
+            let start = buffer.count
+            WALFrame.append(record, to: &buffer)
+            let payload = buffer.count - start - WALFrame.headerSize
+            guard payload <= WALFrame.maxPayloadSize else {
+                throw WALError(
+                    .recordTooLarge,
+                    "a \(record.kind) record of group \(record.group) has \(payload) payload bytes, more than "
+                        + "\(WALFrame.maxPayloadSize); split it into smaller batches")
+            }
+        }
+        if segmentSize >= options.segmentSizeLimit { try rotate() }
+        do {
+            try POSIXFile.writeAll(fd, buffer, path: segmentPath)
+            if options.fsync == .always { try POSIXFile.syncData(fd, path: segmentPath) }
+        } catch {
+            failure = error
+            throw error
+        }
+        segmentSize += buffer.count
+        nextSequence += UInt64(records.count)
+        bounds = newBounds
+    }
+
+    /// Forces everything appended so far to stable storage (useful under `FsyncPolicy.off`).
+    public func sync() throws(WALError) {
+        if let failure { throw WALError(.failed, "an earlier write failed (\(failure)); restart the node") }
+        do {
+            try POSIXFile.syncData(fd, path: segmentPath)
+        } catch {
+            failure = error
+            throw error
+        }
+    }
+
+    /// Closes the current segment and starts the next, named after the next record's sequence number.
+    private func rotate() throws(WALError) {
+        let path = directory + "/" + Segment.fileName(firstSequence: nextSequence)
+        do {
+            try POSIXFile.createAtomically(
+                path, content: Segment.header, directory: directory, sync: options.fsync == .always)
+            let newFD = try POSIXFile.openForAppend(path)
+            close(fd)
+            fd = newFD
+        } catch {
+            failure = error
+            throw error
+        }
+        segmentPath = path
+        segmentSize = Segment.headerSize
+    }
+}
