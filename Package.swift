@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "RaftSimulation", targets: ["RaftSimulation"]),
         .executable(name: "flotilla-sim", targets: ["flotilla-sim"]),
         .executable(name: "raft-bench", targets: ["raft-bench"]),
+        .executable(name: "wal-bench", targets: ["wal-bench"]),
     ],
     targets: [
         // Pure Raft: one value type per group, events in, a Ready value out. Standard library only.
@@ -26,8 +27,16 @@ let package = Package(
         .executableTarget(name: "flotilla-sim", dependencies: ["RaftSimulation"], swiftSettings: strictSettings),
         // Release-mode benchmark of the Raft core alone (3 members, in-memory log, no network).
         .executableTarget(name: "raft-bench", dependencies: ["RaftCore"], swiftSettings: strictSettings),
+        // Release-mode benchmark of the WAL beside the raw append + fdatasync rate of the same disk.
+        .executableTarget(name: "wal-bench", dependencies: ["RaftStorage", "RaftCore"], swiftSettings: strictSettings),
+        // Test support: a child process that appends to a WAL under load and reports what is durable; the
+        // crash tests kill it with SIGKILL.
+        .executableTarget(
+            name: "wal-crash-writer", dependencies: ["RaftStorage", "RaftCore"], swiftSettings: strictSettings),
         .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore"], swiftSettings: strictSettings),
-        .testTarget(name: "RaftStorageTests", dependencies: ["RaftStorage", "RaftCore"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "RaftStorageTests", dependencies: ["RaftStorage", "RaftCore", "wal-crash-writer"],
+            swiftSettings: strictSettings),
         .testTarget(
             name: "RaftSimulationTests", dependencies: ["RaftSimulation", "RaftCore"], swiftSettings: strictSettings),
     ]

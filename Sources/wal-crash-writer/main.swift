@@ -1,0 +1,1 @@
+print("wal-crash-writer: not yet written")
