@@ -23,13 +23,25 @@ extension Simulation {
 
     mutating func crash(_ id: NodeID) {
         let i = index(id)
-        // A write in progress may be torn: a prefix of its entries reaches the disk, the rest is lost.
-        if let ready = nodes[i].persisting, random.next() % 2 == 0 {
-            let prefix = ready.entries.isEmpty ? 0 : Int(random.next() % UInt64(ready.entries.count))
-            var torn = ready
-            torn.snapshot = nil
-            torn.hardState = nil
-            nodes[i].persist(torn, snapshotState: nil, entryPrefix: prefix)
+        // A write in progress when the power goes: like the WAL (one batch = snapshot, entries, then hard
+        // state records, cut at a record boundary by recovery), nothing of it, a prefix of its entries
+        // without the hard state, or all of it (written but not yet acknowledged) may be on disk.
+        if let ready = nodes[i].persisting {
+            switch random.next() % 3 {
+            case 0:
+                break
+            case 1:
+                let prefix = ready.entries.isEmpty ? 0 : Int(random.next() % UInt64(ready.entries.count))
+                var torn = ready
+                torn.snapshot = nil
+                torn.hardState = nil
+                nodes[i].persist(torn, snapshotState: nil, entryPrefix: prefix)
+            default:
+                let snapshotState = ready.snapshot.flatMap { nodes[i].receivedSnapshots[$0.index] }
+                if ready.snapshot == nil || snapshotState != nil {
+                    nodes[i].persist(ready, snapshotState: snapshotState)
+                }
+            }
         }
         nodes[i].core = nil
         nodes[i].persisting = nil

@@ -10,7 +10,6 @@ import RaftSimulation
 //   flotilla-sim [--seeds N] [--from S] [--steps K]   run seeds S ..< S+N (default 1 ..< 1001, 2000 steps)
 //   flotilla-sim --seed S [--verbose]                  replay one seed, printing every event with --verbose
 
-setvbuf(stdout, nil, _IOLBF, 0)
 let arguments = Array(CommandLine.arguments.dropFirst())
 func value(_ name: String, in arguments: [String] = arguments) -> UInt64? {
     guard let at = arguments.firstIndex(of: name), at + 1 < arguments.count else { return nil }
@@ -46,6 +45,7 @@ if let seed = value("--seed") {
             print(failure)
         }
         print("seeds \(first)..<\(end): \(passed) passed, \(failed) failed, \(entries) entries committed")
+        fflush(nil)
         start = end
     }
     print("\(passed) passed, \(failed) failed")
