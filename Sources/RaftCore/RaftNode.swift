@@ -154,6 +154,9 @@ public struct RaftNode: Sendable {
     // MARK: - Ready / advance
 
     /// True if `ready()` would return something to do.
+    ///
+    /// Performance note for shells: reading this through an array or dictionary subscript copies the whole
+    /// value first; keep nodes where they can be read in place (a local `var`, or `withUnsafeMutablePointer`).
     public var hasReady: Bool {
         if !messages.isEmpty || !readStates.isEmpty || needsBroadcast || membershipChanged { return true }
         if log.hasUnstable || log.applicableIndex > log.applied { return true }
