@@ -10,12 +10,8 @@ struct LogBounds: Sendable, Equatable {
     mutating func apply(_ record: WALRecord) -> String? {
         switch record {
         case .entries(_, let entries):
-            guard let first = entries.first?.index, let last = entries.last?.index else {
-                return "an entries record must hold at least one entry"
-            }
-            for k in entries.indices.dropFirst() where entries[k].index != entries[k - 1].index + 1 {
-                return "entries are not consecutive (\(entries[k - 1].index) then \(entries[k].index))"
-            }
+            if let problem = Self.runProblem(entries) { return problem }
+            let (first, last) = (entries[0].index, entries[entries.count - 1].index)
             guard first > snapshotIndex, first <= lastIndex + 1 else {
                 return "entries start at \(first) but the log holds \(snapshotIndex + 1) through \(lastIndex)"
             }
@@ -35,6 +31,15 @@ struct LogBounds: Sendable, Equatable {
                 return "truncation after \(lastKept) reaches into the snapshot at \(snapshotIndex)"
             }
             lastIndex = min(lastIndex, lastKept)
+        }
+        return nil
+    }
+
+    /// Why `entries` cannot be one entries record (empty, or indexes not consecutive), whatever the log holds.
+    static func runProblem(_ entries: [Entry]) -> String? {
+        guard !entries.isEmpty else { return "an entries record must hold at least one entry" }
+        for k in entries.indices.dropFirst() where entries[k].index != entries[k - 1].index + 1 {
+            return "entries are not consecutive (\(entries[k - 1].index) then \(entries[k].index))"
         }
         return nil
     }

@@ -87,7 +87,8 @@ enum POSIXFile {
         if sync { try syncDirectory(directory) }
     }
 
-    private static func failure(_ what: String, _ path: String) -> WALError {
+    /// A `WALError` for the system call that just failed, with `errno` and its text.
+    static func failure(_ what: String, _ path: String) -> WALError {
         let code = errno
         let reason = String(cString: strerror(code))
         return WALError(

@@ -9,6 +9,10 @@ enum RecoveryScan {
         /// Path, first sequence number and valid length of the last segment, if any segment exists.
         var lastSegment: (path: String, firstSequence: UInt64, validLength: Int)?
         var nextSequence: UInt64
+        /// Every segment replayed, oldest first, summarized for garbage collection.
+        var segments: [SegmentSummary]
+        /// Every group's bounds and latest hard state and snapshot records, for the writer.
+        var trackers: [GroupID: GroupTracker]
     }
 
     /// The segment files of `directory`, ordered by first sequence number. Leftover `.tmp` files of segments
@@ -34,6 +38,9 @@ enum RecoveryScan {
         var records = 0
         var next: UInt64 = files.first?.firstSequence ?? 0
         var last: (path: String, firstSequence: UInt64, validLength: Int)?
+        var summaries: [SegmentSummary] = []
+        // Segments before the oldest one were garbage collected: a group's records may start mid-history.
+        let strict = next == 0
         for (position, file) in files.enumerated() {
             let path = directory + "/" + file.name
             guard file.firstSequence == next else {
@@ -49,6 +56,7 @@ enum RecoveryScan {
                     .badSegmentHeader, problem + "; this is not a Flotilla WAL segment", file: path, offset: 0)
             }
             var offset = Segment.headerSize
+            var summary = SegmentSummary(path: path, firstSequence: file.firstSequence, byteCount: 0)
             scan: while offset < bytes.count {
                 let record: WALRecord
                 let end: Int
@@ -66,21 +74,36 @@ enum RecoveryScan {
                         file: path, offset: offset, droppedBytes: bytes.count - offset, cause: error)
                     break scan
                 }
-                if let problem = groups[record.group, default: GroupReplay()].apply(record) {
+                let problem = groups[record.group, default: GroupReplay(strict: strict)].apply(record, sequence: next)
+                if let problem {
                     throw WALError(
                         .invalidRecord, "group \(record.group): \(problem); the log was written by a faulty writer",
                         file: path, offset: offset)
                 }
+                summary.note(record)
                 offset = end
                 records += 1
                 next += 1
             }
             last = (path, file.firstSequence, offset)
+            summary.byteCount = offset
+            summaries.append(summary)
+        }
+        for (group, replay) in groups.sorted(by: { $0.key < $1.key }) {
+            if let problem = replay.gapProblem {
+                throw WALError(
+                    .missingSegment,
+                    "group \(group): \(problem); records it still needs are missing (a segment was deleted by hand?); "
+                        + "restore the missing segment from a backup or rebuild this node from its peers",
+                    file: summaries.first?.path)
+            }
         }
         let recovery = WALRecovery(
             groups: groups.mapValues(\.persistentState), truncatedTail: truncation,
             segmentFiles: files.map { directory + "/" + $0.name }, recordCount: records)
-        return Result(recovery: recovery, lastSegment: last, nextSequence: next)
+        return Result(
+            recovery: recovery, lastSegment: last, nextSequence: next, segments: summaries,
+            trackers: groups.mapValues(tracker))
     }
 
     /// True if a whole, valid record starts anywhere after `offset`: then the damage at `offset` is not a torn
@@ -99,5 +122,16 @@ enum RecoveryScan {
         case .torn(_, let needed, let available): return "needs \(needed) bytes, only \(available) remain"
         case .corrupt(_, let reason): return reason.description
         }
+    }
+
+    /// The writer's view of a replayed group.
+    private static func tracker(_ replay: GroupReplay) -> GroupTracker {
+        let state = replay.persistentState
+        var tracker = GroupTracker(
+            bounds: LogBounds(
+                snapshotIndex: state.snapshot.index, lastIndex: state.entries.last?.index ?? state.snapshot.index))
+        if let sequence = replay.latestHardStateSequence { tracker.latestHardState = (state.hardState, sequence) }
+        if let sequence = replay.latestSnapshotSequence { tracker.latestSnapshot = (state.snapshot, sequence) }
+        return tracker
     }
 }

@@ -26,8 +26,15 @@ public final class WriteAheadLog {
     private var segmentSize: Int
     /// The sequence number the next record gets.
     public private(set) var nextSequence: UInt64
-    private var bounds: [GroupID: LogBounds]
-    private var failure: WALError?
+    /// Each group's bounds and latest hard state and snapshot records.
+    var groups: [GroupID: GroupTracker]
+    /// Every segment on disk, oldest first; the last is the one appends go to.
+    var segments: [SegmentSummary]
+    var failure: WALError?
+    /// The encoding buffer, reused from one append to the next so that a large batch is not re-grown (copied
+    /// and page-faulted) from empty every time. Released after a batch larger than `retainedBufferLimit`.
+    private var buffer: [UInt8] = []
+    private static let retainedBufferLimit = 8 << 20
 
     /// Opens (creating if needed) the log in `directory` and replays it.
     /// - Returns: the log, positioned to append after the last valid record, and what it recovered.
@@ -60,20 +67,19 @@ public final class WriteAheadLog {
             }
             size = tail.offset
         }
-        var bounds: [GroupID: LogBounds] = [:]
-        for (group, state) in scan.recovery.groups {
-            bounds[group] = LogBounds(
-                snapshotIndex: state.snapshot.index, lastIndex: state.entries.last?.index ?? state.snapshot.index)
+        var segments = scan.segments
+        if segments.isEmpty {
+            segments = [SegmentSummary(path: path, firstSequence: scan.nextSequence, byteCount: size)]
         }
         let log = WriteAheadLog(
             directory: directory, options: options, fd: fd, segmentPath: path, segmentSize: size,
-            nextSequence: scan.nextSequence, bounds: bounds)
+            nextSequence: scan.nextSequence, groups: scan.trackers, segments: segments)
         return (log, scan.recovery)
     }
 
     private init(
         directory: String, options: WALOptions, fd: Int32, segmentPath: String, segmentSize: Int,
-        nextSequence: UInt64, bounds: [GroupID: LogBounds]
+        nextSequence: UInt64, groups: [GroupID: GroupTracker], segments: [SegmentSummary]
     ) {
         self.directory = directory
         self.options = options
@@ -81,7 +87,8 @@ public final class WriteAheadLog {
         self.segmentPath = segmentPath
         self.segmentSize = segmentSize
         self.nextSequence = nextSequence
-        self.bounds = bounds
+        self.groups = groups
+        self.segments = segments
     }
 
     deinit { if fd >= 0 { close(fd) } }
@@ -96,12 +103,15 @@ public final class WriteAheadLog {
     public func append(_ records: [WALRecord]) throws(WALError) {
         if let failure { throw WALError(.failed, "an earlier write failed (\(failure)); restart the node") }
         guard !records.isEmpty else { return }
-        var newBounds = bounds
-        var buffer: [UInt8] = []
-        for record in records {
-            if let problem = newBounds[record.group, default: LogBounds()].apply(record) {
+        // Only the groups the batch touches are copied and checked, so a batch costs nothing per idle group.
+        var touched: [GroupID: GroupTracker] = [:]
+        buffer.removeAll(keepingCapacity: buffer.capacity <= Self.retainedBufferLimit)
+        for (k, record) in records.enumerated() {
+            var tracker = touched[record.group] ?? groups[record.group] ?? GroupTracker()
+            if let problem = tracker.apply(record, sequence: nextSequence + UInt64(k)) {
                 throw WALError(.invalidRecord, "group \(record.group): \(problem); nothing was written")
             }
+            touched[record.group] = tracker
             let start = buffer.count
             WALFrame.append(record, to: &buffer)
             let payload = buffer.count - start - WALFrame.headerSize
@@ -122,7 +132,9 @@ public final class WriteAheadLog {
         }
         segmentSize += buffer.count
         nextSequence += UInt64(records.count)
-        bounds = newBounds
+        groups.merge(touched) { $1 }
+        segments[segments.count - 1].byteCount = segmentSize
+        for record in records { segments[segments.count - 1].note(record) }
     }
 
     /// Forces everything appended so far to stable storage (useful under `FsyncPolicy.off`).
@@ -151,5 +163,6 @@ public final class WriteAheadLog {
         }
         segmentPath = path
         segmentSize = Segment.headerSize
+        segments.append(SegmentSummary(path: path, firstSequence: nextSequence, byteCount: segmentSize))
     }
 }

@@ -1,0 +1,153 @@
+import RaftCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Writes one snapshot, chunk by chunk, into `snap-<group>-<index>-<term>.tmp`; `finish()` makes it the group's
+/// latest snapshot atomically, `abort()` (or dropping the writer) removes the temporary file.
+///
+/// `finish()` fills in the header, appends the CRC-32C trailer, syncs the file, renames it to `.snap`, syncs the
+/// directory and then deletes the group's older snapshots. A crash at any point leaves either the previous
+/// snapshot or the new one as the latest, never a partial file (`.tmp` files are removed when the store opens).
+/// Not thread-safe: one owner writes it.
+public final class SnapshotWriter {
+    /// The group the snapshot belongs to.
+    public let group: GroupID
+    /// The last entry the snapshot covers and the membership at it.
+    public let metadata: SnapshotMetadata
+    /// What the sender declared (for a received snapshot); `finish()` refuses data that differs.
+    public let expected: SnapshotChecksum?
+    /// The temporary file being written.
+    public let temporaryPath: String
+
+    private let store: SnapshotStore
+    private let finalPath: String
+    private let headerSize: Int
+    private var fd: Int32
+    private var dataLength: UInt64 = 0
+    /// CRC-32C of the data alone; combined with the header's at the end.
+    private var dataCRC: UInt32 = 0
+    private var isOpen = true
+
+    init(
+        store: SnapshotStore, group: GroupID, metadata: SnapshotMetadata, expected: SnapshotChecksum?
+    ) throws(SnapshotError) {
+        self.store = store
+        self.group = group
+        self.metadata = metadata
+        self.expected = expected
+        let stem = SnapshotFileName.stem(group: group, index: metadata.index, term: metadata.term)
+        temporaryPath = store.directory + "/" + stem + SnapshotFileName.temporarySuffix
+        finalPath = store.directory + "/" + stem + SnapshotFileName.finalSuffix
+        // The header's size does not depend on the data length: reserve it now, fill it in at `finish()`.
+        let placeholder = SnapshotHeader(group: group, metadata: metadata, dataLength: 0).encode()
+        headerSize = placeholder.count
+        let path = temporaryPath
+        do {
+            fd = try POSIXFile.createExclusive(path)
+        } catch {
+            if error.errno == EEXIST {
+                throw SnapshotError(
+                    .busy, "another writer is writing this snapshot; finish or abort it first", file: path)
+            }
+            throw SnapshotError(io: error)
+        }
+        do {
+            try POSIXFile.writeAll(fd, placeholder, path: path)
+        } catch {
+            discard()
+            throw SnapshotError(io: error)
+        }
+    }
+
+    deinit { if isOpen { discard() } }
+
+    /// Appends `chunk` to the snapshot's data.
+    /// - Throws: `.verificationFailed` (and removes the file) if the data grows past the expected length; `.io`
+    ///   (and removes the file) if the write fails; `.closed` after `finish`, `abort` or an earlier failure.
+    public func write(_ chunk: [UInt8]) throws(SnapshotError) {
+        try checkOpen()
+        if let expected, dataLength + UInt64(chunk.count) > expected.dataLength {
+            discard()
+            throw SnapshotError(
+                .verificationFailed,
+                "received more than the declared \(expected.dataLength) data bytes; the snapshot was discarded, "
+                    + "ask the leader to send it again", file: temporaryPath)
+        }
+        let path = temporaryPath
+        do {
+            try POSIXFile.writeAll(fd, chunk, path: path)
+        } catch {
+            discard()
+            throw SnapshotError(io: error)
+        }
+        dataCRC = CRC32C.checksum(chunk, continuing: dataCRC)
+        dataLength += UInt64(chunk.count)
+    }
+
+    /// Completes the file, checks it against `expected` if given, and makes it the group's latest snapshot.
+    /// - Returns: the data length and the checksum stored in the trailer.
+    /// - Throws: `.verificationFailed` if the data does not match `expected` (nothing is left behind); `.io` if
+    ///   a write, sync or rename fails (the previous snapshot stays the latest).
+    @discardableResult
+    public func finish() throws(SnapshotError) -> SnapshotChecksum {
+        try checkOpen()
+        let header = SnapshotHeader(group: group, metadata: metadata, dataLength: dataLength).encode()
+        precondition(header.count == headerSize, "the header's size depends only on the metadata")
+        let crc = CRC32C.combine(CRC32C.checksum(header), dataCRC, lengthB: dataLength)
+        let result = SnapshotChecksum(dataLength: dataLength, crc: crc)
+        if let expected, expected != result {
+            discard()
+            throw SnapshotError(
+                .verificationFailed,
+                "received \(result.dataLength) data bytes with checksum \(result.crc), but the sender declared "
+                    + "\(expected.dataLength) bytes with checksum \(expected.crc); the snapshot was discarded, ask "
+                    + "the leader to send it again", file: temporaryPath)
+        }
+        var trailer: [UInt8] = []
+        trailer.appendLE(crc)
+        let (fd, path, sync) = (fd, temporaryPath, store.fsync == .always)
+        do {
+            try POSIXFile.writeBytes(fd, header, at: 0, path: path)
+            try POSIXFile.writeAll(fd, trailer, path: path)
+            if sync { try POSIXFile.syncData(fd, path: path) }
+        } catch {
+            discard()
+            throw SnapshotError(io: error)
+        }
+        close(fd)
+        isOpen = false
+        do {
+            try POSIXFile.move(path, to: finalPath)
+        } catch {
+            try? POSIXFile.removeFile(path)
+            throw SnapshotError(io: error)
+        }
+        let file = SnapshotFile(
+            path: finalPath, header: SnapshotHeader(group: group, metadata: metadata, dataLength: dataLength),
+            headerBytes: header, checksum: result)
+        try store.install(file)
+        return result
+    }
+
+    /// Gives up: closes and removes the temporary file. The group's latest snapshot is unchanged.
+    public func abort() {
+        if isOpen { discard() }
+    }
+
+    private func checkOpen() throws(SnapshotError) {
+        guard isOpen else {
+            throw SnapshotError(
+                .closed, "the writer was finished, aborted or failed; begin a new write", file: temporaryPath)
+        }
+    }
+
+    private func discard() {
+        close(fd)
+        isOpen = false
+        try? POSIXFile.removeFile(temporaryPath)
+    }
+}
