@@ -13,6 +13,8 @@ enum RecoveryScan {
         var segments: [SegmentSummary]
         /// Every group's bounds and latest hard state and snapshot records, for the writer.
         var trackers: [GroupID: GroupTracker]
+        /// Segments after a repaired corruption, to delete.
+        var discardedSegments: [String] = []
     }
 
     /// The segment files of `directory`, ordered by first sequence number. Leftover `.tmp` files of segments
@@ -31,7 +33,7 @@ enum RecoveryScan {
             .sorted { $0.firstSequence < $1.firstSequence }
     }
 
-    static func run(directory: String) throws(WALError) -> Result {
+    static func run(directory: String, repair: Bool = false) throws(WALError) -> Result {
         let files = try segments(in: directory)
         var groups: [GroupID: GroupReplay] = [:]
         var truncation: TailTruncation?
@@ -41,7 +43,13 @@ enum RecoveryScan {
         var summaries: [SegmentSummary] = []
         // Segments before the oldest one were garbage collected: a group's records may start mid-history.
         let strict = next == 0
-        for (position, file) in files.enumerated() {
+        var repaired: String?
+        var discarded: [String] = []
+        segmentsLoop: for (position, file) in files.enumerated() {
+            if repaired != nil {
+                discarded.append(directory + "/" + file.name)
+                continue segmentsLoop
+            }
             let path = directory + "/" + file.name
             guard file.firstSequence == next else {
                 throw WALError(
@@ -63,7 +71,16 @@ enum RecoveryScan {
                 do {
                     (record, end) = try WALFrame.decode(bytes, at: offset)
                 } catch {
-                    guard position == files.count - 1, !containsValidRecord(bytes, after: offset) else {
+                    let isTail = position == files.count - 1 && !containsValidRecord(bytes, after: offset)
+                    if !isTail && repair {
+                        repaired =
+                            "dropped the damaged record at \(path) offset \(offset) (\(describe(error))) and "
+                            + "everything after it, \(files.count - 1 - position) later segment(s) included"
+                        truncation = TailTruncation(
+                            file: path, offset: offset, droppedBytes: bytes.count - offset, cause: error)
+                        break scan
+                    }
+                    guard isTail else {
                         throw WALError(
                             .corruptRecord,
                             "record is damaged before the end of the log (\(describe(error))); restore the segment "
@@ -98,12 +115,14 @@ enum RecoveryScan {
                     file: summaries.first?.path)
             }
         }
-        let recovery = WALRecovery(
+        var recovery = WALRecovery(
             groups: groups.mapValues(\.persistentState), truncatedTail: truncation,
-            segmentFiles: files.map { directory + "/" + $0.name }, recordCount: records)
+            segmentFiles: files.map { directory + "/" + $0.name }.filter { !discarded.contains($0) },
+            recordCount: records)
+        recovery.repaired = repaired
         return Result(
             recovery: recovery, lastSegment: last, nextSequence: next, segments: summaries,
-            trackers: groups.mapValues(tracker))
+            trackers: groups.mapValues(tracker), discardedSegments: discarded)
     }
 
     /// True if a whole, valid record starts anywhere after `offset`: then the damage at `offset` is not a torn

@@ -16,8 +16,14 @@ public struct WALOptions: Sendable {
     /// When appended records are synced.
     public var fsync: FsyncPolicy
 
-    public init(segmentSizeLimit: Int = 64 << 20, fsync: FsyncPolicy = .always) {
+    /// Instead of refusing to start on a damaged record before the tail, drop it and everything after it
+    /// (later segments included). Data that was acknowledged may be lost: for an operator who chose to, and
+    /// reported in `WALRecovery.repaired`.
+    public var repair: Bool
+
+    public init(segmentSizeLimit: Int = 64 << 20, fsync: FsyncPolicy = .always, repair: Bool = false) {
         self.segmentSizeLimit = segmentSizeLimit
         self.fsync = fsync
+        self.repair = repair
     }
 }

@@ -11,6 +11,9 @@ public struct WALRecovery: Sendable {
     public var segmentFiles: [String]
     /// The number of records replayed.
     public var recordCount: Int
+    /// Set when `WALOptions.repair` dropped a damaged record in the middle of the log and everything after
+    /// it: what was dropped, for the owner to report loudly. Acknowledged writes may have been lost.
+    public var repaired: String? = nil
 }
 
 /// A torn or corrupt tail that recovery removed from the last segment with `ftruncate` and `fsync`.

@@ -47,7 +47,10 @@ public final class WriteAheadLog {
         } catch {
             throw WALError(.io, "cannot create the WAL directory: \(error)", file: directory)
         }
-        let scan = try RecoveryScan.run(directory: directory)
+        let scan = try RecoveryScan.run(directory: directory, repair: options.repair)
+        for path in scan.discardedSegments where unlink(path) != 0 {
+            throw WALError(.io, "cannot delete a segment after a repaired corruption: errno \(errno)", file: path)
+        }
         let path: String
         if let last = scan.lastSegment {
             path = last.path
