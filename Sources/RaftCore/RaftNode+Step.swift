@@ -3,7 +3,7 @@
 extension RaftNode {
     /// Handles one message from another member. Stale, duplicated and reordered messages are safe to step.
     public mutating func step(_ message: Message) {
-        guard message.to == id, message.from != id else { return }
+        guard message.to == id, message.from != id, !storageFailed else { return }
         if message.term > term {
             if case .vote(let request) = message.body, !request.transfer, isInLease {
                 // Check-quorum lease (thesis §4.2.3): a member that heard from a leader within the election

@@ -42,6 +42,8 @@ public struct RaftNode: Sendable {
     /// This member's own tick count: the clock of leases.
     var now: UInt64 = 0
     var random: SplitMix64
+    /// Set when the shell could not persist: this member takes no further part until it restarts.
+    public internal(set) var storageFailed = false
     /// Set from start until one election timeout has passed: a restarted member does not help elect a
     /// new leader while an old leader's lease may still hold.
     var recentlyStarted = true
@@ -143,7 +145,18 @@ public struct RaftNode: Sendable {
     /// entries that the new voters lack, and the new voters, still in the joint configuration as far as they
     /// know, need one of them to vote, which the up-to-date rule (§5.4.1) forbids. Such a member may win
     /// with the new voters' votes; as a leader outside the voters it only replicates and hands over.
-    public var isPromotable: Bool { membership.isVoter(id) || formerVoters.contains(id) }
+    public var isPromotable: Bool { !storageFailed && (membership.isVoter(id) || formerVoters.contains(id)) }
+
+    /// The shell could not make a Ready durable (full disk, I/O error). Nothing may be acknowledged that was
+    /// not persisted, so the member stops: a leader steps down at once (its followers elect another after an
+    /// election timeout), and from now on the member ignores messages and ticks, votes for no one and
+    /// campaigns never. Restarting from storage is the only way back.
+    public mutating func reportStorageFailure() {
+        storageFailed = true
+        if role != .follower { becomeFollower(term: term, leader: nil) }
+        messages = []
+        readStates = []
+    }
 
     var hardState: HardState { HardState(term: term, vote: vote, commit: log.committed) }
     var softState: SoftState { SoftState(role: role, leader: leader) }
@@ -216,6 +229,7 @@ public struct RaftNode: Sendable {
 
     /// Advances logical time by one tick: elections, heartbeats, check-quorum, transfer timeouts.
     public mutating func tick() {
+        guard !storageFailed else { return }
         now += 1
         if role == .leader {
             tickLeader()
