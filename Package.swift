@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .library(name: "RaftCore", targets: ["RaftCore"]),
         .library(name: "RaftStorage", targets: ["RaftStorage"]),
+        .library(name: "RaftWire", targets: ["RaftWire"]),
         .library(name: "RaftSimulation", targets: ["RaftSimulation"]),
         .executable(name: "flotilla-sim", targets: ["flotilla-sim"]),
         .executable(name: "raft-bench", targets: ["raft-bench"]),
@@ -21,6 +22,8 @@ let package = Package(
         .target(name: "RaftCore", swiftSettings: strictSettings),
         // The node's one write-ahead log shared by all Raft groups: records, segments, group commit, recovery.
         .target(name: "RaftStorage", dependencies: ["RaftCore"], swiftSettings: strictSettings),
+        // Versioned binary frames between nodes: handshake with cluster and node id, Raft messages per group.
+        .target(name: "RaftWire", dependencies: ["RaftCore"], swiftSettings: strictSettings),
         // Test support: a deterministic multi-node simulator with virtual time and a seeded faulty network.
         .target(name: "RaftSimulation", dependencies: ["RaftCore"], swiftSettings: strictSettings),
         // Runs any number of simulation seeds, or replays one seed verbosely.
@@ -33,6 +36,7 @@ let package = Package(
         // crash tests kill it with SIGKILL.
         .executableTarget(
             name: "wal-crash-writer", dependencies: ["RaftStorage", "RaftCore"], swiftSettings: strictSettings),
+        .testTarget(name: "RaftWireTests", dependencies: ["RaftWire", "RaftCore"], swiftSettings: strictSettings),
         .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore"], swiftSettings: strictSettings),
         .testTarget(
             name: "RaftStorageTests", dependencies: ["RaftStorage", "RaftCore", "wal-crash-writer"],
