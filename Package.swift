@@ -29,9 +29,13 @@ let package = Package(
         // Runs any number of simulation seeds, or replays one seed verbosely.
         .executableTarget(name: "flotilla-sim", dependencies: ["RaftSimulation"], swiftSettings: strictSettings),
         // Release-mode benchmark of the Raft core alone (3 members, in-memory log, no network).
-        .executableTarget(name: "raft-bench", dependencies: ["RaftCore"], swiftSettings: strictSettings),
+        .executableTarget(
+            name: "raft-bench", dependencies: ["RaftCore", "BenchSupport"], swiftSettings: strictSettings),
+        // Table formatting shared by the benchmarks.
+        .target(name: "BenchSupport", swiftSettings: strictSettings),
         // Release-mode benchmark of the WAL beside the raw append + fdatasync rate of the same disk.
-        .executableTarget(name: "wal-bench", dependencies: ["RaftStorage", "RaftCore"], swiftSettings: strictSettings),
+        .executableTarget(
+            name: "wal-bench", dependencies: ["RaftStorage", "RaftCore", "BenchSupport"], swiftSettings: strictSettings),
         // Test support: a child process that appends to a WAL under load and reports what is durable; the
         // crash tests kill it with SIGKILL.
         .executableTarget(

@@ -22,17 +22,20 @@ struct WireWriter {
 struct WireReader {
     let bytes: [UInt8]
     var offset: Int
+    /// Reads stop here (the end of the frame), so a frame is read in place inside a larger buffer.
+    let end: Int
 
-    init(_ bytes: [UInt8], offset: Int = 0) {
+    init(_ bytes: [UInt8], offset: Int = 0, end: Int? = nil) {
         self.bytes = bytes
         self.offset = offset
+        self.end = end ?? bytes.count
     }
 
-    var isAtEnd: Bool { offset == bytes.count }
+    var isAtEnd: Bool { offset == end }
 
     mutating func need(_ count: Int, _ what: String) throws(WireError) {
-        guard count >= 0, bytes.count - offset >= count else {
-            throw .malformed("\(what) needs \(count) bytes at offset \(offset), \(bytes.count - offset) left")
+        guard count >= 0, end - offset >= count else {
+            throw .malformed("\(what) needs \(count) bytes at offset \(offset), \(end - offset) left")
         }
     }
     mutating func u8(_ what: String) throws(WireError) -> UInt8 {

@@ -15,25 +15,28 @@ public enum WireFrame: Sendable, Equatable {
 
     /// Appends this frame's bytes to `buffer`.
     public func encode(into buffer: inout [UInt8]) {
-        var payload = WireWriter()
-        let kind: UInt8
+        // Header first with a placeholder length, payload written straight after it, then the length patched:
+        // one pass, no intermediate copy.
+        var writer = WireWriter()
+        swap(&writer.bytes, &buffer)
+        let start = writer.bytes.count
+        writer.bytes.append(contentsOf: Self.magic)
+        writer.u8(Self.version)
         switch self {
         case .handshake(let clusterID, let nodeID):
-            kind = 0
-            payload.u64(clusterID)
-            payload.u64(nodeID.rawValue)
+            writer.u8(0)
+            writer.u32(0)
+            writer.u64(clusterID)
+            writer.u64(nodeID.rawValue)
         case .message(let group, let message):
-            kind = 1
-            payload.u64(group.rawValue)
-            MessageCodec.encode(message, into: &payload)
+            writer.u8(1)
+            writer.u32(0)
+            writer.u64(group.rawValue)
+            MessageCodec.encode(message, into: &writer)
         }
-        buffer.append(contentsOf: Self.magic)
-        buffer.append(Self.version)
-        buffer.append(kind)
-        var length = WireWriter()
-        length.u32(UInt32(payload.bytes.count))
-        buffer.append(contentsOf: length.bytes)
-        buffer.append(contentsOf: payload.bytes)
+        let length = UInt32(writer.bytes.count - start - Self.headerSize)
+        for i in 0..<4 { writer.bytes[start + 4 + i] = UInt8(truncatingIfNeeded: length >> UInt32(8 * i)) }
+        swap(&writer.bytes, &buffer)
     }
 
     /// The frame's bytes.
@@ -61,7 +64,7 @@ public enum WireFrame: Sendable, Equatable {
         guard length <= maxFrameBytes else { throw .frameTooLarge(length: length, limit: maxFrameBytes) }
         guard available - headerSize >= length else { return nil }
         let end = offset + headerSize + length
-        var reader = WireReader(Array(bytes[(offset + headerSize)..<end]))
+        var reader = WireReader(bytes, offset: offset + headerSize, end: end)
         let frame: WireFrame
         switch bytes[offset + 3] {
         case 0:
@@ -72,7 +75,7 @@ public enum WireFrame: Sendable, Equatable {
         case let kind:
             throw .malformed("unknown frame kind \(kind) at offset \(offset + 3)")
         }
-        guard reader.isAtEnd else { throw .malformed("\(reader.bytes.count - reader.offset) stray bytes in a frame") }
+        guard reader.isAtEnd else { throw .malformed("\(end - reader.offset) stray bytes in a frame") }
         return (frame, end)
     }
 }

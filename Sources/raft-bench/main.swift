@@ -7,6 +7,7 @@
 //
 // Usage: raft-bench [--seconds N] [--json]
 
+import BenchSupport
 import RaftCore
 
 #if canImport(Glibc)
@@ -319,30 +320,9 @@ func benchSingle(seconds: Double, compactEvery: Int) throws -> Result {
 
 // MARK: - Output
 
-func pad(_ text: String, _ width: Int, right: Bool = true) -> String {
-    let fill = String(repeating: " ", count: max(0, width - text.count))
-    return right ? fill + text : text + fill
-}
-
-func grouped(_ value: Int) -> String {
-    let digits = Array(String(value))
-    var out = ""
-    for (i, d) in digits.enumerated() {
-        if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
-        out.append(d)
-    }
-    return out
-}
-
-func fixed(_ value: Double, _ decimals: Int) -> String {
-    var scale = 1.0
-    for _ in 0..<decimals { scale *= 10 }
-    let scaled = Int((value * scale).rounded())
-    let whole = scaled / Int(scale)
-    var frac = String(scaled % Int(scale))
-    while frac.count < decimals { frac = "0" + frac }
-    return decimals > 0 ? "\(whole).\(frac)" : "\(whole)"
-}
+func pad(_ text: String, _ width: Int, right: Bool = true) -> String { TableFormat.pad(text, width, right: right) }
+func grouped(_ value: Int) -> String { TableFormat.grouped(value) }
+func fixed(_ value: Double, _ decimals: Int) -> String { TableFormat.fixed(value, decimals) }
 
 func printTable(_ results: [Result]) {
     let header =
