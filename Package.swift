@@ -16,6 +16,16 @@ let package = Package(
         .executable(name: "flotilla-sim", targets: ["flotilla-sim"]),
         .executable(name: "raft-bench", targets: ["raft-bench"]),
         .executable(name: "wal-bench", targets: ["wal-bench"]),
+        .executable(name: "flotilla", targets: ["flotilla"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // Pure Raft: one value type per group, events in, a Ready value out. Standard library only.
@@ -40,6 +50,42 @@ let package = Package(
         // crash tests kill it with SIGKILL.
         .executableTarget(
             name: "wal-crash-writer", dependencies: ["RaftStorage", "RaftCore"], swiftSettings: strictSettings),
+        // SwiftNIO TCP between nodes: one connection per node pair, handshake, batched writes, reconnect.
+        .target(
+            name: "RaftTransport",
+            dependencies: [
+                "RaftWire", "RaftCore", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+            ], swiftSettings: strictSettings),
+        // The shell that hosts many Raft groups on one node: tick, persist -> send -> apply, quiescence, waiters.
+        .target(
+            name: "MultiRaft",
+            dependencies: [
+                "RaftCore", "RaftStorage", "RaftWire", "RaftTransport", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ], swiftSettings: strictSettings),
+        // Composition root: the node's services, HTTP routes, metrics and logging bootstrap.
+        .target(
+            name: "FlotillaServer",
+            dependencies: [
+                "MultiRaft", "RaftTransport", "RaftStorage", "RaftCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ], swiftSettings: strictSettings),
+        // The command line: `flotilla server`, `flotilla local`.
+        .executableTarget(
+            name: "flotilla",
+            dependencies: [
+                "FlotillaServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ], swiftSettings: strictSettings),
+        .testTarget(
+            name: "MultiRaftTests", dependencies: ["MultiRaft", "RaftTransport", "RaftStorage", "RaftCore", "RaftWire"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "EndToEndTests", dependencies: ["flotilla"], swiftSettings: strictSettings),
         .testTarget(name: "RaftWireTests", dependencies: ["RaftWire", "RaftCore"], swiftSettings: strictSettings),
         .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore"], swiftSettings: strictSettings),
         .testTarget(

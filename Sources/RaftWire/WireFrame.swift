@@ -4,10 +4,17 @@ import RaftCore
 ///
 /// A frame is `"FL"` (2 bytes) · version (u8) · kind (u8) · payload length (u32 LE) · payload. Kinds:
 /// 0 = handshake (cluster id u64, node id u64), the first frame on every connection; 1 = a Raft message of
-/// one group. Decoding never trusts a length beyond `maxFrameBytes`.
+/// one group; 2 = a node-level ping (liveness, so that quiet groups learn when a peer dies); 3 = one chunk of a
+/// snapshot; 4 = the receiver's acknowledgement of a chunk. Decoding never trusts a length beyond `maxFrameBytes`.
 public enum WireFrame: Sendable, Equatable {
     case handshake(clusterID: UInt64, nodeID: NodeID)
     case message(group: GroupID, Message)
+    /// Node-level liveness: sent once per tick to every connected peer.
+    case ping
+    /// Part of a snapshot (§7) moving from a leader to a member, in order, under flow control.
+    case snapshotChunk(SnapshotChunk)
+    /// The receiver stored the chunk ending at `offset`; `accepted == false` aborts the transfer.
+    case snapshotAck(SnapshotAck)
 
     public static let magic: [UInt8] = [0x46, 0x4C]
     public static let version: UInt8 = 1
@@ -33,6 +40,26 @@ public enum WireFrame: Sendable, Equatable {
             writer.u32(0)
             writer.u64(group.rawValue)
             MessageCodec.encode(message, into: &writer)
+        case .ping:
+            writer.u8(2)
+            writer.u32(0)
+        case .snapshotChunk(let chunk):
+            writer.u8(3)
+            writer.u32(0)
+            writer.u64(chunk.group.rawValue)
+            MessageCodec.encode(chunk.message, into: &writer)
+            writer.u64(chunk.totalBytes)
+            writer.u32(chunk.crc)
+            writer.u64(chunk.offset)
+            writer.blob(chunk.data)
+        case .snapshotAck(let ack):
+            writer.u8(4)
+            writer.u32(0)
+            writer.u64(ack.group.rawValue)
+            writer.u64(ack.from.rawValue)
+            writer.u64(ack.index.rawValue)
+            writer.u64(ack.offset)
+            writer.bool(ack.accepted)
         }
         let length = UInt32(writer.bytes.count - start - Self.headerSize)
         for i in 0..<4 { writer.bytes[start + 4 + i] = UInt8(truncatingIfNeeded: length >> UInt32(8 * i)) }
@@ -72,10 +99,74 @@ public enum WireFrame: Sendable, Equatable {
         case 1:
             let group = GroupID(try reader.u64("group id"))
             frame = .message(group: group, try MessageCodec.decode(&reader))
+        case 2:
+            frame = .ping
+        case 3:
+            let group = GroupID(try reader.u64("group id"))
+            let message = try MessageCodec.decode(&reader)
+            guard case .snapshot = message.body else {
+                throw .malformed("snapshot chunk at offset \(offset) carries a \(message.kind) message")
+            }
+            frame = .snapshotChunk(
+                SnapshotChunk(
+                    group: group, message: message, totalBytes: try reader.u64("snapshot length"),
+                    crc: try reader.u32("snapshot crc"), offset: try reader.u64("chunk offset"),
+                    data: try reader.blob("chunk data")))
+        case 4:
+            frame = .snapshotAck(
+                SnapshotAck(
+                    group: GroupID(try reader.u64("group id")), from: NodeID(try reader.u64("node id")),
+                    index: LogIndex(try reader.u64("snapshot index")), offset: try reader.u64("offset"),
+                    accepted: try reader.bool("accepted")))
         case let kind:
             throw .malformed("unknown frame kind \(kind) at offset \(offset + 3)")
         }
         guard reader.isAtEnd else { throw .malformed("\(end - reader.offset) stray bytes in a frame") }
         return (frame, end)
+    }
+}
+
+/// One piece of a snapshot in transit. `message` is the core's `.snapshot(metadata)` message, stepped into the
+/// receiving core once every byte has arrived and the checksum matched.
+public struct SnapshotChunk: Sendable, Equatable {
+    public var group: GroupID
+    public var message: Message
+    /// Length and CRC32C of the whole snapshot data, as the sender's store recorded them.
+    public var totalBytes: UInt64
+    public var crc: UInt32
+    /// Where `data` starts within the snapshot data.
+    public var offset: UInt64
+    public var data: [UInt8]
+
+    public init(group: GroupID, message: Message, totalBytes: UInt64, crc: UInt32, offset: UInt64, data: [UInt8]) {
+        self.group = group
+        self.message = message
+        self.totalBytes = totalBytes
+        self.crc = crc
+        self.offset = offset
+        self.data = data
+    }
+
+    /// The last chunk of the snapshot.
+    public var isLast: Bool { offset + UInt64(data.count) >= totalBytes }
+}
+
+/// The receiver's answer to a chunk: flow control for the sender, and the end of the transfer.
+public struct SnapshotAck: Sendable, Equatable {
+    public var group: GroupID
+    /// The member that received the chunk.
+    public var from: NodeID
+    /// The snapshot's index, so that an ack of an older transfer is ignored.
+    public var index: LogIndex
+    /// Bytes stored so far.
+    public var offset: UInt64
+    public var accepted: Bool
+
+    public init(group: GroupID, from: NodeID, index: LogIndex, offset: UInt64, accepted: Bool) {
+        self.group = group
+        self.from = from
+        self.index = index
+        self.offset = offset
+        self.accepted = accepted
     }
 }

@@ -1,0 +1,56 @@
+import RaftCore
+import RaftStorage
+
+/// One group hosted on this node: its Raft member, its state machine and the host's bookkeeping.
+/// A class so that the member (a large value) is mutated in place; owned by the host's loop thread.
+final class GroupSlot {
+    let id: GroupID
+    var node: RaftNode
+    let machine: any StateMachine
+    /// The last entry applied to `machine` (entries at or below it are skipped, e.g. after a restart from a
+    /// snapshot file newer than the WAL's compaction record).
+    var machineApplied: LogIndex
+    /// The index of the last snapshot written or installed here.
+    var snapshotIndex: LogIndex
+    /// Ticks since the group last had work; it goes quiet past `HostSettings.quiesceAfterTicks`.
+    var idleTicks = 0
+    var quiet = false
+    /// Proposals from this node that wait for the group to apply them.
+    var pendingProposals: Set<UInt64> = []
+    /// Linearizable reads that wait for their read index to be applied, by context.
+    var waitingReads: [UInt64] = []
+    /// A snapshot arriving from the leader.
+    var receiving: SnapshotReceive?
+
+    init(id: GroupID, node: RaftNode, machine: any StateMachine, machineApplied: LogIndex) {
+        self.id = id
+        self.node = node
+        self.machine = machine
+        self.machineApplied = machineApplied
+        self.snapshotIndex = machineApplied
+    }
+}
+
+/// The receiving side of a snapshot transfer.
+struct SnapshotReceive {
+    var writer: SnapshotWriter
+    var index: LogIndex
+    var offset: UInt64
+}
+
+/// The sending side of a snapshot transfer to one member.
+struct SnapshotSend {
+    var message: Message
+    var reader: SnapshotReader
+    var total: UInt64
+    var crc: UInt32
+    var sent: UInt64 = 0
+    var inflight = 0
+    var lastProgressTick: UInt64
+}
+
+/// Identifies a snapshot transfer: the group and the receiving member.
+struct TransferKey: Hashable {
+    var group: GroupID
+    var member: NodeID
+}

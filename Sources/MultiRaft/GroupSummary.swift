@@ -1,0 +1,42 @@
+import RaftCore
+
+/// One group as `/api/v1/cluster` and `flotilla status` show it.
+public struct GroupSummary: Sendable, Equatable {
+    public var group: GroupID
+    public var role: Role
+    public var term: Term
+    public var leader: NodeID?
+    public var commit: LogIndex
+    public var applied: LogIndex
+    public var lastIndex: LogIndex
+    public var voters: [NodeID]
+    public var learners: [NodeID]
+    /// Idle: the group does not tick until a message or request wakes it.
+    public var quiet: Bool
+    /// The state machine's checksum (equal on caught-up replicas).
+    public var checksum: UInt64
+}
+
+/// A read-only view of the host, handed to `inspect` closures on the loop thread.
+public struct HostView {
+    let host: MultiRaftHost
+
+    /// Every hosted group, by id.
+    public var groups: [GroupSummary] {
+        host.slots.keys.sorted().map { id in
+            let slot = host.slots[id]!
+            let membership = slot.node.membership
+            return GroupSummary(
+                group: id, role: slot.node.role, term: slot.node.term, leader: slot.node.leader,
+                commit: slot.node.log.committed, applied: slot.machineApplied, lastIndex: slot.node.log.lastIndex,
+                voters: membership.allVoters.sorted(), learners: membership.learners.union(membership.learnersNext).sorted(),
+                quiet: slot.quiet, checksum: slot.machine.checksum)
+        }
+    }
+
+    /// Peers heard from within an election timeout.
+    public var livePeers: Set<NodeID> { host.livePeers }
+
+    /// Number of groups that are not quiet.
+    public var awakeGroups: Int { host.awake.count }
+}

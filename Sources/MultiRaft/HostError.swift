@@ -1,0 +1,29 @@
+import RaftCore
+
+/// Why a proposal or read did not complete. Each maps to an honest HTTP status in the server.
+public enum HostError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// This node does not host the group.
+    case unknownGroup(GroupID)
+    /// No leader was known (or reachable) before the deadline; `leaderHint` is the last one seen.
+    case noLeader(GroupID, leaderHint: NodeID?)
+    /// The deadline passed; the proposal may still commit later.
+    case timeout(GroupID)
+    /// The core refused the request (entry too large, too many uncommitted bytes, ...).
+    case rejected(GroupID, String)
+    /// The WAL could not be written: the node stopped accepting work for safety.
+    case storageFailed(String)
+    /// The host is shutting down.
+    case shuttingDown
+
+    public var description: String {
+        switch self {
+        case .unknownGroup(let g): return "group \(g) is not hosted on this node"
+        case .noLeader(let g, let hint):
+            return "group \(g) has no leader yet" + (hint.map { " (last known leader: node \($0))" } ?? "")
+        case .timeout(let g): return "group \(g) did not commit the request in time; it may still commit"
+        case .rejected(let g, let why): return "group \(g) refused the request: \(why)"
+        case .storageFailed(let why): return "the node's WAL failed (\(why)); restart the node after fixing the disk"
+        case .shuttingDown: return "the node is shutting down"
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import RaftCore
+import RaftWire
+
+extension MultiRaftHost {
+    /// Handles one inbox event on the loop thread.
+    func handle(_ event: HostEvent) {
+        switch event {
+        case .frames(let frames, let peer):
+            heard(from: peer)
+            for frame in frames { handle(frame, from: peer) }
+        case .peer(let peer, let connected):
+            knownPeers.insert(peer)
+            if connected { heard(from: peer) } else { markDown(peer) }
+        case .propose(let group, let command, let timeout, let continuation):
+            guard storageError == nil else {
+                continuation.resume(throwing: HostError.storageFailed(storageError!))
+                return
+            }
+            guard slots[group] != nil else {
+                continuation.resume(throwing: HostError.unknownGroup(group))
+                return
+            }
+            nextRequest += 1
+            let id = settings.nodeID.rawValue << 40 | nextRequest
+            var payload = [UInt8](repeating: 0, count: 8)
+            for i in 0..<8 { payload[i] = UInt8(truncatingIfNeeded: id >> UInt64(8 * i)) }
+            payload += command
+            let now = Self.now()
+            proposals[id] = ProposalWaiter(
+                group: group, payload: payload, deadline: now + timeout, startedAt: now, continuation: continuation)
+            slots[group]!.pendingProposals.insert(id)
+            metrics.proposals.increment()
+            submit(id)
+        case .read(let group, let linearizable, let timeout, let run, let fail):
+            guard let slot = slots[group] else { return fail(.unknownGroup(group)) }
+            guard linearizable else { return run(slot.machine) }
+            nextRequest += 1
+            let context = nextRequest
+            reads[context] = ReadWaiter(group: group, deadline: Self.now() + timeout, run: run, fail: fail)
+            slot.waitingReads.append(context)
+            submitRead(context)
+        case .inspect(let body):
+            body(HostView(host: self))
+        }
+    }
+
+    /// Hands a waiting proposal to its group's member; parks it while no leader is known.
+    func submit(_ id: UInt64) {
+        guard var waiter = proposals[id], let slot = slots[waiter.group] else { return }
+        wake(slot, work: true)
+        do {
+            _ = try slot.node.propose(waiter.payload)
+            waiter.parked = false
+        } catch .notLeader {
+            waiter.parked = true
+        } catch let error {
+            proposals[id] = nil
+            slot.pendingProposals.remove(id)
+            waiter.continuation.resume(throwing: HostError.rejected(waiter.group, "\(error)"))
+            return
+        }
+        proposals[id] = waiter
+    }
+
+    /// Starts the ReadIndex round of a waiting read; parks it while no leader is known.
+    func submitRead(_ context: UInt64) {
+        guard var waiter = reads[context], let slot = slots[waiter.group] else { return }
+        wake(slot, work: true)
+        do {
+            try slot.node.readIndex(context: context)
+            waiter.parked = false
+        } catch {
+            waiter.parked = true
+        }
+        reads[context] = waiter
+    }
+
+    func handle(_ frame: WireFrame, from peer: NodeID) {
+        switch frame {
+        case .message(let group, let message):
+            guard let slot = slots[group], message.to == settings.nodeID else {
+                logger.trace("dropped \(message.kind) for group \(group) that this node does not host")
+                return
+            }
+            let routine: Bool
+            switch message.body {
+            case .heartbeat, .heartbeatResponse: routine = true
+            default: routine = false
+            }
+            slot.node.step(message)
+            wake(slot, work: !routine)
+        case .snapshotChunk(let chunk):
+            receive(chunk, from: peer)
+        case .snapshotAck(let ack):
+            acknowledge(ack)
+        case .ping, .handshake:
+            break
+        }
+    }
+
+    /// Marks a group as having something to do: it ticks again, and its Ready is collected this round.
+    func wake(_ slot: GroupSlot, work: Bool) {
+        if slot.quiet {
+            slot.quiet = false
+            awake.insert(slot.id)
+        }
+        if work { slot.idleTicks = 0 }
+        dirty.insert(slot.id)
+    }
+}

@@ -1,0 +1,126 @@
+import RaftCore
+import RaftStorage
+import RaftWire
+
+extension MultiRaftHost {
+    /// The Ready pipeline over every group with work: one WAL append for all, then one write per peer, then
+    /// apply. Repeats while applying produced more work (a commit that lets a follower catch up, ...).
+    func processReadies() {
+        while !dirty.isEmpty || !pendingRecords.isEmpty {
+            var records = pendingRecords
+            pendingRecords = []
+            var batch: [(GroupSlot, Ready)] = []
+            for group in dirty {
+                guard let slot = slots[group], slot.node.hasReady else { continue }
+                let ready = slot.node.ready()
+                if let snapshot = ready.snapshot { records.append(.snapshot(group, snapshot)) }
+                if !ready.entries.isEmpty { records.append(.entries(group, ready.entries)) }
+                if let hardState = ready.hardState { records.append(.hardState(group, hardState)) }
+                batch.append((slot, ready))
+            }
+            dirty = []
+            // 1. Persist: one write and one fsync for every group's entries and hard state.
+            if !records.isEmpty {
+                let started = Self.now()
+                do {
+                    try wal.append(records)
+                } catch {
+                    storageFailed("\(error)", groups: batch.map(\.0))
+                    return
+                }
+                metrics.fsync.recordNanoseconds(Int64(Self.now() - started))
+            }
+            // 2. Send, 3. apply.
+            for (slot, ready) in batch { handle(ready, of: slot) }
+            flushOutbox()
+        }
+        flushOutbox()
+    }
+
+    private func handle(_ ready: Ready, of slot: GroupSlot) {
+        let group = slot.id
+        if let soft = ready.softState { roleChanged(slot, soft) }
+        for message in ready.messages {
+            if case .snapshot = message.body {
+                startTransfer(message, of: slot)
+            } else {
+                outbox[message.to, default: []].append(.message(group: group, message))
+            }
+        }
+        if let snapshot = ready.snapshot { install(snapshot, in: slot) }
+        for entry in ready.committedEntries { apply(entry, in: slot) }
+        for state in ready.readStates {
+            guard var waiter = reads[state.context] else { continue }
+            waiter.index = state.index
+            reads[state.context] = waiter
+        }
+        slot.node.advance(ready)
+        serveReads(slot)
+        maybeCompact(slot)
+        if slot.node.hasReady { dirty.insert(group) }
+        if !ready.entries.isEmpty || !ready.committedEntries.isEmpty || ready.snapshot != nil {
+            slot.idleTicks = 0
+        }
+    }
+
+    private func roleChanged(_ slot: GroupSlot, _ soft: SoftState) {
+        if soft.role == .leader {
+            metrics.elections.increment()
+            logger.debug(
+                "became leader", metadata: ["raft.group": "\(slot.id)", "raft.term": "\(slot.node.term)"])
+        }
+        if soft.leader != nil { metrics.leaderChanges.increment() }
+        // A new leader: proposals that were forwarded to the old one may be lost; propose them again. A
+        // duplicate is harmless (every command is an idempotent upsert) and its waiter completes once.
+        if soft.leader != nil {
+            for id in slot.pendingProposals { submit(id) }
+            for context in slot.waitingReads where reads[context]?.index == nil { submitRead(context) }
+        }
+    }
+
+    private func apply(_ entry: Entry, in slot: GroupSlot) {
+        guard entry.index > slot.machineApplied else { return }
+        slot.machineApplied = entry.index
+        guard case .data(let bytes) = entry.payload, bytes.count >= 8 else { return }
+        var id: UInt64 = 0
+        for i in 0..<8 { id |= UInt64(bytes[i]) << UInt64(8 * i) }
+        let result = slot.machine.apply(bytes[8...], at: entry.index)
+        if let waiter = proposals.removeValue(forKey: id) {
+            slot.pendingProposals.remove(id)
+            metrics.commitLatency.recordNanoseconds(Int64(Self.now() - waiter.startedAt))
+            waiter.continuation.resume(returning: result)
+        }
+    }
+
+    private func serveReads(_ slot: GroupSlot) {
+        guard !slot.waitingReads.isEmpty else { return }
+        slot.waitingReads.removeAll { context in
+            guard let waiter = reads[context] else { return true }
+            guard let index = waiter.index, index <= slot.machineApplied else { return false }
+            reads[context] = nil
+            waiter.run(slot.machine)
+            return true
+        }
+    }
+
+    func flushOutbox() {
+        guard !outbox.isEmpty else { return }
+        for (peer, frames) in outbox { transport.send(frames, to: peer) }
+        outbox.removeAll(keepingCapacity: true)
+    }
+
+    private func storageFailed(_ reason: String, groups: [GroupSlot]) {
+        logger.critical("WAL append failed: \(reason); this node stops taking part in its groups")
+        storageError = reason
+        for slot in slots.values { slot.node.reportStorageFailure() }
+        for (_, waiter) in proposals { waiter.continuation.resume(throwing: HostError.storageFailed(reason)) }
+        for (_, waiter) in reads { waiter.fail(.storageFailed(reason)) }
+        proposals = [:]
+        reads = [:]
+        for slot in slots.values {
+            slot.pendingProposals = []
+            slot.waitingReads = []
+        }
+        dirty = []
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import RaftCore
+import RaftStorage
+
+extension MultiRaftHost {
+    /// Opens the WAL and the snapshot store and rebuilds every group: its member from the WAL, its state machine
+    /// from the latest snapshot file (entries after it are re-applied as the member reports them committed).
+    func recover() throws -> WALRecovery {
+        var options = WALOptions(fsync: settings.fsync, repair: settings.repairWAL)
+        options.segmentSizeLimit = 64 << 20
+        let directory = settings.dataDirectory
+        try FileManager.default.createDirectory(atPath: directory + "/wal", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: directory + "/snapshots", withIntermediateDirectories: true)
+        let (wal, recovery) = try WriteAheadLog.open(directory: directory + "/wal", options: options)
+        self.wal = wal
+        snapshots = try SnapshotStore.open(directory: directory + "/snapshots", fsync: settings.fsync)
+        if let tail = recovery.truncatedTail {
+            logger.warning(
+                "WAL tail was torn: dropped \(tail.droppedBytes) bytes at \(tail.file):\(tail.offset) (\(tail.cause))")
+        }
+        if let repaired = recovery.repaired { logger.warning("WAL repaired: \(repaired)") }
+        for (group, state) in recovery.groups {
+            let node = try RaftNode(config: settings.raftConfig(seed: seed(for: group)), restoring: state)
+            let machine = factory(group)
+            var applied = LogIndex.zero
+            if let (metadata, reader) = try snapshots.latest(group: group, chunkSize: settings.snapshotChunkBytes) {
+                var data: [UInt8] = []
+                while let chunk = try reader.next() { data += chunk }
+                try machine.restore(data)
+                applied = metadata.index
+            }
+            guard applied >= state.snapshot.index else {
+                throw HostError.storageFailed(
+                    "group \(group): the WAL was compacted through \(state.snapshot.index) but the snapshot file "
+                        + "(through \(applied)) is missing from \(directory)/snapshots")
+            }
+            let slot = GroupSlot(id: group, node: node, machine: machine, machineApplied: applied)
+            slots[group] = slot
+            awake.insert(group)
+            dirty.insert(group)
+        }
+        logger.info(
+            "recovered \(recovery.groups.count) groups from \(recovery.recordCount) WAL records in \(recovery.segmentFiles.count) segments"
+        )
+        return recovery
+    }
+
+    /// Creates a group with its founding membership (entry 1, committed by construction).
+    func createGroup(_ group: GroupID, membership: Membership) throws {
+        let node = try RaftNode(config: settings.raftConfig(seed: seed(for: group)), membership: membership)
+        let slot = GroupSlot(id: group, node: node, machine: factory(group), machineApplied: .zero)
+        slots[group] = slot
+        awake.insert(group)
+        dirty.insert(group)
+    }
+
+    /// Election-timeout randomness differs per node and group; supplied from outside the core.
+    func seed(for group: GroupID) -> UInt64 {
+        var generator = SplitMix64(seed: settings.nodeID.rawValue &* 0x9E37_79B9_7F4A_7C15 ^ group.rawValue)
+        return generator.next() ^ UInt64(Self.now())
+    }
+}

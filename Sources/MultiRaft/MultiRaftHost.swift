@@ -1,0 +1,210 @@
+import Foundation
+import Logging
+import RaftCore
+import RaftStorage
+import RaftTransport
+import RaftWire
+
+/// Runs many Raft groups on one node: the shell around `RaftNode` values (CnosDB's multi-Raft layout).
+///
+/// One loop thread owns every group. Each round it takes the inbox (frames from peers, proposals, reads), steps
+/// the groups, ticks the awake ones when a tick is due, then runs the Ready pipeline over every group with work:
+/// persist all their entries and hard states in **one** WAL append (one fsync), then send every peer its
+/// messages in **one** write, then apply committed entries and complete waiters. Idle groups go quiet (no ticks,
+/// no heartbeats) until a message or a request wakes them; a node-level ping per tick tells quiet followers when
+/// their leader's node dies.
+///
+/// Guarantees: entries and hard states are durable before any message that depends on them is sent and before
+/// any entry is applied; a proposal's caller is answered only after the entry was committed and applied here.
+///
+/// `@unchecked Sendable`: every stored property but `inbox`/`stopping` is touched only by the loop thread
+/// (and by `start` before the thread exists); `inbox` and `stopping` are guarded by `condition`.
+public final class MultiRaftHost: @unchecked Sendable {
+    public let settings: HostSettings
+    let transport: any RaftTransport
+    let factory: StateMachineFactory
+    var logger: Logger
+    let metrics = HostMetrics()
+
+    // Shared with other threads, under `condition`.
+    private let condition = NSCondition()
+    private var inbox: [HostEvent] = []
+    private var stopping = false
+    private var thread: Thread?
+    private let finished = NSCondition()
+    private var isFinished = false
+
+    // Owned by the loop thread.
+    var wal: WriteAheadLog!
+    var snapshots: SnapshotStore!
+    var slots: [GroupID: GroupSlot] = [:]
+    var awake: Set<GroupID> = []
+    var dirty: Set<GroupID> = []
+    var outbox: [NodeID: [WireFrame]] = [:]
+    var pendingRecords: [WALRecord] = []
+    var proposals: [UInt64: ProposalWaiter] = [:]
+    var reads: [UInt64: ReadWaiter] = [:]
+    var nextRequest: UInt64 = 0
+    var tickCount: UInt64 = 0
+    var knownPeers: Set<NodeID>
+    var lastHeard: [NodeID: UInt64] = [:]
+    var livePeers: Set<NodeID> = []
+    var sending: [TransferKey: SnapshotSend] = [:]
+    var storageError: String?
+
+    public init(
+        settings: HostSettings, transport: any RaftTransport, peers: Set<NodeID>,
+        stateMachine factory: @escaping StateMachineFactory, logger: Logger = Logger(label: "flotilla.raft")
+    ) {
+        self.settings = settings
+        self.transport = transport
+        self.factory = factory
+        self.knownPeers = peers.subtracting([settings.nodeID])
+        var logger = logger
+        logger[metadataKey: "node"] = "\(settings.nodeID)"
+        self.logger = logger
+    }
+
+    /// Opens the WAL and snapshots, rebuilds every group from them, creates the `founding` groups that do not
+    /// exist yet (first start), starts the transport and the loop thread.
+    /// - Returns: what recovery found, for the operator's log.
+    @discardableResult
+    public func start(founding: [GroupID: Set<NodeID>] = [:]) throws -> WALRecovery {
+        let recovery = try recover()
+        for (group, voters) in founding.sorted(by: { $0.key < $1.key }) where slots[group] == nil {
+            guard voters.contains(settings.nodeID) else { continue }
+            try createGroup(group, membership: Membership(voters: voters))
+        }
+        for slot in slots.values {
+            knownPeers.formUnion(slot.node.membership.allMembers.subtracting([settings.nodeID]))
+        }
+        for peer in knownPeers { lastHeard[peer] = 0 }
+        livePeers = knownPeers
+        try transport.start(delegate: TransportBridge(host: self))
+        let thread = Thread { [self] in runLoop() }
+        thread.name = "flotilla-raft"
+        thread.stackSize = 8 << 20
+        self.thread = thread
+        thread.start()
+        return recovery
+    }
+
+    /// Stops the loop, fails waiting requests with `shuttingDown`, closes the transport. Durable state stays.
+    public func shutdown() {
+        condition.lock()
+        stopping = true
+        condition.signal()
+        condition.unlock()
+        finished.lock()
+        while !isFinished && thread != nil { finished.wait() }
+        finished.unlock()
+        transport.shutdown()
+    }
+
+    // MARK: - Requests
+
+    /// Proposes `command` to `group` and waits until this node has applied it.
+    /// - Returns: what the state machine returned for the command.
+    /// - Throws: `HostError` (no leader in time, timeout, refusal, storage failure, shutdown).
+    public func propose(_ command: [UInt8], to group: GroupID, timeoutMilliseconds: Int? = nil) async throws -> [UInt8]
+    {
+        let timeout = UInt64(timeoutMilliseconds ?? settings.requestTimeoutMilliseconds) * 1_000_000
+        return try await withCheckedThrowingContinuation { continuation in
+            enqueue(.propose(group, command: command, timeoutNanoseconds: timeout, continuation))
+        }
+    }
+
+    /// Runs `body` on `group`'s state machine: after a ReadIndex round (linearizable: it sees every write
+    /// acknowledged before the call) or at once on the local replica (`linearizable == false`).
+    public func read<T: Sendable>(
+        _ group: GroupID, linearizable: Bool = true, timeoutMilliseconds: Int? = nil,
+        _ body: @escaping @Sendable (any StateMachine) -> T
+    ) async throws -> T {
+        let timeout = UInt64(timeoutMilliseconds ?? settings.requestTimeoutMilliseconds) * 1_000_000
+        return try await withCheckedThrowingContinuation { continuation in
+            enqueue(
+                .read(
+                    group, linearizable: linearizable, timeoutNanoseconds: timeout,
+                    run: { machine in continuation.resume(returning: body(machine)) },
+                    fail: { error in continuation.resume(throwing: error) }))
+        }
+    }
+
+    /// Runs `body` on the loop thread with a view of the host (statuses for the API).
+    public func inspect<T: Sendable>(_ body: @escaping @Sendable (HostView) -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            enqueue(.inspect { view in continuation.resume(returning: body(view)) })
+        }
+    }
+
+    func enqueue(_ event: HostEvent) {
+        condition.lock()
+        if stopping {
+            condition.unlock()
+            fail(event, .shuttingDown)
+            return
+        }
+        inbox.append(event)
+        if inbox.count == 1 { condition.signal() }
+        condition.unlock()
+    }
+
+    private func fail(_ event: HostEvent, _ error: HostError) {
+        switch event {
+        case .propose(_, _, _, let continuation): continuation.resume(throwing: error)
+        case .read(_, _, _, _, let fail): fail(error)
+        case .inspect(let body): body(HostView(host: self))
+        case .frames, .peer: break
+        }
+    }
+
+    // MARK: - The loop
+
+    static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+    private func runLoop() {
+        let tickNanoseconds = UInt64(settings.tickMilliseconds) * 1_000_000
+        var nextTick = Self.now() + tickNanoseconds
+        while true {
+            condition.lock()
+            while inbox.isEmpty && !stopping && Self.now() < nextTick {
+                let wait = Double(nextTick - min(nextTick, Self.now())) / 1e9
+                _ = condition.wait(until: Date(timeIntervalSinceNow: wait))
+            }
+            let events = inbox
+            inbox = []
+            let stop = stopping
+            condition.unlock()
+            if stop {
+                for event in events { fail(event, .shuttingDown) }
+                break
+            }
+            for event in events { handle(event) }
+            let now = Self.now()
+            if now >= nextTick {
+                tick()
+                nextTick += tickNanoseconds
+                if nextTick < now { nextTick = now + tickNanoseconds }
+            }
+            processReadies()
+        }
+        for (_, waiter) in proposals { waiter.continuation.resume(throwing: HostError.shuttingDown) }
+        for (_, waiter) in reads { waiter.fail(.shuttingDown) }
+        proposals = [:]
+        reads = [:]
+        try? wal.sync()
+        finished.lock()
+        isFinished = true
+        finished.broadcast()
+        finished.unlock()
+    }
+}
+
+/// Hands transport callbacks to the host's inbox.
+final class TransportBridge: TransportDelegate {
+    let host: MultiRaftHost
+    init(host: MultiRaftHost) { self.host = host }
+
+    func transport(received frames: [WireFrame], from peer: NodeID) { host.enqueue(.frames(frames, from: peer)) }
+    func transport(peer: NodeID, connected: Bool) { host.enqueue(.peer(peer, connected: connected)) }
+}

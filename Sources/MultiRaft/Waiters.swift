@@ -1,0 +1,35 @@
+import RaftCore
+import RaftWire
+
+/// A proposal from this node that waits to be applied.
+struct ProposalWaiter {
+    var group: GroupID
+    var payload: [UInt8]
+    var deadline: UInt64
+    var startedAt: UInt64
+    var continuation: CheckedContinuation<[UInt8], any Error>
+    /// No leader was known when it was proposed: it is proposed again at each tick until the deadline.
+    var parked = false
+}
+
+/// A read that waits for its read index to be confirmed and applied.
+struct ReadWaiter {
+    var group: GroupID
+    var deadline: UInt64
+    /// The read index, once the leader confirmed it.
+    var index: LogIndex?
+    var parked = false
+    var run: @Sendable (any StateMachine) -> Void
+    var fail: @Sendable (HostError) -> Void
+}
+
+/// What arrives in the host's inbox from other threads.
+enum HostEvent: Sendable {
+    case frames([WireFrame], from: NodeID)
+    case peer(NodeID, connected: Bool)
+    case propose(GroupID, command: [UInt8], timeoutNanoseconds: UInt64, CheckedContinuation<[UInt8], any Error>)
+    case read(
+        GroupID, linearizable: Bool, timeoutNanoseconds: UInt64, run: @Sendable (any StateMachine) -> Void,
+        fail: @Sendable (HostError) -> Void)
+    case inspect(@Sendable (HostView) -> Void)
+}
