@@ -1,0 +1,67 @@
+import Foundation
+import MultiRaft
+import RaftCore
+import RaftTransport
+
+/// Test support: N multi-Raft hosts in one process on a `LocalNetwork`, each with its own data directory.
+final class HostCluster {
+    let network = LocalNetwork()
+    let root: String
+    let ids: [NodeID]
+    var hosts: [NodeID: MultiRaftHost] = [:]
+    var founding: [GroupID: Set<NodeID>]
+    var configure: (inout HostSettings) -> Void
+
+    init(nodes: Int, groups: [GroupID], configure: @escaping (inout HostSettings) -> Void = { _ in }) throws {
+        root = NSTemporaryDirectory() + "flotilla-host-\(UUID().uuidString)"
+        let ids = (1...nodes).map { NodeID(UInt64($0)) }
+        self.ids = ids
+        founding = Dictionary(uniqueKeysWithValues: groups.map { ($0, Set(ids)) })
+        self.configure = configure
+        for id in ids { try start(id) }
+    }
+
+    func start(_ id: NodeID) throws {
+        var settings = HostSettings(nodeID: id, dataDirectory: "\(root)/node\(id)")
+        settings.tickMilliseconds = 10
+        settings.fsync = .off
+        configure(&settings)
+        let host = MultiRaftHost(
+            settings: settings, transport: network.transport(for: id), peers: Set(ids),
+            stateMachine: { _ in KeyValueMachine() })
+        try host.start(founding: founding)
+        hosts[id] = host
+    }
+
+    func stop(_ id: NodeID) {
+        hosts.removeValue(forKey: id)?.shutdown()
+    }
+
+    /// Retries `put` until it succeeds or `attempts` run out (elections take a few hundred milliseconds).
+    func put(_ key: String, _ value: String, group: GroupID, via id: NodeID, attempts: Int = 50) async throws {
+        var lastError: (any Error)?
+        for _ in 0..<attempts {
+            do {
+                _ = try await hosts[id]!.propose(
+                    KeyValueMachine.setCommand(key: key, value: Array(value.utf8)), to: group, timeoutMilliseconds: 500)
+                return
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError!
+    }
+
+    func get(_ key: String, group: GroupID, via id: NodeID, linearizable: Bool = true) async throws -> String? {
+        try await hosts[id]!.read(group, linearizable: linearizable, timeoutMilliseconds: 2_000) { machine in
+            (machine as? KeyValueMachine)?.values[key].map { String(decoding: $0, as: UTF8.self) }
+        }
+    }
+
+    func summaries(_ id: NodeID) async -> [GroupSummary] { await hosts[id]!.inspect { $0.groups } }
+
+    func shutdown() {
+        for id in Array(hosts.keys) { stop(id) }
+        try? FileManager.default.removeItem(atPath: root)
+    }
+}
