@@ -1,0 +1,153 @@
+import Foundation
+import Hummingbird
+import Logging
+import MultiRaft
+import NIOCore
+import Prometheus
+import RaftCore
+import RaftTransport
+import ServiceLifecycle
+
+/// One `flotilla server` process: its identity, transport, multi-Raft host and HTTP API, run under a
+/// `ServiceGroup` that shuts down gracefully on SIGTERM/SIGINT (HTTP stops first, then the Raft host).
+public struct FlotillaNode: Sendable {
+    public let identity: NodeIdentity
+    public let options: ServerOptions
+    let host: MultiRaftHost
+    let transport: NIOTransport
+    let registry: PrometheusCollectorRegistry
+    let logger: Logger
+
+    /// Resolves the node's identity (from `node.json`, or from the options on first start), locks the data
+    /// directory and builds the services. Nothing runs until `run()`.
+    public init(options: ServerOptions, registry: PrometheusCollectorRegistry, logger: Logger) throws {
+        let directory = options.dataDirectory
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try DataDirectoryLock.acquire(directory)
+        var identity: NodeIdentity
+        if let saved = try NodeIdentity.load(from: directory) {
+            guard saved.nodeID == options.nodeID else {
+                throw ServerError.badArgument(
+                    "\(directory) belongs to node \(saved.nodeID), not to node \(options.nodeID)")
+            }
+            identity = saved
+            if let http = options.httpAddress { identity.httpAddress = http }
+            if let raft = options.raftAddress { identity.raftAddress = raft }
+        } else {
+            guard let clusterText = options.initialCluster else {
+                throw ServerError.badArgument(
+                    "\(directory) holds no node yet: give --initial-cluster (a new cluster) or --join (not yet supported)")
+            }
+            let initial = try NodeIdentity.parseInitialCluster(clusterText)
+            guard let ownRaft = initial[options.nodeID] else {
+                throw ServerError.badArgument("--initial-cluster does not name node \(options.nodeID)")
+            }
+            identity = NodeIdentity(
+                nodeID: options.nodeID, clusterID: NodeIdentity.clusterID(of: initial),
+                raftAddress: options.raftAddress ?? ownRaft, httpAddress: options.httpAddress ?? "127.0.0.1:8902",
+                initialCluster: initial, kvGroups: options.kvGroups)
+        }
+        guard let raftAddress = PeerAddress(identity.raftAddress) else {
+            throw ServerError.badArgument("--raft-addr '\(identity.raftAddress)' is not HOST:PORT")
+        }
+        guard PeerAddress(identity.httpAddress) != nil else {
+            throw ServerError.badArgument("--http-addr '\(identity.httpAddress)' is not HOST:PORT")
+        }
+        var peers: [NodeID: PeerAddress] = [:]
+        for (id, address) in identity.initialCluster where id != identity.nodeID {
+            peers[NodeID(id)] = PeerAddress(address)
+        }
+        let settings = TransportSettings(
+            clusterID: identity.clusterID, nodeID: NodeID(identity.nodeID), listen: raftAddress, peers: peers)
+        transport = NIOTransport(settings: settings, logger: logger)
+        var hostSettings = HostSettings(nodeID: NodeID(identity.nodeID), dataDirectory: directory)
+        hostSettings.fsync = options.fsync
+        hostSettings.repairWAL = options.repairWAL
+        hostSettings.snapshotEveryEntries = options.snapshotEveryEntries
+        host = MultiRaftHost(
+            settings: hostSettings, transport: transport, peers: Set(peers.keys),
+            stateMachine: { _ in KeyValueMachine() }, logger: logger)
+        self.identity = identity
+        self.options = options
+        self.registry = registry
+        self.logger = logger
+    }
+
+    /// Runs until SIGTERM or SIGINT, then shuts down gracefully.
+    public func run() async throws {
+        let (httpHost, httpPort) = splitAddress(identity.httpAddress)
+        let router = HTTPRoutes(node: self).router()
+        var configuration = ApplicationConfiguration(address: .hostname(httpHost, port: httpPort))
+        configuration.serverName = "flotilla"
+        let app = Application(router: router, configuration: configuration, logger: logger)
+        let raft = RaftService(node: self)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: raft), .init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+    }
+
+    /// Starts the host (recovery, founding groups on first start) and records the identity once it is durable.
+    func startRaft() throws {
+        let recovery = try host.start(founding: identity.foundingGroups)
+        try identity.save(to: options.dataDirectory)
+        if options.fsync == .off {
+            logger.warning(
+                "FSYNC IS OFF: acknowledged writes can be lost if this machine crashes; use it for benchmarks only")
+        }
+        logger.info(
+            "node \(identity.nodeID) of cluster \(identity.clusterID) serving HTTP on \(identity.httpAddress), Raft on \(identity.raftAddress); \(recovery.groups.count) groups recovered"
+        )
+        Task { await registerInMeta() }
+    }
+
+    /// Writes this node's addresses into the meta group (retried until it commits), so every node can list them.
+    func registerInMeta() async {
+        let record = "\(identity.raftAddress) \(identity.httpAddress)"
+        let command = KeyValueMachine.setCommand(key: "node/\(identity.nodeID)", value: Array(record.utf8))
+        for _ in 0..<600 {
+            do {
+                _ = try await host.propose(command, to: NodeIdentity.metaGroup, timeoutMilliseconds: 2_000)
+                return
+            } catch HostError.shuttingDown {
+                return
+            } catch HostError.unknownGroup {
+                return  // not a meta member: another founder registers the cluster's nodes
+            } catch {
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+        }
+    }
+
+    func splitAddress(_ text: String) -> (String, Int) {
+        let address = PeerAddress(text)!
+        return (address.host, address.port)
+    }
+}
+
+/// The Raft host as a service: started when the group runs, shut down (WAL synced, waiters failed) on exit.
+struct RaftService: Service {
+    let node: FlotillaNode
+
+    func run() async throws {
+        try node.startRaft()
+        try? await gracefulShutdown()
+        node.logger.info("shutting down the Raft host")
+        node.host.shutdown()
+    }
+}
+
+/// An exclusive `flock` on `DATA/LOCK`, held for the life of the process: two servers on one data directory
+/// would corrupt each other's WAL.
+enum DataDirectoryLock {
+    static func acquire(_ directory: String) throws {
+        let fd = open(directory + "/LOCK", O_RDWR | O_CREAT, 0o644)
+        guard fd >= 0 else { throw ServerError.io("cannot open \(directory)/LOCK: errno \(errno)") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw ServerError.dataDirectoryInUse(directory)
+        }
+        // The descriptor stays open until the process exits, which releases the lock.
+    }
+}

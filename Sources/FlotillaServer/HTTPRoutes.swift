@@ -1,0 +1,164 @@
+import Foundation
+import Hummingbird
+import MultiRaft
+import NIOCore
+import RaftCore
+
+/// The node's HTTP API (PRODUCT.md §3): ping, cluster, metrics, and — until the time-series store lands —
+/// a replicated key-value test endpoint; plus a fault-injection hook for partition tests when enabled.
+struct HTTPRoutes: Sendable {
+    let node: FlotillaNode
+
+    func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/api/v1/ping") { _, _ in
+            json(["version": flotillaVersion, "status": "healthy"])
+        }
+        router.get("/api/v1/cluster") { _, _ in try await cluster() }
+        router.get("/metrics") { _, _ in
+            var bytes: [UInt8] = []
+            node.registry.emit(into: &bytes)
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
+        // MARK: key-value test endpoint
+        router.put("/api/v1/kv/:key") { request, context in try await put(request, context) }
+        router.post("/api/v1/kv/:key") { request, context in try await put(request, context) }
+        router.get("/api/v1/kv/:key") { request, context in try await get(request, context) }
+        // MARK: fault injection
+        router.post("/api/v1/debug/isolate") { request, _ in try await isolate(request) }
+        return router
+    }
+
+    // MARK: - Handlers
+
+    private func put(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let key = context.parameters.get("key") ?? ""
+        var request = request
+        let body = try await collect(&request)
+        let group = kvGroup(for: key)
+        do {
+            _ = try await node.host.propose(KeyValueMachine.setCommand(key: key, value: body), to: group)
+            return json(["group": group.rawValue])
+        } catch let error as HostError {
+            return failure(error)
+        }
+    }
+
+    private func get(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        let key = context.parameters.get("key") ?? ""
+        let stale = request.uri.queryParameters.get("consistency") == "stale"
+        do {
+            let value = try await node.host.read(kvGroup(for: key), linearizable: !stale) { machine in
+                (machine as? KeyValueMachine)?.values[key]
+            }
+            guard let value else {
+                return errorResponse(.notFound, code: "kv.not_found", message: "no key '\(key)'")
+            }
+            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: value)))
+        } catch let error as HostError {
+            return failure(error)
+        }
+    }
+
+    private func isolate(_ request: Request) async throws -> Response {
+        guard node.options.faultInjection else {
+            return errorResponse(
+                .notFound, code: "debug.disabled", message: "fault injection is off; start the server with --fault-injection")
+        }
+        var request = request
+        let text = String(decoding: try await collect(&request), as: UTF8.self)
+        var peers: Set<NodeID> = []
+        for item in text.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\n" }) {
+            guard let id = UInt64(item) else {
+                return errorResponse(.badRequest, code: "debug.bad_peer", message: "'\(item)' is not a node id")
+            }
+            peers.insert(NodeID(id))
+        }
+        node.transport.isolate(from: peers)
+        return json(["isolated": peers.sorted().map(\.rawValue)])
+    }
+
+    private func cluster() async throws -> Response {
+        let (groups, live, nodes) = await node.host.inspect { view -> ([GroupSummary], Set<NodeID>, [String: [UInt8]]) in
+            let meta = view.groups.contains { $0.group == NodeIdentity.metaGroup }
+            return (view.groups, view.livePeers, meta ? view.metaNodes : [:])
+        }
+        var nodeList: [[String: Any]] = []
+        let ids = Set(node.identity.initialCluster.keys).union(
+            nodes.keys.compactMap { UInt64($0.dropFirst("node/".count)) })
+        for id in ids.sorted() {
+            var entry: [String: Any] = ["id": id]
+            if let record = nodes["node/\(id)"] {
+                let parts = String(decoding: record, as: UTF8.self).split(separator: " ")
+                if parts.count == 2 {
+                    entry["raft_addr"] = String(parts[0])
+                    entry["http_addr"] = String(parts[1])
+                }
+            } else if let raft = node.identity.initialCluster[id] {
+                entry["raft_addr"] = raft
+            }
+            entry["state"] = id == node.identity.nodeID ? "up" : (live.contains(NodeID(id)) ? "up" : "unreachable")
+            nodeList.append(entry)
+        }
+        let groupList: [[String: Any]] = groups.map { group in
+            var members: [[String: Any]] = group.voters.map { ["node": $0.rawValue, "role": "voter"] }
+            members += group.learners.map { ["node": $0.rawValue, "role": "learner"] }
+            return [
+                "id": group.group.rawValue, "kind": group.group == NodeIdentity.metaGroup ? "meta" : "kv",
+                "role": group.role.rawValue, "leader": group.leader.map { $0.rawValue as Any } ?? NSNull(),
+                "term": group.term.rawValue, "commit": group.commit.rawValue, "applied": group.applied.rawValue,
+                "last_index": group.lastIndex.rawValue, "members": members, "quiet": group.quiet,
+            ]
+        }
+        return json([
+            "node_id": node.identity.nodeID, "cluster_id": String(node.identity.clusterID), "nodes": nodeList,
+            "groups": groupList,
+        ])
+    }
+
+    // MARK: - Helpers
+
+    private func kvGroup(for key: String) -> GroupID {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in key.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return NodeIdentity.kvGroup(Int(hash % UInt64(max(1, node.identity.kvGroups))))
+    }
+
+    private func collect(_ request: inout Request) async throws -> [UInt8] {
+        let buffer = try await request.collectBody(upTo: node.options.maxBodyBytes)
+        return Array(buffer.readableBytesView)
+    }
+
+    private func failure(_ error: HostError) -> Response {
+        switch error {
+        case .noLeader, .timeout, .shuttingDown:
+            var response = errorResponse(.serviceUnavailable, code: "raft.unavailable", message: error.description)
+            response.headers[.retryAfter] = "1"
+            return response
+        case .unknownGroup:
+            return errorResponse(.notFound, code: "raft.unknown_group", message: error.description)
+        case .rejected:
+            return errorResponse(.badRequest, code: "raft.rejected", message: error.description)
+        case .storageFailed:
+            return errorResponse(.internalServerError, code: "storage.failed", message: error.description)
+        }
+    }
+}
+
+/// The version `ping` reports.
+public let flotillaVersion = "0.3.0"
+
+func json(_ object: Any, status: HTTPResponse.Status = .ok) -> Response {
+    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+    return Response(
+        status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+}
+
+func errorResponse(_ status: HTTPResponse.Status, code: String, message: String) -> Response {
+    json(["error_code": code, "error_message": message], status: status)
+}

@@ -1,0 +1,22 @@
+import RaftStorage
+
+/// Everything `flotilla server` was given on the command line (or in its config file).
+public struct ServerOptions: Sendable {
+    public var nodeID: UInt64
+    public var dataDirectory: String
+    public var httpAddress: String?
+    public var raftAddress: String?
+    public var initialCluster: String?
+    public var fsync: FsyncPolicy = .always
+    public var repairWAL = false
+    public var kvGroups = 4
+    public var snapshotEveryEntries = 10_000
+    /// Enables `POST /api/v1/debug/isolate`, for end-to-end partition tests.
+    public var faultInjection = false
+    public var maxBodyBytes = 64 << 20
+
+    public init(nodeID: UInt64, dataDirectory: String) {
+        self.nodeID = nodeID
+        self.dataDirectory = dataDirectory
+    }
+}

@@ -1,0 +1,94 @@
+import ArgumentParser
+import FlotillaServer
+import Foundation
+import Logging
+import Metrics
+import Prometheus
+import RaftStorage
+
+/// `flotilla server`: one node of a cluster (PRODUCT.md §2).
+struct ServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "server", abstract: "Run one node of a Flotilla cluster.")
+
+    @Option(help: "This node's id, a positive integer.")
+    var nodeId: UInt64?
+
+    @Option(help: "Where this node keeps its WAL, snapshots and identity.")
+    var dataDir: String?
+
+    @Option(help: "HTTP API address, HOST:PORT (default 127.0.0.1:8902).")
+    var httpAddr: String?
+
+    @Option(help: "Raft (internal) address, HOST:PORT (default: this node's entry in --initial-cluster).")
+    var raftAddr: String?
+
+    @Option(help: "The founding nodes' Raft addresses: 1=HOST:PORT,2=HOST:PORT,3=HOST:PORT (same on every founder).")
+    var initialCluster: String?
+
+    @Option(help: "Join a running cluster through this node's Raft address (arrives with issue 5 of 5).")
+    var join: String?
+
+    @Option(help: "A TOML file with the same settings (node-id, data-dir, http-addr, ...); flags override it.")
+    var config: String?
+
+    @Option(help: "fsync the WAL before acknowledging: on (default) or off (benchmarks only; loses data on a crash).")
+    var fsync: String?
+
+    @Flag(help: "Drop a damaged WAL record in the middle of the log and everything after it, instead of refusing to start.")
+    var repair = false
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String?
+
+    @Option(help: .hidden)
+    var kvGroups: Int?
+
+    @Option(help: .hidden)
+    var snapshotEntries: Int?
+
+    @Flag(help: .hidden)
+    var faultInjection = false
+
+    func run() async throws {
+        var file: [String: String] = [:]
+        if let config { file = try ConfigFile.load(config) }
+        guard let nodeID = nodeId ?? file["node-id"].flatMap(UInt64.init), nodeID > 0 else {
+            throw ValidationError("--node-id is required (a positive integer)")
+        }
+        guard let dataDir = dataDir ?? file["data-dir"] else { throw ValidationError("--data-dir is required") }
+        if join ?? file["join"] != nil {
+            throw ValidationError("--join is not supported yet (issue 5 of 5); start founders with --initial-cluster")
+        }
+        var options = ServerOptions(nodeID: nodeID, dataDirectory: dataDir)
+        options.httpAddress = httpAddr ?? file["http-addr"]
+        options.raftAddress = raftAddr ?? file["raft-addr"]
+        options.initialCluster = initialCluster ?? file["initial-cluster"]
+        switch fsync ?? file["fsync"] ?? "on" {
+        case "on", "true", "always": options.fsync = .always
+        case "off", "false", "never": options.fsync = .off
+        case let other: throw ValidationError("--fsync must be on or off, not '\(other)'")
+        }
+        options.repairWAL = repair
+        options.kvGroups = kvGroups ?? file["kv-groups"].flatMap(Int.init) ?? 4
+        options.snapshotEveryEntries = snapshotEntries ?? file["snapshot-entries"].flatMap(Int.init) ?? 10_000
+        options.faultInjection = faultInjection
+
+        let level = Logger.Level(rawValue: logLevel ?? file["log-level"] ?? "info") ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let logger = Logger(label: "flotilla")
+        do {
+            let node = try FlotillaNode(options: options, registry: registry, logger: logger)
+            try await node.run()
+        } catch let error as ServerError {
+            logger.critical("cannot start: \(error)")
+            throw ExitCode(2)
+        }
+    }
+}
