@@ -88,7 +88,13 @@ extension MultiRaftHost {
             default: routine = false
             }
             slot.node.step(message)
-            wake(slot, work: !routine)
+            if routine {
+                // Heartbeats and their answers keep a quiet group quiet: the answer to the last heartbeat a
+                // leader sent before it went quiet must not wake it (or it would tick, heartbeat and wake forever).
+                dirty.insert(group)
+            } else {
+                wake(slot, work: true)
+            }
         case .snapshotChunk(let chunk):
             receive(chunk, from: peer)
         case .snapshotAck(let ack):

@@ -1,0 +1,209 @@
+import Foundation
+import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// Test support: real `flotilla server` processes on loopback with free ports, each with its own data directory
+/// and log. `run` prints every node's log when the test body throws or an expectation failed.
+final class ProcessCluster: @unchecked Sendable {
+    // @unchecked: used from one test task at a time; `Process` objects are only touched from that task.
+    struct Node {
+        var id: Int
+        var httpPort: Int
+        var raftPort: Int
+        var directory: String
+        var process: Process?
+        var http: String { "http://127.0.0.1:\(httpPort)" }
+    }
+
+    let root: String
+    var nodes: [Int: Node] = [:]
+    let extraArguments: [String]
+    var initialCluster: String
+    private(set) var failed = false
+
+    /// The `flotilla` binary beside the test bundle (SwiftPM builds it because the test target depends on it).
+    static var binary: String {
+        if let override = ProcessInfo.processInfo.environment["FLOTILLA_BIN"] { return override }
+        let testBinary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        var directory = testBinary.deletingLastPathComponent()
+        while directory.path != "/" {
+            let candidate = directory.appendingPathComponent("flotilla").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return "flotilla"
+    }
+
+    init(nodes count: Int, arguments: [String] = []) throws {
+        root = NSTemporaryDirectory() + "flotilla-e2e-\(UUID().uuidString.prefix(8))"
+        extraArguments = arguments
+        var ports = try freePorts(2 * count)
+        var list: [String] = []
+        for id in 1...count {
+            let node = Node(
+                id: id, httpPort: ports.removeFirst(), raftPort: ports.removeFirst(), directory: "\(root)/node\(id)")
+            nodes[id] = node
+            list.append("\(id)=127.0.0.1:\(node.raftPort)")
+        }
+        initialCluster = list.joined(separator: ",")
+        for id in 1...count { try start(id) }
+    }
+
+    /// Runs `body` against a new cluster; on failure prints each node's log; always stops the nodes.
+    static func run(
+        nodes: Int, arguments: [String] = [], _ body: (ProcessCluster) async throws -> Void
+    ) async throws {
+        let cluster = try ProcessCluster(nodes: nodes, arguments: arguments)
+        defer { cluster.stopAll() }
+        do {
+            try await body(cluster)
+        } catch {
+            cluster.printLogs(because: "\(error)")
+            throw error
+        }
+        if cluster.failed { cluster.printLogs(because: "an expectation failed") }
+    }
+
+    func start(_ id: Int) throws {
+        var node = nodes[id]!
+        try FileManager.default.createDirectory(atPath: node.directory, withIntermediateDirectories: true)
+        let logPath = node.directory + "/flotilla.log"
+        if !FileManager.default.fileExists(atPath: logPath) {
+            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        }
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        log.seekToEndOfFile()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments =
+            [
+                "server", "--node-id", "\(id)", "--data-dir", node.directory, "--http-addr",
+                "127.0.0.1:\(node.httpPort)", "--raft-addr", "127.0.0.1:\(node.raftPort)", "--initial-cluster",
+                initialCluster, "--fault-injection", "--log-level", "debug",
+            ] + extraArguments
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        node.process = process
+        nodes[id] = node
+    }
+
+    /// kill -9: nothing is flushed, nothing is shut down.
+    func kill9(_ id: Int) {
+        guard let process = nodes[id]?.process else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        nodes[id]?.process = nil
+    }
+
+    func stopAll() {
+        for (id, node) in nodes {
+            guard let process = node.process else { continue }
+            kill(process.processIdentifier, SIGTERM)
+            process.waitUntilExit()
+            nodes[id]?.process = nil
+        }
+        if !failed { try? FileManager.default.removeItem(atPath: root) }
+    }
+
+    func pid(_ id: Int) -> Int32? { nodes[id]?.process?.processIdentifier }
+
+    func printLogs(because reason: String) {
+        failed = true
+        print("==== end-to-end failure: \(reason); node logs follow (data in \(root))")
+        for id in nodes.keys.sorted() {
+            let text = (try? String(contentsOfFile: nodes[id]!.directory + "/flotilla.log", encoding: .utf8)) ?? ""
+            print("---- node \(id) log (last 150 lines)")
+            print(text.split(separator: "\n").suffix(150).joined(separator: "\n"))
+        }
+    }
+
+    /// Records an issue (and marks the run failed so the logs are printed) when `condition` is false.
+    func check(_ condition: Bool, _ message: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        if !condition {
+            failed = true
+            Issue.record(Comment(rawValue: message), sourceLocation: sourceLocation)
+        }
+    }
+
+    // MARK: - HTTP
+
+    struct Reply {
+        var status: Int
+        var body: String
+    }
+
+    func request(
+        _ id: Int, _ method: String, _ path: String, body: String? = nil, timeout: TimeInterval = 10
+    ) async -> Reply? {
+        var request = URLRequest(url: URL(string: nodes[id]!.http + path)!)
+        request.httpMethod = method
+        request.timeoutInterval = timeout
+        if let body { request.httpBody = Data(body.utf8) }
+        let session = URLSession(configuration: .ephemeral)
+        defer { session.finishTasksAndInvalidate() }
+        guard let (data, response) = try? await session.data(for: request), let http = response as? HTTPURLResponse
+        else { return nil }
+        return Reply(status: http.statusCode, body: String(decoding: data, as: UTF8.self))
+    }
+
+    func put(_ id: Int, _ key: String, _ value: String) async -> Bool {
+        await request(id, "PUT", "/api/v1/kv/\(key)", body: value)?.status == 200
+    }
+
+    func get(_ id: Int, _ key: String, stale: Bool = false) async -> String? {
+        guard let reply = await request(id, "GET", "/api/v1/kv/\(key)" + (stale ? "?consistency=stale" : "")),
+            reply.status == 200
+        else { return nil }
+        return reply.body
+    }
+
+    /// The node's view of the cluster (`/api/v1/cluster`).
+    func clusterView(_ id: Int) async -> [String: Any]? {
+        guard let reply = await request(id, "GET", "/api/v1/cluster", timeout: 5), reply.status == 200 else {
+            return nil
+        }
+        return try? JSONSerialization.jsonObject(with: Data(reply.body.utf8)) as? [String: Any]
+    }
+
+    func groups(_ id: Int) async -> [[String: Any]] { await clusterView(id)?["groups"] as? [[String: Any]] ?? [] }
+
+    /// Polls `condition` until it holds or `seconds` pass (a condition on a live system, not a fixed sleep).
+    func eventually(
+        _ seconds: Double = 20, _ what: String, sourceLocation: SourceLocation = #_sourceLocation,
+        _ condition: () async -> Bool
+    ) async -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        check(false, "timed out after \(seconds) s waiting for: \(what)", sourceLocation: sourceLocation)
+        return false
+    }
+}
+
+/// Ports the kernel reports free right now (bound to port 0, then released).
+func freePorts(_ count: Int) throws -> [Int] {
+    var sockets: [Int32] = []
+    var ports: [Int] = []
+    defer { for fd in sockets { close(fd) } }
+    for _ in 0..<count {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw POSIXError(.EADDRINUSE) }
+        sockets.append(fd)
+        ports.append(Int(UInt16(bigEndian: address.sin_port)))
+    }
+    return ports
+}
