@@ -25,6 +25,31 @@ import Testing
                 + "0500000000000000" + "04" + "0900000000000000" + "0300000000000000" + "0700000000000000")
     }
 
+    @Test func pingAndSnapshotAckGoldenBytes() throws {
+        #expect(Self.hex(WireFrame.ping.bytes) == "464c0102" + "00000000")
+        let ack = WireFrame.snapshotAck(
+            SnapshotAck(group: GroupID(2), from: NodeID(3), index: LogIndex(4), offset: 5, accepted: true))
+        #expect(
+            Self.hex(ack.bytes)
+                == "464c0104" + "21000000" + "0200000000000000" + "0300000000000000" + "0400000000000000"
+                + "0500000000000000" + "01")
+    }
+
+    @Test func snapshotChunksRoundTripAndRefuseOtherMessages() throws {
+        let metadata = SnapshotMetadata(index: 10, term: 2, membership: Membership(voters: [1, 2, 3]))
+        let message = Message(from: 1, to: 3, term: 2, body: .snapshot(metadata))
+        let chunk = SnapshotChunk(
+            group: GroupID(5), message: message, totalBytes: 300, crc: 0xDEAD_BEEF, offset: 256, data: [1, 2, 3])
+        let bytes = WireFrame.snapshotChunk(chunk).bytes
+        let (decoded, end) = try #require(try WireFrame.decode(bytes))
+        #expect(decoded == .snapshotChunk(chunk))
+        #expect(end == bytes.count)
+        #expect(!chunk.isLast)
+        var wrong = chunk
+        wrong.message = Message(from: 1, to: 3, term: 2, body: .timeoutNow)
+        #expect(throws: WireError.self) { try WireFrame.decode(WireFrame.snapshotChunk(wrong).bytes) }
+    }
+
     static let bodies: [Message.Body] = [
         .append(
             AppendEntries(

@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""Cluster measurements on real `flotilla server` processes (release build, loopback, fsync on).
+
+  failover  kill -9 the leader of a group under a write load, time until the next write succeeds; restart it.
+  idle      N groups on 3 nodes: once every group has a leader and went quiet, CPU per node over a window,
+            and resident memory per group (against a cluster with only the meta group, measured in the same run).
+
+Usage: scripts/cluster-bench.py failover [--trials 20]
+       scripts/cluster-bench.py idle [--groups 1000 10000]
+"""
+import argparse, json, os, shutil, signal, socket, subprocess, sys, tempfile, threading, time, urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_ports(n):
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s); ports.append(s.getsockname()[1])
+    for s in socks: s.close()
+    return ports
+
+
+def http(method, url, body=None, timeout=3.0):
+    req = urllib.request.Request(url, data=body.encode() if body is not None else None, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+    except Exception as e:
+        return None, str(e)
+
+
+class Cluster:
+    def __init__(self, binary, nodes=3, args=()):
+        self.binary, self.args = binary, list(args)
+        self.root = tempfile.mkdtemp(prefix="flotilla-bench-")
+        ports = free_ports(2 * nodes)
+        self.http = {i: ports[2 * (i - 1)] for i in range(1, nodes + 1)}
+        self.raft = {i: ports[2 * (i - 1) + 1] for i in range(1, nodes + 1)}
+        self.initial = ",".join(f"{i}=127.0.0.1:{self.raft[i]}" for i in self.http)
+        self.procs = {}
+        for i in self.http: self.start(i)
+
+    def start(self, i):
+        d = f"{self.root}/node{i}"; os.makedirs(d, exist_ok=True)
+        log = open(f"{d}/flotilla.log", "ab")
+        self.procs[i] = subprocess.Popen(
+            [self.binary, "server", "--node-id", str(i), "--data-dir", d, "--http-addr", f"127.0.0.1:{self.http[i]}",
+             "--raft-addr", f"127.0.0.1:{self.raft[i]}", "--initial-cluster", self.initial] + self.args,
+            stdout=log, stderr=log)
+
+    def kill9(self, i):
+        self.procs[i].send_signal(signal.SIGKILL); self.procs[i].wait()
+
+    def stop(self):
+        for p in self.procs.values():
+            if p.poll() is None: p.send_signal(signal.SIGTERM)
+        for p in self.procs.values(): p.wait()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def url(self, i, path): return f"http://127.0.0.1:{self.http[i]}{path}"
+
+    def groups(self, i):
+        status, body = http("GET", self.url(i, "/api/v1/cluster"), timeout=10)
+        return json.loads(body)["groups"] if status == 200 else None
+
+    def wait(self, condition, seconds, what):
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            if condition(): return
+            time.sleep(0.1)
+        raise SystemExit(f"timed out after {seconds} s: {what} (logs in {self.root})")
+
+    def all_led(self, count, quiet=False):
+        for i, p in self.procs.items():
+            if p.poll() is not None: continue
+            g = self.groups(i)
+            if g is None or len(g) != count or any(x["leader"] is None for x in g): return False
+            if quiet and not all(x["quiet"] for x in g): return False
+        return True
+
+    def cpu(self, i):
+        with open(f"/proc/{self.procs[i].pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def rss_kib(self, i):
+        with open(f"/proc/{self.procs[i].pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"): return int(line.split()[1])
+
+
+def percentile(values, p):
+    values = sorted(values)
+    k = (len(values) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+def failover(binary, trials):
+    c = Cluster(binary, args=["--kv-groups", "1"])
+    try:
+        c.wait(lambda: c.all_led(2), 30, "leaders")
+        stop = threading.Event(); acked = []
+
+        def load(node):  # a steady write load through one node
+            n = 0
+            while not stop.is_set():
+                if c.procs[node].poll() is None:
+                    s, _ = http("PUT", c.url(node, f"/api/v1/kv/load{node}-{n}"), "x", timeout=6)
+                    if s == 200: acked.append(f"load{node}-{n}")
+                n += 1
+        threads = [threading.Thread(target=load, args=(i,), daemon=True) for i in c.http]
+        for t in threads: t.start()
+        times = []
+        for trial in range(trials):
+            leader = next(x["leader"] for x in c.groups(next(i for i in c.http if c.procs[i].poll() is None)) if x["id"] == 2)
+            others = [i for i in c.http if i != leader]
+            c.kill9(leader)
+            t0 = time.time(); k = 0
+            while True:
+                s, _ = http("PUT", c.url(others[k % 2], f"/api/v1/kv/probe{trial}"), "1", timeout=3)
+                if s == 200: break
+                k += 1
+            times.append(time.time() - t0)
+            print(f"trial {trial + 1}: leader {leader} killed, next write after {times[-1] * 1000:.0f} ms", flush=True)
+            c.start(leader)
+            c.wait(lambda: c.all_led(2), 30, "restarted node sees leaders")
+        stop.set()
+        for t in threads: t.join()
+        # Every acknowledged write of the load reads back.
+        missing = [k for k in acked[::max(1, len(acked) // 200)] if http("GET", c.url(1, f"/api/v1/kv/{k}"))[0] != 200]
+        print(f"failover over {trials} trials: p50 {percentile(times, 50) * 1000:.0f} ms, "
+              f"p99 {percentile(times, 99) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms; "
+              f"{len(acked)} acknowledged load writes, {len(missing)} of a sample missing")
+    finally:
+        c.stop()
+
+
+def idle(binary, group_counts, window):
+    baseline = None
+    for groups in [0] + list(group_counts):
+        c = Cluster(binary, args=["--kv-groups", str(groups)])
+        try:
+            started = time.time()
+            c.wait(lambda: c.all_led(groups + 1), 300, f"{groups} groups led")
+            led = time.time() - started
+            c.wait(lambda: c.all_led(groups + 1, quiet=True), 300, f"{groups} groups quiet")
+            before = {i: c.cpu(i) for i in c.http}; t0 = time.time()
+            time.sleep(window)
+            elapsed = time.time() - t0
+            cpu = {i: (c.cpu(i) - before[i]) / elapsed * 100 for i in c.http}
+            rss = {i: c.rss_kib(i) for i in c.http}
+            if groups == 0:
+                baseline = sum(rss.values()) / len(rss)
+                print(f"baseline (meta group only): RSS {baseline / 1024:.1f} MiB per node", flush=True)
+                continue
+            per_group = (sum(rss.values()) / len(rss) - baseline) * 1024 / groups
+            print(f"{groups} groups: all led after {led:.1f} s; idle CPU per node "
+                  + ", ".join(f"{cpu[i]:.2f}%" for i in sorted(cpu))
+                  + f"; RSS per node {', '.join(f'{rss[i] / 1024:.1f} MiB' for i in sorted(rss))}; "
+                  f"{per_group / 1024:.2f} KiB per group beyond the baseline", flush=True)
+        finally:
+            c.stop()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("mode", choices=["failover", "idle"])
+    parser.add_argument("--binary", default=f"{ROOT}/.build/release/flotilla")
+    parser.add_argument("--trials", type=int, default=20)
+    parser.add_argument("--groups", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--window", type=float, default=10)
+    a = parser.parse_args()
+    if a.mode == "failover": failover(a.binary, a.trials)
+    else: idle(a.binary, a.groups, a.window)
+
+
+if __name__ == "__main__":
+    main()
