@@ -43,7 +43,12 @@ extension MultiRaftHost {
             }
         }
         expireSnapshotTransfers()
-        if tickCount % 100 == 0 { collectGarbage() }
+        if tickCount % 100 == 0 {
+            collectGarbage()
+            #if os(Linux)
+                _ = glibcMallocTrim(0)  // hand memory freed after bursts (elections, catch-up) back to the system
+            #endif
+        }
         if tickCount % 10 == 0 { metrics.update(self) }
     }
 
@@ -102,3 +107,9 @@ extension MultiRaftHost {
         }
     }
 }
+
+#if os(Linux)
+    /// glibc's `malloc_trim`, which the Glibc module does not export.
+    @_silgen_name("malloc_trim")
+    func glibcMallocTrim(_ pad: Int) -> Int32
+#endif

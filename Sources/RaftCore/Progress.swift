@@ -10,18 +10,31 @@ public enum ReplicationState: String, Sendable, Equatable {
 
 /// A bounded window of the last indexes of in-flight AppendEntries.
 struct Inflights: Sendable {
-    private var buffer: [LogIndex]
+    /// A ring that grows on demand up to `capacity` (most groups never have more than a few messages in flight,
+    /// and thousands of idle groups must not each hold a full window).
+    private var buffer: [LogIndex] = []
     private var start = 0
     private(set) var count = 0
+    let capacity: Int
 
-    init(capacity: Int) { buffer = Array(repeating: .zero, count: capacity) }
+    init(capacity: Int) { self.capacity = capacity }
 
-    var isFull: Bool { count == buffer.count }
+    var isFull: Bool { count == capacity }
 
     mutating func add(_ index: LogIndex) {
         precondition(!isFull, "in-flight window overflow")
+        if count == buffer.count { grow() }
         buffer[(start + count) % buffer.count] = index
         count += 1
+    }
+
+    private mutating func grow() {
+        var larger = [LogIndex]()
+        larger.reserveCapacity(min(capacity, max(4, 2 * buffer.count)))
+        for i in 0..<count { larger.append(buffer[(start + i) % buffer.count]) }
+        while larger.count < larger.capacity && larger.count < capacity { larger.append(.zero) }
+        buffer = larger
+        start = 0
     }
 
     /// Frees every in-flight message whose last index is at most `index`.
@@ -42,6 +55,7 @@ struct Inflights: Sendable {
     mutating func reset() {
         start = 0
         count = 0
+        if buffer.count > 16 { buffer = [] }
     }
 }
 

@@ -20,6 +20,15 @@ struct ClusterTests {
                 }
                 cluster.check(await cluster.get(id, "k5") == "v5", "linearizable read through node \(id)")
             }
+            let metrics = await cluster.request(1, "GET", "/metrics")?.body ?? ""
+            for name in [
+                "flotilla_raft_elections_total", "flotilla_raft_proposals_total", "flotilla_raft_commit_latency_seconds",
+                "flotilla_wal_fsync_seconds", "flotilla_transport_sent_bytes_total", "flotilla_raft_groups",
+            ] {
+                cluster.check(metrics.contains(name), "/metrics exports \(name)")
+            }
+            let bad = await cluster.request(1, "POST", "/api/v1/debug/isolate", body: "two")
+            cluster.check(bad?.status == 400, "a bad node id is refused with 400")
         }
     }
 
