@@ -64,12 +64,24 @@ let package = Package(
                 "RaftCore", "RaftStorage", "RaftWire", "RaftTransport", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ], swiftSettings: strictSettings),
+        // InfluxDB line protocol: points, the parser, precisions.
+        .target(name: "LineProtocol", swiftSettings: strictSettings),
+        // The vnode state machine: series index, columnar points per series, snapshots, checksums.
+        .target(name: "TSDB", dependencies: ["LineProtocol", "MultiRaft", "RaftCore"], swiftSettings: strictSettings),
+        // The meta group's state machine: nodes, tenants, databases, buckets, replica sets, users.
+        .target(name: "Meta", dependencies: ["MultiRaft", "RaftCore"], swiftSettings: strictSettings),
+        // Write and read routing: bucket, series hash, replica set, leader forwarding.
+        .target(
+            name: "Coordinator", dependencies: ["Meta", "TSDB", "LineProtocol", "MultiRaft", "RaftCore"],
+            swiftSettings: strictSettings),
+        // The SQL subset: tokenizer, parser, statements (standard library only).
+        .target(name: "SQL", swiftSettings: strictSettings),
         // Composition root: the node's services, HTTP routes, metrics and logging bootstrap.
         .target(
             name: "FlotillaServer",
             dependencies: [
-                "MultiRaft", "RaftTransport", "RaftStorage", "RaftCore",
-                .product(name: "Hummingbird", package: "hummingbird"),
+                "MultiRaft", "RaftTransport", "RaftStorage", "RaftCore", "Coordinator", "Meta", "TSDB", "SQL",
+                "LineProtocol", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"), .product(name: "Logging", package: "swift-log"),
@@ -83,6 +95,10 @@ let package = Package(
             ], swiftSettings: strictSettings),
         .testTarget(
             name: "MultiRaftTests", dependencies: ["MultiRaft", "RaftTransport", "RaftStorage", "RaftCore", "RaftWire"],
+            swiftSettings: strictSettings),
+        .testTarget(name: "LineProtocolTests", dependencies: ["LineProtocol"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "StoreTests", dependencies: ["TSDB", "Meta", "SQL", "LineProtocol", "RaftCore"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "EndToEndTests", dependencies: ["flotilla"], swiftSettings: strictSettings),

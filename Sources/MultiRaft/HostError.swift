@@ -1,4 +1,5 @@
 import RaftCore
+import RaftWire
 
 /// Why a proposal or read did not complete. Each maps to an honest HTTP status in the server.
 public enum HostError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -24,6 +25,31 @@ public enum HostError: Error, Sendable, Equatable, CustomStringConvertible {
         case .rejected(let g, let why): return "group \(g) refused the request: \(why)"
         case .storageFailed(let why): return "the node's WAL failed (\(why)); restart the node after fixing the disk"
         case .shuttingDown: return "the node is shutting down"
+        }
+    }
+}
+
+extension HostError {
+    /// The wire form of this error, for an answer to a forwarded proposal.
+    var forwardFailure: ForwardFailure {
+        switch self {
+        case .unknownGroup(let g): return .unknownGroup(g)
+        case .noLeader(let g, let hint): return .noLeader(g, leaderHint: hint)
+        case .timeout(let g): return .timeout(g)
+        case .rejected(let g, let why): return .rejected(g, why)
+        case .storageFailed(let why): return .storageFailed(why)
+        case .shuttingDown: return .shuttingDown
+        }
+    }
+
+    init(_ failure: ForwardFailure) {
+        switch failure {
+        case .unknownGroup(let g): self = .unknownGroup(g)
+        case .noLeader(let g, let hint): self = .noLeader(g, leaderHint: hint)
+        case .timeout(let g): self = .timeout(g)
+        case .rejected(let g, let why): self = .rejected(g, why)
+        case .storageFailed(let why): self = .storageFailed(why)
+        case .shuttingDown: self = .shuttingDown
         }
     }
 }

@@ -11,27 +11,19 @@ extension MultiRaftHost {
         case .peer(let peer, let connected):
             knownPeers.insert(peer)
             if connected { heard(from: peer) } else { markDown(peer) }
-        case .propose(let group, let command, let timeout, let continuation):
-            guard storageError == nil else {
-                continuation.resume(throwing: HostError.storageFailed(storageError!))
-                return
-            }
-            guard slots[group] != nil else {
-                continuation.resume(throwing: HostError.unknownGroup(group))
-                return
-            }
+        case .propose(let group, let command, let timeout, let complete):
+            proposeLocally(group, command, timeout: timeout, complete: complete)
+        case .proposeRemote(let group, let node, let command, let timeout, let complete):
             nextRequest += 1
-            let id = settings.nodeID.rawValue << 40 | nextRequest
-            var payload = [UInt8](repeating: 0, count: 8)
-            for i in 0..<8 { payload[i] = UInt8(truncatingIfNeeded: id >> UInt64(8 * i)) }
-            payload += command
-            let now = Self.now()
-            proposals[id] = ProposalWaiter(
-                group: group, payload: payload, deadline: now + timeout, startedAt: now, continuation: continuation)
-            slots[group]!.pendingProposals.insert(id)
-            metrics.proposals.increment()
-            submit(id)
+            let id = nextRequest
+            remoteProposals[id] = RemoteWaiter(
+                group: group, node: node, deadline: Self.now() + timeout, complete: complete)
+            outbox[node, default: []].append(
+                .forwardProposal(
+                    ForwardedProposal(
+                        requestID: id, group: group, timeoutMilliseconds: UInt32(timeout / 1_000_000), command: command)))
         case .read(let group, let linearizable, let timeout, let run, let fail):
+
             guard let slot = slots[group] else { return fail(.unknownGroup(group)) }
             guard linearizable else { return run(slot.machine) }
             nextRequest += 1
@@ -42,6 +34,26 @@ extension MultiRaftHost {
         case .inspect(let body):
             body(HostView(host: self))
         }
+    }
+
+    /// Registers a waiter for `command` and hands it to the group's member.
+    func proposeLocally(
+        _ group: GroupID, _ command: [UInt8], timeout: UInt64,
+        complete: @escaping @Sendable (Result<[UInt8], HostError>) -> Void
+    ) {
+        if let storageError { return complete(.failure(.storageFailed(storageError))) }
+        guard let slot = slots[group] else { return complete(.failure(.unknownGroup(group))) }
+        nextRequest += 1
+        let id = settings.nodeID.rawValue << 40 | nextRequest
+        var payload = [UInt8](repeating: 0, count: 8)
+        for i in 0..<8 { payload[i] = UInt8(truncatingIfNeeded: id >> UInt64(8 * i)) }
+        payload += command
+        let now = Self.now()
+        proposals[id] = ProposalWaiter(
+            group: group, payload: payload, deadline: now + timeout, startedAt: now, complete: complete)
+        slot.pendingProposals.insert(id)
+        metrics.proposals.increment()
+        submit(id)
     }
 
     /// Hands a waiting proposal to its group's member; parks it while no leader is known.
@@ -56,7 +68,7 @@ extension MultiRaftHost {
         } catch let error {
             proposals[id] = nil
             slot.pendingProposals.remove(id)
-            waiter.continuation.resume(throwing: HostError.rejected(waiter.group, "\(error)"))
+            waiter.complete(.failure(.rejected(waiter.group, "\(error)")))
             return
         }
         proposals[id] = waiter
@@ -99,6 +111,16 @@ extension MultiRaftHost {
             receive(chunk, from: peer)
         case .snapshotAck(let ack):
             acknowledge(ack)
+        case .forwardProposal(let request):
+            let transport = self.transport
+            let reply = { @Sendable (result: Result<[UInt8], HostError>) in
+                let outcome = result.mapError { $0.forwardFailure }
+                transport.send([.forwardReply(ForwardReply(requestID: request.requestID, outcome: outcome))], to: peer)
+            }
+            proposeLocally(
+                request.group, request.command, timeout: UInt64(request.timeoutMilliseconds) * 1_000_000, complete: reply)
+        case .forwardReply(let reply):
+            remoteProposals.removeValue(forKey: reply.requestID)?.complete(reply.outcome.mapError { HostError($0) })
         case .ping, .handshake:
             break
         }

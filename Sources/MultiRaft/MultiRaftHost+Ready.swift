@@ -88,7 +88,7 @@ extension MultiRaftHost {
         if let waiter = proposals.removeValue(forKey: id) {
             slot.pendingProposals.remove(id)
             metrics.commitLatency.recordNanoseconds(Int64(Self.now() - waiter.startedAt))
-            waiter.continuation.resume(returning: result)
+            waiter.complete(.success(result))
         }
     }
 
@@ -113,7 +113,7 @@ extension MultiRaftHost {
         logger.critical("WAL append failed: \(reason); this node stops taking part in its groups")
         storageError = reason
         for slot in slots.values { slot.node.reportStorageFailure() }
-        for (_, waiter) in proposals { waiter.continuation.resume(throwing: HostError.storageFailed(reason)) }
+        for (_, waiter) in proposals { waiter.complete(.failure(.storageFailed(reason))) }
         for (_, waiter) in reads { waiter.fail(.storageFailed(reason)) }
         proposals = [:]
         reads = [:]

@@ -24,9 +24,10 @@ extension MultiRaftHost {
                 proposals[id] = nil
                 slots[waiter.group]?.pendingProposals.remove(id)
                 let leader = slots[waiter.group]?.node.leader
-                waiter.continuation.resume(
-                    throwing: leader == nil || waiter.parked
-                        ? HostError.noLeader(waiter.group, leaderHint: leader) : HostError.timeout(waiter.group))
+                waiter.complete(
+                    .failure(
+                        leader == nil || waiter.parked
+                            ? .noLeader(waiter.group, leaderHint: leader) : .timeout(waiter.group)))
             } else if waiter.parked {
                 submit(id)
             }
@@ -41,6 +42,10 @@ extension MultiRaftHost {
             } else if waiter.parked {
                 submitRead(context)
             }
+        }
+        for (id, waiter) in remoteProposals where waiter.deadline <= now {
+            remoteProposals[id] = nil
+            waiter.complete(.failure(.timeout(waiter.group)))
         }
         expireSnapshotTransfers()
         if tickCount % 100 == 0 {
@@ -97,6 +102,10 @@ extension MultiRaftHost {
             wake(slot, work: true)
         }
         for key in sending.keys where key.member == peer { finishTransfer(key, succeeded: false) }
+        for (id, waiter) in remoteProposals where waiter.node == peer {
+            remoteProposals[id] = nil
+            waiter.complete(.failure(.noLeader(waiter.group, leaderHint: nil)))
+        }
     }
 
     func collectGarbage() {

@@ -44,6 +44,7 @@ public final class MultiRaftHost: @unchecked Sendable {
     var pendingRecords: [WALRecord] = []
     var proposals: [UInt64: ProposalWaiter] = [:]
     var reads: [UInt64: ReadWaiter] = [:]
+    var remoteProposals: [UInt64: RemoteWaiter] = [:]
     var nextRequest: UInt64 = 0
     var tickCount: UInt64 = 0
     var knownPeers: Set<NodeID>
@@ -110,7 +111,25 @@ public final class MultiRaftHost: @unchecked Sendable {
     {
         let timeout = UInt64(timeoutMilliseconds ?? settings.requestTimeoutMilliseconds) * 1_000_000
         return try await withCheckedThrowingContinuation { continuation in
-            enqueue(.propose(group, command: command, timeoutNanoseconds: timeout, continuation))
+            enqueue(
+                .propose(
+                    group, command: command, timeoutNanoseconds: timeout,
+                    complete: { continuation.resume(with: $0.mapError { $0 as any Error }) }))
+        }
+    }
+
+    /// Proposes `command` to `group` through `node`, a node that hosts it (this node does not): the request and
+    /// its answer travel over the Raft transport. Same answers as `propose`.
+    public func propose(
+        _ command: [UInt8], to group: GroupID, via node: NodeID, timeoutMilliseconds: Int? = nil
+    ) async throws -> [UInt8] {
+        if node == settings.nodeID { return try await propose(command, to: group, timeoutMilliseconds: timeoutMilliseconds) }
+        let timeout = UInt64(timeoutMilliseconds ?? settings.requestTimeoutMilliseconds) * 1_000_000
+        return try await withCheckedThrowingContinuation { continuation in
+            enqueue(
+                .proposeRemote(
+                    group, via: node, command: command, timeoutNanoseconds: timeout,
+                    complete: { continuation.resume(with: $0.mapError { $0 as any Error }) }))
         }
     }
 
@@ -151,7 +170,7 @@ public final class MultiRaftHost: @unchecked Sendable {
 
     private func fail(_ event: HostEvent, _ error: HostError) {
         switch event {
-        case .propose(_, _, _, let continuation): continuation.resume(throwing: error)
+        case .propose(_, _, _, let complete), .proposeRemote(_, _, _, _, let complete): complete(.failure(error))
         case .read(_, _, _, _, let fail): fail(error)
         case .inspect(let body): body(HostView(host: self))
         case .frames, .peer: break
@@ -188,7 +207,9 @@ public final class MultiRaftHost: @unchecked Sendable {
             }
             processReadies()
         }
-        for (_, waiter) in proposals { waiter.continuation.resume(throwing: HostError.shuttingDown) }
+        for (_, waiter) in proposals { waiter.complete(.failure(.shuttingDown)) }
+        for (_, waiter) in remoteProposals { waiter.complete(.failure(.shuttingDown)) }
+        remoteProposals = [:]
         for (_, waiter) in reads { waiter.fail(.shuttingDown) }
         proposals = [:]
         reads = [:]

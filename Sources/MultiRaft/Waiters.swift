@@ -7,7 +7,8 @@ struct ProposalWaiter {
     var payload: [UInt8]
     var deadline: UInt64
     var startedAt: UInt64
-    var continuation: CheckedContinuation<[UInt8], any Error>
+    /// Called once, on the loop thread, with the state machine's answer or the reason it failed.
+    var complete: @Sendable (Result<[UInt8], HostError>) -> Void
     /// No leader was known when it was proposed: it is proposed again at each tick until the deadline.
     var parked = false
 }
@@ -27,9 +28,22 @@ struct ReadWaiter {
 enum HostEvent: Sendable {
     case frames([WireFrame], from: NodeID)
     case peer(NodeID, connected: Bool)
-    case propose(GroupID, command: [UInt8], timeoutNanoseconds: UInt64, CheckedContinuation<[UInt8], any Error>)
+    case propose(
+        GroupID, command: [UInt8], timeoutNanoseconds: UInt64, complete: @Sendable (Result<[UInt8], HostError>) -> Void)
+    /// A proposal for a group this node does not host, sent to `node`, which proposes it and answers.
+    case proposeRemote(
+        GroupID, via: NodeID, command: [UInt8], timeoutNanoseconds: UInt64,
+        complete: @Sendable (Result<[UInt8], HostError>) -> Void)
     case read(
         GroupID, linearizable: Bool, timeoutNanoseconds: UInt64, run: @Sendable (any StateMachine) -> Void,
         fail: @Sendable (HostError) -> Void)
     case inspect(@Sendable (HostView) -> Void)
+}
+
+/// A proposal forwarded to another node, waiting for its answer.
+struct RemoteWaiter {
+    var group: GroupID
+    var node: NodeID
+    var deadline: UInt64
+    var complete: @Sendable (Result<[UInt8], HostError>) -> Void
 }

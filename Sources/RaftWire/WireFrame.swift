@@ -15,6 +15,10 @@ public enum WireFrame: Sendable, Equatable {
     case snapshotChunk(SnapshotChunk)
     /// The receiver stored the chunk ending at `offset`; `accepted == false` aborts the transfer.
     case snapshotAck(SnapshotAck)
+    /// A proposal for a group the sender does not host: the receiver proposes it and answers with `forwardReply`.
+    case forwardProposal(ForwardedProposal)
+    /// The answer to a forwarded proposal.
+    case forwardReply(ForwardReply)
 
     public static let magic: [UInt8] = [0x46, 0x4C]
     public static let version: UInt8 = 1
@@ -60,6 +64,21 @@ public enum WireFrame: Sendable, Equatable {
             writer.u64(ack.index.rawValue)
             writer.u64(ack.offset)
             writer.bool(ack.accepted)
+        case .forwardProposal(let request):
+            writer.u8(5)
+            writer.u32(0)
+            writer.u64(request.requestID)
+            writer.u64(request.group.rawValue)
+            writer.u32(request.timeoutMilliseconds)
+            writer.blob(request.command)
+        case .forwardReply(let reply):
+            writer.u8(6)
+            writer.u32(0)
+            writer.u64(reply.requestID)
+            let (code, hint, detail) = reply.wireFields
+            writer.u8(code)
+            writer.u64(hint)
+            writer.blob(detail)
         }
         let length = UInt32(writer.bytes.count - start - Self.headerSize)
         for i in 0..<4 { writer.bytes[start + 4 + i] = UInt8(truncatingIfNeeded: length >> UInt32(8 * i)) }
@@ -118,6 +137,20 @@ public enum WireFrame: Sendable, Equatable {
                     group: GroupID(try reader.u64("group id")), from: NodeID(try reader.u64("node id")),
                     index: LogIndex(try reader.u64("snapshot index")), offset: try reader.u64("offset"),
                     accepted: try reader.bool("accepted")))
+        case 5:
+            frame = .forwardProposal(
+                ForwardedProposal(
+                    requestID: try reader.u64("request id"), group: GroupID(try reader.u64("group id")),
+                    timeoutMilliseconds: try reader.u32("timeout"), command: try reader.blob("command")))
+        case 6:
+            let requestID = try reader.u64("request id")
+            let code = try reader.u8("result code")
+            let hint = try reader.u64("leader hint")
+            let detail = try reader.blob("result")
+            guard let reply = ForwardReply(requestID: requestID, code: code, hint: hint, detail: detail) else {
+                throw .malformed("unknown forward result code \(code)")
+            }
+            frame = .forwardReply(reply)
         case let kind:
             throw .malformed("unknown frame kind \(kind) at offset \(offset + 3)")
         }
@@ -168,5 +201,70 @@ public struct SnapshotAck: Sendable, Equatable {
         self.index = index
         self.offset = offset
         self.accepted = accepted
+    }
+}
+
+/// A proposal forwarded to a node that hosts the group.
+public struct ForwardedProposal: Sendable, Equatable {
+    public var requestID: UInt64
+    public var group: GroupID
+    public var timeoutMilliseconds: UInt32
+    public var command: [UInt8]
+
+    public init(requestID: UInt64, group: GroupID, timeoutMilliseconds: UInt32, command: [UInt8]) {
+        self.requestID = requestID
+        self.group = group
+        self.timeoutMilliseconds = timeoutMilliseconds
+        self.command = command
+    }
+}
+
+/// Why a forwarded proposal failed, as the wire carries it (the host maps these to its own errors).
+public enum ForwardFailure: Sendable, Equatable, Error {
+    case unknownGroup(GroupID)
+    case noLeader(GroupID, leaderHint: NodeID?)
+    case timeout(GroupID)
+    case rejected(GroupID, String)
+    case storageFailed(String)
+    case shuttingDown
+}
+
+/// The answer to a forwarded proposal: the state machine's result, or a failure.
+public struct ForwardReply: Sendable, Equatable {
+    public var requestID: UInt64
+    public var outcome: Result<[UInt8], ForwardFailure>
+
+    public init(requestID: UInt64, outcome: Result<[UInt8], ForwardFailure>) {
+        self.requestID = requestID
+        self.outcome = outcome
+    }
+
+    /// Code (0 success, 1 unknown group, 2 no leader, 3 timeout, 4 rejected, 5 storage failed, 6 shutting down),
+    /// leader hint (or group id) and detail bytes.
+    var wireFields: (UInt8, UInt64, [UInt8]) {
+        switch outcome {
+        case .success(let bytes): return (0, 0, bytes)
+        case .failure(.unknownGroup(let g)): return (1, g.rawValue, [])
+        case .failure(.noLeader(let g, let hint)): return (2, hint?.rawValue ?? 0, Array(String(g.rawValue).utf8))
+        case .failure(.timeout(let g)): return (3, g.rawValue, [])
+        case .failure(.rejected(let g, let why)): return (4, g.rawValue, Array(why.utf8))
+        case .failure(.storageFailed(let why)): return (5, 0, Array(why.utf8))
+        case .failure(.shuttingDown): return (6, 0, [])
+        }
+    }
+
+    init?(requestID: UInt64, code: UInt8, hint: UInt64, detail: [UInt8]) {
+        self.requestID = requestID
+        let text = String(decoding: detail, as: UTF8.self)
+        switch code {
+        case 0: outcome = .success(detail)
+        case 1: outcome = .failure(.unknownGroup(GroupID(hint)))
+        case 2: outcome = .failure(.noLeader(GroupID(UInt64(text) ?? 0), leaderHint: hint == 0 ? nil : NodeID(hint)))
+        case 3: outcome = .failure(.timeout(GroupID(hint)))
+        case 4: outcome = .failure(.rejected(GroupID(hint), text))
+        case 5: outcome = .failure(.storageFailed(text))
+        case 6: outcome = .failure(.shuttingDown)
+        default: return nil
+        }
     }
 }

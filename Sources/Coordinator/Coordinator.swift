@@ -1,0 +1,236 @@
+import Foundation
+import LineProtocol
+import Meta
+import MultiRaft
+import RaftCore
+import TSDB
+
+/// Routes writes and reads (CnosDB's write path, PRODUCT.md §1): (tenant, database, timestamp) → bucket, created
+/// on demand through the meta group; hash of the series key → replica set → its Raft group. A group this node
+/// hosts is proposed to locally (a follower's member forwards to its leader); any other is forwarded over the
+/// Raft transport to a node that hosts it, leader hint first. A group without a leader makes the write wait for
+/// the election, up to the write timeout.
+public final class Coordinator: Sendable {
+    public let host: MultiRaftHost
+    public let meta: MetaStore
+    public let nodeID: UInt64
+    /// Meta members, for nodes that do not host the meta group.
+    let metaNodes: [UInt64]
+    public let metaGroup: GroupID
+    let writeTimeoutMilliseconds: Int
+
+    public init(
+        host: MultiRaftHost, meta: MetaStore, nodeID: UInt64, metaGroup: GroupID, metaNodes: [UInt64],
+        writeTimeoutMilliseconds: Int = 5_000
+    ) {
+        self.host = host
+        self.meta = meta
+        self.nodeID = nodeID
+        self.metaGroup = metaGroup
+        self.metaNodes = metaNodes
+        self.writeTimeoutMilliseconds = writeTimeoutMilliseconds
+    }
+
+    // MARK: - Meta
+
+    /// Proposes a metadata change and returns what applying it answered.
+    public func execute(_ command: MetaCommand) async throws(CoordinatorError) -> MetaResult {
+        let bytes = MetaStore.encode(command)
+        var lastError: (any Error)?
+        let targets = metaNodes.contains(nodeID) ? [nodeID] : metaNodes
+        for target in targets {
+            do {
+                let answer = try await host.propose(
+                    bytes, to: metaGroup, via: NodeID(target), timeoutMilliseconds: writeTimeoutMilliseconds)
+                return MetaStore.decodeResult(answer)
+            } catch {
+                lastError = error
+            }
+        }
+        throw Self.unavailable(lastError, what: "the meta group")
+    }
+
+    /// The database, from the local meta replica; on a miss, after a linearizable meta read (so that a database
+    /// created through another node a moment ago is found).
+    public func database(_ tenant: String, _ name: String) async -> DatabaseInfo? {
+        if let found = meta.current.database(tenant, name) { return found }
+        _ = try? await host.read(metaGroup, linearizable: true, timeoutMilliseconds: writeTimeoutMilliseconds) { _ in 0 }
+        return meta.current.database(tenant, name)
+    }
+
+    // MARK: - Writes
+
+    /// Parses line protocol and writes every point; returns how many. Nothing is written if the body does not
+    /// parse. Points are committed per replica set: on a partial failure the error says so, and a retry converges
+    /// (writes are idempotent upserts).
+    public func write(
+        tenant: String, database name: String, precision: Precision?, body: [UInt8]
+    ) async throws(CoordinatorError) -> Int {
+        guard let database = await database(tenant, name) else {
+            throw CoordinatorError(.notFound, "meta.database_not_found", "database '\(name)' does not exist in tenant '\(tenant)'")
+        }
+        let unit = precision ?? Precision(parsing: database.options.precision) ?? .nanoseconds
+        let now = Int64(Date().timeIntervalSince1970 * 1e9)
+        let points: [Point]
+        do {
+            points = try LineProtocolParser(precision: unit, defaultTimestamp: now).parse(body)
+        } catch {
+            throw CoordinatorError(.badRequest, "write.malformed", "\(error)")
+        }
+        guard !points.isEmpty else { return 0 }
+        var batches: [UInt64: (set: ReplicaSetInfo, points: [Point])] = [:]
+        var info = database
+        for point in points {
+            let bucket = try await bucket(for: point.timestamp, tenant: tenant, database: &info)
+            let set = bucket.replicaSets[Int(SeriesKey(point).hash % UInt64(bucket.replicaSets.count))]
+            batches[set.id, default: (set, [])].points.append(point)
+        }
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (_, batch) in batches {
+                    group.addTask { try await self.propose(VnodeStore.writeCommand(batch.points), to: batch.set) }
+                }
+                try await group.waitForAll()
+            }
+        } catch let error as CoordinatorError {
+            throw CoordinatorError(
+                error.kind, error.code,
+                batches.count > 1
+                    ? "\(error.message) (the write spans \(batches.count) replica sets; some may have committed; retrying is safe)"
+                    : error.message)
+        } catch {
+            throw CoordinatorError(.internalError, "write.failed", "\(error)")
+        }
+        return points.count
+    }
+
+    private func bucket(
+        for timestamp: Int64, tenant: String, database: inout DatabaseInfo
+    ) async throws(CoordinatorError) -> BucketInfo {
+        if let found = database.buckets.first(where: { $0.start <= timestamp && timestamp < $0.end }) { return found }
+        let width = database.options.vnodeDuration
+        var start = (timestamp / width) * width
+        if timestamp < 0 && timestamp % width != 0 { start -= width }
+        let state = meta.current
+        let shard = max(1, database.options.shard)
+        let replica = max(1, database.options.replica)
+        guard state.nodes.count >= replica else {
+            throw CoordinatorError(
+                .unavailable, "meta.not_enough_nodes",
+                "REPLICA \(replica) needs \(replica) nodes; \(state.nodes.count) have registered so far")
+        }
+        var counts = state.vnodeCounts
+        var placement: [[UInt64]] = []
+        for _ in 0..<shard {
+            let chosen = counts.sorted { ($0.value, $0.key) < ($1.value, $1.key) }.prefix(replica).map(\.key).sorted()
+            for node in chosen { counts[node, default: 0] += 1 }
+            placement.append(chosen)
+        }
+        let result = try await execute(
+            .createBucket(
+                tenant: tenant, database: database.name, start: start, end: start &+ width, placement: placement))
+        guard result.ok else { throw CoordinatorError(.notFound, result.code, result.message) }
+        guard let refreshed = meta.current.database(tenant, database.name),
+            let found = refreshed.buckets.first(where: { $0.start <= timestamp && timestamp < $0.end })
+        else {
+            throw CoordinatorError(.internalError, "meta.bucket_missing", "bucket at \(start) was created but is not visible")
+        }
+        database = refreshed
+        return found
+    }
+
+    /// Proposes `command` to a replica set's group: locally if this node hosts a replica, else through the
+    /// nodes that do (leader hint first).
+    func propose(_ command: [UInt8], to set: ReplicaSetInfo) async throws(CoordinatorError) {
+        let group = GroupID(set.id)
+        var targets = set.nodes.contains(nodeID) ? [nodeID] : set.nodes
+        if let hint = set.leaderHint, let index = targets.firstIndex(of: hint) { targets.swapAt(0, index) }
+        var lastError: (any Error)?
+        for target in targets {
+            do {
+                _ = try await host.propose(command, to: group, via: NodeID(target), timeoutMilliseconds: writeTimeoutMilliseconds)
+                return
+            } catch {
+                lastError = error
+            }
+        }
+        throw Self.unavailable(lastError, what: "replica set \(set.id)")
+    }
+
+    static func unavailable(_ error: (any Error)?, what: String) -> CoordinatorError {
+        if let host = error as? HostError {
+            switch host {
+            case .rejected: return CoordinatorError(.badRequest, "raft.rejected", host.description)
+            case .storageFailed: return CoordinatorError(.internalError, "storage.failed", host.description)
+            default: return CoordinatorError(.unavailable, "raft.unavailable", "\(what): \(host.description)")
+            }
+        }
+        return CoordinatorError(.unavailable, "raft.unavailable", "\(what): \(error.map { "\($0)" } ?? "no replica reachable")")
+    }
+
+    // MARK: - Reads
+
+    /// Every row of `measurement` in `[start, end)` whose series passes `filter`, from every replica set of the
+    /// buckets that overlap the range; linearizable (ReadIndex on each group) unless `stale`.
+    public func scan(
+        tenant: String, database name: String, measurement: String, start: Int64, end: Int64, stale: Bool,
+        filter: @escaping @Sendable ([Tag]) -> Bool
+    ) async throws(CoordinatorError) -> [Row] {
+        guard let database = await database(tenant, name) else {
+            throw CoordinatorError(.notFound, "meta.database_not_found", "database '\(name)' does not exist in tenant '\(tenant)'")
+        }
+        var rows: [Row] = []
+        for bucket in database.buckets where bucket.start < end && start < bucket.end {
+            for set in bucket.replicaSets {
+                guard set.nodes.contains(nodeID) else {
+                    throw CoordinatorError(
+                        .internalError, "read.remote_unsupported",
+                        "replica set \(set.id) has no replica on node \(nodeID); remote reads arrive with the next change")
+                }
+                do {
+                    rows += try await host.read(GroupID(set.id), linearizable: !stale, timeoutMilliseconds: writeTimeoutMilliseconds) {
+                        machine in
+                        (machine as? VnodeStore)?.scan(measurement, start: start, end: end, seriesFilter: filter) ?? []
+                    }
+                } catch {
+                    throw Self.unavailable(error, what: "replica set \(set.id)")
+                }
+            }
+        }
+        return rows
+    }
+
+    /// Measurements and their columns across a database (for SHOW TABLES / DESCRIBE TABLE).
+    public func schema(tenant: String, database name: String) async throws(CoordinatorError) -> [String: (tags: Set<String>, fields: [String: String])] {
+        guard let database = await database(tenant, name) else {
+            throw CoordinatorError(.notFound, "meta.database_not_found", "database '\(name)' does not exist in tenant '\(tenant)'")
+        }
+        var result: [String: (tags: Set<String>, fields: [String: String])] = [:]
+        for bucket in database.buckets {
+            for set in bucket.replicaSets where set.nodes.contains(nodeID) {
+                let part = try? await host.read(GroupID(set.id), linearizable: false) { machine -> [String: SchemaPart] in
+                    guard let store = machine as? VnodeStore else { return [:] }
+                    var parts: [String: SchemaPart] = [:]
+                    for m in store.measurements {
+                        let s = store.schema(of: m)
+                        parts[m] = SchemaPart(tags: s.tags, fields: s.fields)
+                    }
+                    return parts
+                }
+                for (m, s) in part ?? [:] {
+                    var entry = result[m] ?? (tags: [], fields: [:])
+                    entry.tags.formUnion(s.tags)
+                    entry.fields.merge(s.fields) { a, _ in a }
+                    result[m] = entry
+                }
+            }
+        }
+        return result
+    }
+}
+
+/// A measurement's columns in one vnode.
+struct SchemaPart: Sendable {
+    var tags: Set<String>
+    var fields: [String: String]
+}

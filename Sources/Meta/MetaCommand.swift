@@ -1,0 +1,29 @@
+/// A change to the metadata, as written to the meta group's log. Placement decisions travel inside the command
+/// (the proposer computed them from its view); applying a command is deterministic.
+public enum MetaCommand: Codable, Sendable, Equatable {
+    case registerNode(NodeInfo)
+    case createTenant(name: String, ifNotExists: Bool)
+    case dropTenant(name: String)
+    case createDatabase(tenant: String, name: String, options: DatabaseOptions, ifNotExists: Bool)
+    case alterDatabase(tenant: String, name: String, options: DatabaseOptions)
+    case dropDatabase(tenant: String, name: String)
+    /// A bucket of `[start, end)` with one node list per replica set. Ignored if the bucket exists already.
+    case createBucket(tenant: String, database: String, start: Int64, end: Int64, placement: [[UInt64]])
+    case createUser(name: String, passwordHash: String, ifNotExists: Bool)
+    case dropUser(name: String)
+    case grant(user: String, database: String, privilege: String)
+    case revoke(user: String, database: String)
+    case leaderHint(replicaSet: UInt64, node: UInt64)
+}
+
+/// What applying a command answered: success, or an error with a stable code.
+public struct MetaResult: Codable, Sendable, Equatable {
+    public var ok: Bool
+    public var code: String
+    public var message: String
+
+    public static let success = MetaResult(ok: true, code: "", message: "")
+    public static func failure(_ code: String, _ message: String) -> MetaResult {
+        MetaResult(ok: false, code: code, message: message)
+    }
+}

@@ -1,0 +1,84 @@
+/// The statements of Flotilla's SQL subset (PRODUCT.md §5), as parsed.
+public enum Statement: Sendable, Equatable {
+    case select(Select)
+    case showTables
+    case showDatabases
+    case showTenants
+    case showReplicas
+    case showDataNodes
+    case describeTable(String)
+    case createTenant(name: String, ifNotExists: Bool)
+    case dropTenant(name: String)
+    case createDatabase(name: String, ifNotExists: Bool, options: [DatabaseOption])
+    case alterDatabase(name: String, options: [DatabaseOption])
+    case dropDatabase(name: String)
+    case createUser(name: String, password: String, ifNotExists: Bool)
+    case dropUser(name: String)
+    case grant(privilege: String, database: String, user: String)
+    case revoke(database: String, user: String)
+}
+
+/// One `WITH`/`SET` option of a database: `TTL '30d'`, `SHARD 4`, `VNODE_DURATION '1d'`, `REPLICA 3`,
+/// `PRECISION 'ms'`.
+public struct DatabaseOption: Sendable, Equatable {
+    public var name: String
+    public var value: Literal
+}
+
+/// A `SELECT`.
+public struct Select: Sendable, Equatable {
+    public var items: [SelectItem]
+    public var table: String
+    public var filter: Expression?
+    /// `date_bin(INTERVAL '…', time)` width in nanoseconds, if grouped by time.
+    public var timeBin: Int64?
+    public var groupTags: [String] = []
+    public var descending = false
+    public var limit: Int?
+    public var offset: Int = 0
+}
+
+/// A projected column.
+public enum SelectItem: Sendable, Equatable {
+    case all
+    case column(String, alias: String?)
+    case aggregate(Aggregate, column: String?, alias: String?)
+    /// `date_bin(...)` in the select list: the bin's start time.
+    case timeBin(alias: String?)
+}
+
+public enum Aggregate: String, Sendable, Equatable, CaseIterable {
+    case count, sum, min, max, avg, first, last
+}
+
+/// A literal value.
+public enum Literal: Sendable, Equatable {
+    case integer(Int64)
+    case float(Double)
+    case string(String)
+    case boolean(Bool)
+    case null
+}
+
+/// A `WHERE` expression.
+public indirect enum Expression: Sendable, Equatable {
+    case comparison(column: String, op: Comparison, value: Literal)
+    case and(Expression, Expression)
+    case or(Expression, Expression)
+    case not(Expression)
+}
+
+public enum Comparison: String, Sendable, Equatable {
+    case equal = "=", notEqual = "!=", less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">="
+}
+
+/// A statement that does not parse: what was expected and at which character.
+public struct SQLError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var position: Int
+    public var message: String
+    public init(_ message: String, at position: Int) {
+        self.message = message
+        self.position = position
+    }
+    public var description: String { "SQL error at character \(position + 1): \(message)" }
+}

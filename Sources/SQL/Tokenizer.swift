@@ -1,0 +1,85 @@
+/// A token of the SQL subset, with its character offset for error messages.
+struct Token: Equatable {
+    enum Kind: Equatable {
+        case word(String)  // identifier or keyword (keywords compared case-insensitively)
+        case quotedIdentifier(String)
+        case string(String)
+        case number(String)
+        case symbol(String)
+        case end
+    }
+    var kind: Kind
+    var position: Int
+
+    func isKeyword(_ keyword: String) -> Bool {
+        if case .word(let w) = kind { return w.uppercased() == keyword }
+        return false
+    }
+}
+
+/// Splits a statement into tokens: words, "quoted identifiers", 'strings' ('' escapes a quote), numbers,
+/// operators and punctuation; `--` comments to the end of the line.
+func tokenize(_ text: String) throws(SQLError) -> [Token] {
+    let chars = Array(text.unicodeScalars)
+    var tokens: [Token] = []
+    var i = 0
+    while i < chars.count {
+        let c = chars[i]
+        if c == " " || c == "\n" || c == "\t" || c == "\r" {
+            i += 1
+            continue
+        }
+        if c == "-" && i + 1 < chars.count && chars[i + 1] == "-" {
+            while i < chars.count && chars[i] != "\n" { i += 1 }
+            continue
+        }
+        let start = i
+        if c.properties.isAlphabetic || c == "_" {
+            while i < chars.count && (chars[i].properties.isAlphabetic || chars[i] == "_" || ("0"..."9").contains(chars[i])) {
+                i += 1
+            }
+            tokens.append(Token(kind: .word(String(String.UnicodeScalarView(chars[start..<i]))), position: start))
+        } else if ("0"..."9").contains(c) || (c == "." && i + 1 < chars.count && ("0"..."9").contains(chars[i + 1])) {
+            while i < chars.count
+                && (("0"..."9").contains(chars[i]) || chars[i] == "." || chars[i] == "e" || chars[i] == "E"
+                    || ((chars[i] == "-" || chars[i] == "+") && (chars[i - 1] == "e" || chars[i - 1] == "E")))
+            {
+                i += 1
+            }
+            tokens.append(Token(kind: .number(String(String.UnicodeScalarView(chars[start..<i]))), position: start))
+        } else if c == "'" || c == "\"" {
+            var value = String.UnicodeScalarView()
+            i += 1
+            var closed = false
+            while i < chars.count {
+                if chars[i] == c {
+                    if i + 1 < chars.count && chars[i + 1] == c {
+                        value.append(c)
+                        i += 2
+                        continue
+                    }
+                    closed = true
+                    i += 1
+                    break
+                }
+                value.append(chars[i])
+                i += 1
+            }
+            guard closed else { throw SQLError("unterminated \(c == "'" ? "string" : "quoted identifier")", at: start) }
+            tokens.append(Token(kind: c == "'" ? .string(String(value)) : .quotedIdentifier(String(value)), position: start))
+        } else {
+            let two = i + 1 < chars.count ? String(String.UnicodeScalarView([c, chars[i + 1]])) : ""
+            if ["<=", ">=", "!=", "<>"].contains(two) {
+                tokens.append(Token(kind: .symbol(two == "<>" ? "!=" : two), position: start))
+                i += 2
+            } else if "(),*=<>;.-+".unicodeScalars.contains(c) {
+                tokens.append(Token(kind: .symbol(String(c)), position: start))
+                i += 1
+            } else {
+                throw SQLError("unexpected character '\(c)'", at: start)
+            }
+        }
+    }
+    tokens.append(Token(kind: .end, position: chars.count))
+    return tokens
+}

@@ -1,0 +1,154 @@
+import LineProtocol
+
+/// One series' points in time order, stored by column: one array of timestamps and one typed array per field,
+/// with a presence flag per row (a point need not carry every field of its series).
+final class SeriesData {
+    let key: SeriesKey
+    let measurement: String
+    let tags: [Tag]
+    private(set) var timestamps: [Int64] = []
+    private(set) var columns: [String: Column] = [:]
+
+    init(key: SeriesKey, measurement: String, tags: [Tag]) {
+        self.key = key
+        self.measurement = measurement
+        self.tags = tags
+    }
+
+    var rowCount: Int { timestamps.count }
+
+    /// Inserts a point, or merges its fields into the row with the same timestamp (last write wins per field).
+    /// A field whose type differs from its column's is skipped and counted.
+    func upsert(_ point: Point) -> (inserted: Bool, conflicts: Int) {
+        var row: Int
+        var inserted = false
+        if let last = timestamps.last, point.timestamp <= last {
+            row = lowerBound(point.timestamp)
+            if row == timestamps.count || timestamps[row] != point.timestamp {
+                timestamps.insert(point.timestamp, at: row)
+                for name in columns.keys { columns[name]!.insertEmpty(at: row) }
+                inserted = true
+            }
+        } else {
+            row = timestamps.count
+            timestamps.append(point.timestamp)
+            for name in columns.keys { columns[name]!.insertEmpty(at: row) }
+            inserted = true
+        }
+        var conflicts = 0
+        for field in point.fields {
+            if columns[field.key] == nil { columns[field.key] = Column(like: field.value, rows: timestamps.count) }
+            if !columns[field.key]!.set(field.value, at: row) { conflicts += 1 }
+        }
+        return (inserted, conflicts)
+    }
+
+    /// The first row at or after `timestamp`.
+    func lowerBound(_ timestamp: Int64) -> Int {
+        var low = 0
+        var high = timestamps.count
+        while low < high {
+            let mid = (low + high) / 2
+            if timestamps[mid] < timestamp { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+
+    /// The value of `field` at `row`, if the row has it.
+    func value(_ field: String, at row: Int) -> FieldValue? { columns[field]?.value(at: row) }
+
+    var fieldNames: [String] { columns.keys.sorted() }
+
+    func fieldType(_ field: String) -> String? { columns[field]?.typeName }
+
+    /// The row as a point (fields in name order): snapshots and checksums.
+    func point(at row: Int) -> Point {
+        var fields: [Field] = []
+        for name in fieldNames { if let value = columns[name]!.value(at: row) { fields.append(Field(name, value)) } }
+        var point = Point(measurement: measurement, tags: [], fields: fields, timestamp: timestamps[row])
+        point.tags = tags
+        return point
+    }
+}
+
+/// One field's values for every row of a series: a typed array (only the one of the column's type is used) and
+/// a presence flag per row. Separate stored arrays, so that every change happens in place.
+struct Column {
+    enum Kind { case float, integer, unsigned, string, boolean }
+    let kind: Kind
+    var floats: [Double] = []
+    var integers: [Int64] = []
+    var unsigneds: [UInt64] = []
+    var strings: [String] = []
+    var booleans: [Bool] = []
+    var present: [Bool]
+
+    init(like value: FieldValue, rows: Int) {
+        switch value {
+        case .float: kind = .float
+        case .integer: kind = .integer
+        case .unsigned: kind = .unsigned
+        case .string: kind = .string
+        case .boolean: kind = .boolean
+        }
+        present = []
+        for _ in 0..<rows { insertEmpty(at: present.count) }
+    }
+
+    var typeName: String {
+        switch kind {
+        case .float: return "DOUBLE"
+        case .integer: return "BIGINT"
+        case .unsigned: return "BIGINT UNSIGNED"
+        case .string: return "STRING"
+        case .boolean: return "BOOLEAN"
+        }
+    }
+
+    mutating func insertEmpty(at row: Int) {
+        if row == present.count {
+            present.append(false)
+            switch kind {
+            case .float: floats.append(0)
+            case .integer: integers.append(0)
+            case .unsigned: unsigneds.append(0)
+            case .string: strings.append("")
+            case .boolean: booleans.append(false)
+            }
+            return
+        }
+        present.insert(false, at: row)
+        switch kind {
+        case .float: floats.insert(0, at: row)
+        case .integer: integers.insert(0, at: row)
+        case .unsigned: unsigneds.insert(0, at: row)
+        case .string: strings.insert("", at: row)
+        case .boolean: booleans.insert(false, at: row)
+        }
+    }
+
+    /// Stores `value` at `row`; false (and nothing stored) when its type differs from the column's.
+    mutating func set(_ value: FieldValue, at row: Int) -> Bool {
+        switch (kind, value) {
+        case (.float, .float(let x)): floats[row] = x
+        case (.integer, .integer(let x)): integers[row] = x
+        case (.unsigned, .unsigned(let x)): unsigneds[row] = x
+        case (.string, .string(let x)): strings[row] = x
+        case (.boolean, .boolean(let x)): booleans[row] = x
+        default: return false
+        }
+        present[row] = true
+        return true
+    }
+
+    func value(at row: Int) -> FieldValue? {
+        guard present[row] else { return nil }
+        switch kind {
+        case .float: return .float(floats[row])
+        case .integer: return .integer(integers[row])
+        case .unsigned: return .unsigned(unsigneds[row])
+        case .string: return .string(strings[row])
+        case .boolean: return .boolean(booleans[row])
+        }
+    }
+}

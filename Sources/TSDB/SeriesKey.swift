@@ -1,0 +1,50 @@
+import LineProtocol
+
+/// The identity of a series: the measurement and the tags sorted by key, in canonical bytes
+/// `measurement,k1=v1,k2=v2` (line-protocol escaping of `,`, `=`, space and backslash).
+///
+/// `hash` picks a point's replica set (`hash % SHARD`, PRODUCT.md §1). It is FNV-1a 64 over the canonical bytes
+/// and never changes between versions: golden vectors in `Tests/TSDBTests/SeriesKeyTests.swift`.
+public struct SeriesKey: Sendable, Hashable, Comparable {
+    public let bytes: [UInt8]
+
+    public init(measurement: String, tags: [Tag]) {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(measurement.utf8.count + tags.count * 16)
+        Self.appendEscaped(measurement, to: &bytes)
+        for tag in tags.sorted(by: { $0.key < $1.key }) {
+            bytes.append(UInt8(ascii: ","))
+            Self.appendEscaped(tag.key, to: &bytes)
+            bytes.append(UInt8(ascii: "="))
+            Self.appendEscaped(tag.value, to: &bytes)
+        }
+        self.bytes = bytes
+    }
+
+    public init(_ point: Point) { self.init(measurement: point.measurement, tags: point.tags) }
+
+    private static func appendEscaped(_ text: String, to bytes: inout [UInt8]) {
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: ",") || byte == UInt8(ascii: "=") || byte == UInt8(ascii: " ")
+                || byte == UInt8(ascii: "\\")
+            {
+                bytes.append(UInt8(ascii: "\\"))
+            }
+            bytes.append(byte)
+        }
+    }
+
+    /// FNV-1a 64 of the canonical bytes.
+    public var hash: UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return hash
+    }
+
+    public var text: String { String(decoding: bytes, as: UTF8.self) }
+
+    public static func < (a: SeriesKey, b: SeriesKey) -> Bool { a.bytes.lexicographicallyPrecedes(b.bytes) }
+}
