@@ -1,7 +1,10 @@
 import Foundation
 import Hummingbird
+import Coordinator
 import Logging
+import Meta
 import MultiRaft
+import TSDB
 import NIOCore
 import Prometheus
 import RaftCore
@@ -15,6 +18,8 @@ public struct FlotillaNode: Sendable {
     public let options: ServerOptions
     let host: MultiRaftHost
     let transport: NIOTransport
+    let meta: MetaStore
+    let coordinator: Coordinator
     let registry: PrometheusCollectorRegistry
     let logger: Logger
 
@@ -64,9 +69,25 @@ public struct FlotillaNode: Sendable {
         hostSettings.fsync = options.fsync
         hostSettings.repairWAL = options.repairWAL
         hostSettings.snapshotEveryEntries = options.snapshotEveryEntries
+        let metaStore = MetaStore()
         host = MultiRaftHost(
             settings: hostSettings, transport: transport, peers: Set(peers.keys),
-            stateMachine: { _ in KeyValueMachine() }, logger: logger)
+            stateMachine: { group in
+                if group == NodeIdentity.metaGroup { return metaStore }
+                if group.rawValue >= NodeIdentity.kvGroupBase { return KeyValueMachine() }
+                return VnodeStore()
+            }, logger: logger)
+        let nodeID = identity.nodeID
+        metaStore.onChange = { [host] state in
+            // On the loop thread, as the meta entry applies: create the groups of this node's vnodes.
+            for set in state.replicaSets(on: nodeID) {
+                host.ensureGroupFromLoopThread(GroupID(set.id), voters: Set(set.nodes.map { NodeID($0) }))
+            }
+        }
+        meta = metaStore
+        coordinator = Coordinator(
+            host: host, meta: metaStore, nodeID: nodeID, metaGroup: NodeIdentity.metaGroup,
+            metaNodes: identity.initialCluster.keys.sorted().prefix(3).map { $0 })
         self.identity = identity
         self.options = options
         self.registry = registry
@@ -104,16 +125,12 @@ public struct FlotillaNode: Sendable {
 
     /// Writes this node's addresses into the meta group (retried until it commits), so every node can list them.
     func registerInMeta() async {
-        let record = "\(identity.raftAddress) \(identity.httpAddress)"
-        let command = KeyValueMachine.setCommand(key: "node/\(identity.nodeID)", value: Array(record.utf8))
+        let info = NodeInfo(id: identity.nodeID, raftAddress: identity.raftAddress, httpAddress: identity.httpAddress)
         for _ in 0..<600 {
+            if meta.current.nodes[identity.nodeID] == info { return }
             do {
-                _ = try await host.propose(command, to: NodeIdentity.metaGroup, timeoutMilliseconds: 2_000)
+                _ = try await coordinator.execute(.registerNode(info))
                 return
-            } catch HostError.shuttingDown {
-                return
-            } catch HostError.unknownGroup {
-                return  // not a meta member: another founder registers the cluster's nodes
             } catch {
                 try? await Task.sleep(for: .milliseconds(200))
             }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Meta
 import MultiRaft
 import NIOCore
 import RaftCore
@@ -26,6 +27,7 @@ struct HTTPRoutes: Sendable {
         router.put("/api/v1/kv/:key") { request, context in try await put(request, context) }
         router.post("/api/v1/kv/:key") { request, context in try await put(request, context) }
         router.get("/api/v1/kv/:key") { request, context in try await get(request, context) }
+        addStoreRoutes(to: router)
         // MARK: fault injection
         router.post("/api/v1/debug/isolate") { request, _ in try await isolate(request) }
         return router
@@ -81,32 +83,40 @@ struct HTTPRoutes: Sendable {
     }
 
     private func cluster() async throws -> Response {
-        let (groups, live, nodes) = await node.host.inspect { view -> ([GroupSummary], Set<NodeID>, [String: [UInt8]]) in
-            let meta = view.groups.contains { $0.group == NodeIdentity.metaGroup }
-            return (view.groups, view.livePeers, meta ? view.metaNodes : [:])
-        }
+        let (groups, live) = await node.host.inspect { view in (view.groups, view.livePeers) }
+        let metaState = node.meta.current
         var nodeList: [[String: Any]] = []
-        let ids = Set(node.identity.initialCluster.keys).union(
-            nodes.keys.compactMap { UInt64($0.dropFirst("node/".count)) })
+        let ids = Set(node.identity.initialCluster.keys).union(metaState.nodes.keys)
         for id in ids.sorted() {
             var entry: [String: Any] = ["id": id]
-            if let record = nodes["node/\(id)"] {
-                let parts = String(decoding: record, as: UTF8.self).split(separator: " ")
-                if parts.count == 2 {
-                    entry["raft_addr"] = String(parts[0])
-                    entry["http_addr"] = String(parts[1])
-                }
+            if let info = metaState.nodes[id] {
+                entry["raft_addr"] = info.raftAddress
+                entry["http_addr"] = info.httpAddress
             } else if let raft = node.identity.initialCluster[id] {
                 entry["raft_addr"] = raft
             }
             entry["state"] = id == node.identity.nodeID ? "up" : (live.contains(NodeID(id)) ? "up" : "unreachable")
             nodeList.append(entry)
         }
+        var buckets: [UInt64: (String, BucketInfo)] = [:]
+        for (tenantName, tenant) in metaState.tenants {
+            for (name, database) in tenant.databases {
+                for bucket in database.buckets {
+                    for set in bucket.replicaSets { buckets[set.id] = ("\(tenantName).\(name)", bucket) }
+                }
+            }
+        }
         let groupList: [[String: Any]] = groups.map { group in
             var members: [[String: Any]] = group.voters.map { ["node": $0.rawValue, "role": "voter"] }
             members += group.learners.map { ["node": $0.rawValue, "role": "learner"] }
+            let kind =
+                group.group == NodeIdentity.metaGroup
+                ? "meta" : group.group.rawValue >= NodeIdentity.kvGroupBase ? "kv" : "data"
+            let owner = buckets[group.group.rawValue]
             return [
-                "id": group.group.rawValue, "kind": group.group == NodeIdentity.metaGroup ? "meta" : "kv",
+                "id": group.group.rawValue, "kind": kind, "database": owner.map { $0.0 as Any } ?? NSNull(),
+                "bucket_start": owner.map { $0.1.start as Any } ?? NSNull(),
+                "bucket_end": owner.map { $0.1.end as Any } ?? NSNull(),
                 "role": group.role.rawValue, "leader": group.leader.map { $0.rawValue as Any } ?? NSNull(),
                 "term": group.term.rawValue, "commit": group.commit.rawValue, "applied": group.applied.rawValue,
                 "last_index": group.lastIndex.rawValue, "members": members, "quiet": group.quiet,

@@ -83,8 +83,9 @@ public struct NodeIdentity: Codable, Sendable, Equatable {
         return groups
     }
 
-    /// The id of the i-th key-value test group.
-    static func kvGroup(_ i: Int) -> GroupID { GroupID(UInt64(2 + i)) }
+    /// The id of the i-th key-value test group: far above the ids the meta group hands out to replica sets.
+    static func kvGroup(_ i: Int) -> GroupID { GroupID(kvGroupBase + UInt64(i)) }
+    static let kvGroupBase: UInt64 = 1 << 40
 }
 
 /// An error that stops the server from starting, with what to do about it.

@@ -5,6 +5,12 @@ public struct NodeInfo: Codable, Sendable, Equatable {
     public var id: UInt64
     public var raftAddress: String
     public var httpAddress: String
+
+    public init(id: UInt64, raftAddress: String, httpAddress: String) {
+        self.id = id
+        self.raftAddress = raftAddress
+        self.httpAddress = httpAddress
+    }
 }
 
 /// Options of a database (`CREATE DATABASE ... WITH ...`).

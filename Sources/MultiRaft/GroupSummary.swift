@@ -37,12 +37,6 @@ public struct HostView {
     /// Peers heard from within an election timeout.
     public var livePeers: Set<NodeID> { host.livePeers }
 
-    /// The `node/<id>` records of the meta group's local replica (node addresses), if this node hosts it.
-    public var metaNodes: [String: [UInt8]] {
-        guard let machine = host.slots[GroupID(1)]?.machine as? KeyValueMachine else { return [:] }
-        return machine.values.filter { $0.key.hasPrefix("node/") }
-    }
-
     /// Number of groups that are not quiet.
     public var awakeGroups: Int { host.awake.count }
 }

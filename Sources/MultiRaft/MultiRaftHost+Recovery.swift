@@ -19,7 +19,9 @@ extension MultiRaftHost {
                 "WAL tail was torn: dropped \(tail.droppedBytes) bytes at \(tail.file):\(tail.offset) (\(tail.cause))")
         }
         if let repaired = recovery.repaired { logger.warning("WAL repaired: \(repaired)") }
-        for (group, state) in recovery.groups {
+        // Highest ids first: the meta group (id 1) comes last, so that the groups its state names already exist
+        // when its snapshot is restored.
+        for (group, state) in recovery.groups.sorted(by: { $0.key > $1.key }) {
             let node = try RaftNode(config: settings.raftConfig(seed: seed(for: group)), restoring: state)
             let machine = factory(group)
             var applied = LogIndex.zero

@@ -1,6 +1,6 @@
 /// Durations in database options and intervals: `'30d'`, `'1h'`, `'10s'`, `'500ms'`, `'1y'` (365.25 days),
 /// `'1 minute'`, `'2 hours'`; `'inf'` is no limit (`nil` from `parseTTL`).
-public enum Duration {
+public enum DurationLiteral {
     static let units: [(String, Int64)] = [
         ("ns", 1), ("nanosecond", 1), ("us", 1_000), ("microsecond", 1_000), ("ms", 1_000_000),
         ("millisecond", 1_000_000), ("s", 1_000_000_000), ("sec", 1_000_000_000), ("second", 1_000_000_000),

@@ -214,7 +214,7 @@ public struct SQLParser {
         try expectKeyword("INTERVAL")
         let position = current.position
         let text = try stringLiteral("the interval")
-        guard let width = Duration.parse(text), width > 0 else {
+        guard let width = DurationLiteral.parse(text), width > 0 else {
             throw SQLError("'\(text)' is not an interval (e.g. '1 minute', '5m', '1h')", at: position)
         }
         try expectSymbol(",")
@@ -226,19 +226,19 @@ public struct SQLParser {
 
     // MARK: - WHERE
 
-    private mutating func orExpression() throws(SQLError) -> Expression {
+    private mutating func orExpression() throws(SQLError) -> SQLExpression {
         var left = try andExpression()
         while keyword("OR") { left = .or(left, try andExpression()) }
         return left
     }
 
-    private mutating func andExpression() throws(SQLError) -> Expression {
+    private mutating func andExpression() throws(SQLError) -> SQLExpression {
         var left = try unary()
         while keyword("AND") { left = .and(left, try unary()) }
         return left
     }
 
-    private mutating func unary() throws(SQLError) -> Expression {
+    private mutating func unary() throws(SQLError) -> SQLExpression {
         if keyword("NOT") { return .not(try unary()) }
         if symbol("(") {
             let inner = try orExpression()

@@ -29,7 +29,7 @@ public struct DatabaseOption: Sendable, Equatable {
 public struct Select: Sendable, Equatable {
     public var items: [SelectItem]
     public var table: String
-    public var filter: Expression?
+    public var filter: SQLExpression?
     /// `date_bin(INTERVAL '…', time)` width in nanoseconds, if grouped by time.
     public var timeBin: Int64?
     public var groupTags: [String] = []
@@ -61,11 +61,11 @@ public enum Literal: Sendable, Equatable {
 }
 
 /// A `WHERE` expression.
-public indirect enum Expression: Sendable, Equatable {
+public indirect enum SQLExpression: Sendable, Equatable {
     case comparison(column: String, op: Comparison, value: Literal)
-    case and(Expression, Expression)
-    case or(Expression, Expression)
-    case not(Expression)
+    case and(SQLExpression, SQLExpression)
+    case or(SQLExpression, SQLExpression)
+    case not(SQLExpression)
 }
 
 public enum Comparison: String, Sendable, Equatable {

@@ -1,0 +1,135 @@
+import Coordinator
+import Foundation
+import Hummingbird
+import LineProtocol
+import NIOCore
+import SQL
+
+/// The store's endpoints (PRODUCT.md §3): line-protocol writes (native, InfluxDB v1 and v2) and SQL.
+extension HTTPRoutes {
+    enum WriteStyle { case native, influxV1, influxV2 }
+
+    func addStoreRoutes(to router: Router<BasicRequestContext>) {
+        router.post("/api/v1/write") { request, _ in
+            let q = request.uri.queryParameters
+            return await write(
+                request, tenant: q.get("tenant") ?? "cnosdb", database: q.get("db") ?? "public",
+                precision: q.get("precision"), style: .native)
+        }
+        router.post("/write") { request, _ in
+            let q = request.uri.queryParameters
+            return await write(
+                request, tenant: "cnosdb", database: q.get("db") ?? "public", precision: q.get("precision"),
+                style: .influxV1)
+        }
+        router.post("/api/v2/write") { request, _ in
+            let q = request.uri.queryParameters
+            return await write(
+                request, tenant: q.get("org").flatMap { $0.isEmpty ? nil : $0 } ?? "cnosdb",
+                database: q.get("bucket") ?? "public", precision: q.get("precision"), style: .influxV2)
+        }
+        router.post("/api/v1/sql") { request, _ in await sql(request) }
+    }
+
+    private func write(
+        _ request: Request, tenant: String, database: String, precision: String?, style: WriteStyle
+    ) async -> Response {
+        var unit: Precision?
+        if let precision, !precision.isEmpty {
+            guard let parsed = Precision(parsing: precision) else {
+                return errorResponse(
+                    .badRequest, code: "write.bad_precision",
+                    message: "precision '\(precision)' is not one of ns, us, ms, s, m, h")
+            }
+            unit = parsed
+        }
+        let body: [UInt8]
+        switch await readBody(request) {
+        case .success(let bytes): body = bytes
+        case .failure(let failure): return failure.response
+        }
+        do {
+            _ = try await node.coordinator.write(tenant: tenant, database: database, precision: unit, body: body)
+            return style == .native ? Response(status: .ok) : Response(status: .noContent)
+        } catch {
+            return coordinatorFailure(error)
+        }
+    }
+
+    private func sql(_ request: Request) async -> Response {
+        let q = request.uri.queryParameters
+        let text: String
+        switch await readBody(request) {
+        case .success(let bytes): text = String(decoding: bytes, as: UTF8.self)
+        case .failure(let failure): return failure.response
+        }
+        let statement: Statement
+        do {
+            statement = try SQLParser.parse(text)
+        } catch {
+            return errorResponse(.badRequest, code: "sql.parse", message: "\(error)")
+        }
+        let executor = SQLExecutor(
+            coordinator: node.coordinator, tenant: q.get("tenant") ?? "cnosdb", database: q.get("db") ?? "public",
+            stale: q.get("consistency") == "stale")
+        let result: QueryResult
+        do {
+            result = try await executor.run(statement)
+        } catch {
+            return coordinatorFailure(error)
+        }
+        let accept = request.headers[.accept] ?? ""
+        if accept.contains("application/json") {
+            return json(result.jsonObjects())
+        }
+        if accept.contains("application/nd-json") || accept.contains("application/x-ndjson") {
+            let lines = result.jsonObjects().map {
+                String(decoding: (try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys])) ?? Data(), as: UTF8.self)
+            }
+            return plain(lines.map { $0 + "\n" }.joined(), type: "application/nd-json")
+        }
+        if accept.contains("text/table") { return plain(result.table(), type: "text/plain") }
+        return plain(result.csv(), type: "text/csv")
+    }
+
+    private func plain(_ body: String, type: String) -> Response {
+        Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    /// The request body, up to the limit (413 beyond it).
+    func readBody(_ request: Request) async -> Result<[UInt8], ResponseError> {
+        var request = request
+        do {
+            let buffer = try await request.collectBody(upTo: node.options.maxBodyBytes)
+            var bytes = Array(buffer.readableBytesView)
+            if request.headers[.contentEncoding]?.lowercased() == "gzip" {
+                guard let inflated = Gzip.decompress(bytes, limit: node.options.maxBodyBytes) else {
+                    return .failure(
+                        ResponseError(
+                            errorResponse(.badRequest, code: "write.bad_gzip", message: "the gzip body does not decompress")))
+                }
+                bytes = inflated
+            }
+            return .success(bytes)
+        } catch {
+            return .failure(
+                ResponseError(
+                    errorResponse(
+                        .contentTooLarge, code: "http.body_too_large",
+                        message: "the body is over the limit of \(node.options.maxBodyBytes) bytes")))
+        }
+    }
+
+    func coordinatorFailure(_ error: CoordinatorError) -> Response {
+        var response = errorResponse(
+            HTTPResponse.Status(code: error.status), code: error.code, message: error.message)
+        if error.status == 503 { response.headers[.retryAfter] = "1" }
+        return response
+    }
+}
+
+/// A response to send instead of the handler's normal answer.
+struct ResponseError: Error {
+    let response: Response
+    init(_ response: Response) { self.response = response }
+}

@@ -1,0 +1,151 @@
+import Foundation
+
+/// A value in a query result.
+enum SQLValue: Sendable, Equatable {
+    case null
+    case integer(Int64)
+    case unsigned(UInt64)
+    case double(Double)
+    case string(String)
+    case boolean(Bool)
+    /// Nanoseconds since the epoch, shown as RFC 3339 with nanoseconds.
+    case time(Int64)
+
+    var text: String {
+        switch self {
+        case .null: return ""
+        case .integer(let v): return String(v)
+        case .unsigned(let v): return String(v)
+        case .double(let v): return v == v.rounded() && abs(v) < 1e15 ? String(format: "%.1f", v) : String(v)
+        case .string(let v): return v
+        case .boolean(let v): return v ? "true" : "false"
+        case .time(let v): return formatTime(v)
+        }
+    }
+
+    var json: Any {
+        switch self {
+        case .null: return NSNull()
+        case .integer(let v): return v
+        case .unsigned(let v): return v
+        case .double(let v): return v
+        case .string(let v): return v
+        case .boolean(let v): return v
+        case .time(let v): return formatTime(v)
+        }
+    }
+}
+
+/// `2024-01-02T03:04:05.123456789Z`.
+func formatTime(_ nanoseconds: Int64) -> String {
+    var seconds = nanoseconds / 1_000_000_000
+    var fraction = nanoseconds % 1_000_000_000
+    if fraction < 0 {
+        fraction += 1_000_000_000
+        seconds -= 1
+    }
+    var t = time_t(seconds)
+    var parts = tm()
+    gmtime_r(&t, &parts)
+    return String(
+        format: "%04d-%02d-%02dT%02d:%02d:%02d.%09dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
+        Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(fraction))
+}
+
+/// Parses an RFC 3339 time (`2024-01-02T03:04:05Z`, optional fraction up to nanoseconds, `Z` or `±hh:mm`) into
+/// nanoseconds since the epoch.
+func parseTime(_ text: String) -> Int64? {
+    let bytes = Array(text.utf8)
+    func number(_ from: Int, _ count: Int) -> Int? {
+        guard from + count <= bytes.count else { return nil }
+        var value = 0
+        for b in bytes[from..<(from + count)] {
+            guard b >= 48 && b <= 57 else { return nil }
+            value = value * 10 + Int(b - 48)
+        }
+        return value
+    }
+    guard bytes.count >= 10, let year = number(0, 4), bytes[4] == 45, let month = number(5, 2), bytes[7] == 45,
+        let day = number(8, 2)
+    else { return nil }
+    var hour = 0
+    var minute = 0
+    var second = 0
+    var fraction: Int64 = 0
+    var offsetSeconds = 0
+    var i = 10
+    if i < bytes.count && (bytes[i] == 84 || bytes[i] == 32) {
+        guard let h = number(11, 2), bytes.count > 13, bytes[13] == 58, let m = number(14, 2), bytes.count > 16,
+            bytes[16] == 58, let s = number(17, 2)
+        else { return nil }
+        (hour, minute, second) = (h, m, s)
+        i = 19
+        if i < bytes.count && bytes[i] == 46 {
+            i += 1
+            var digits = 0
+            while i < bytes.count && bytes[i] >= 48 && bytes[i] <= 57 {
+                if digits < 9 { fraction = fraction * 10 + Int64(bytes[i] - 48) }
+                digits += 1
+                i += 1
+            }
+            for _ in min(digits, 9)..<9 { fraction *= 10 }
+        }
+        if i < bytes.count {
+            if bytes[i] == 90 {
+                i += 1
+            } else if bytes[i] == 43 || bytes[i] == 45, let oh = number(i + 1, 2), let om = number(i + 4, 2) {
+                offsetSeconds = (oh * 3600 + om * 60) * (bytes[i] == 43 ? 1 : -1)
+                i += 6
+            } else {
+                return nil
+            }
+        }
+    }
+    guard i == bytes.count, (1...12).contains(month), (1...31).contains(day) else { return nil }
+    var parts = tm()
+    parts.tm_year = Int32(year - 1900)
+    parts.tm_mon = Int32(month - 1)
+    parts.tm_mday = Int32(day)
+    parts.tm_hour = Int32(hour)
+    parts.tm_min = Int32(minute)
+    parts.tm_sec = Int32(second)
+    let epoch = Int64(timegm(&parts)) - Int64(offsetSeconds)
+    return epoch * 1_000_000_000 + fraction
+}
+
+/// Columns and rows of a statement's answer.
+struct QueryResult: Sendable {
+    var columns: [String]
+    var rows: [[SQLValue]]
+
+    static func message(_ text: String) -> QueryResult { QueryResult(columns: ["result"], rows: [[.string(text)]]) }
+
+    func csv() -> String {
+        func quote(_ s: String) -> String {
+            s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+        }
+        var out = columns.map(quote).joined(separator: ",") + "\n"
+        for row in rows { out += row.map { quote($0.text) }.joined(separator: ",") + "\n" }
+        return out
+    }
+
+    func jsonObjects() -> [[String: Any]] {
+        rows.map { row in
+            var object: [String: Any] = [:]
+            for (i, column) in columns.enumerated() { object[column] = row[i].json }
+            return object
+        }
+    }
+
+    func table() -> String {
+        var widths = columns.map(\.count)
+        let cells = rows.map { $0.map(\.text) }
+        for row in cells { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        let line = "+" + widths.map { String(repeating: "-", count: $0 + 2) }.joined(separator: "+") + "+\n"
+        func render(_ values: [String]) -> String {
+            "|" + values.enumerated().map { " " + $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) + " " }
+                .joined(separator: "|") + "|\n"
+        }
+        return line + render(columns) + line + cells.map(render).joined() + line
+    }
+}

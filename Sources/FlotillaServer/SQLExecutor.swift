@@ -1,0 +1,402 @@
+import Coordinator
+import Foundation
+import LineProtocol
+import Meta
+import MultiRaft
+import RaftCore
+import SQL
+import TSDB
+
+/// Runs one parsed statement against the cluster: DDL and users through the meta group, SELECT by scanning every
+/// replica set of the buckets in the time range (linearizable unless `stale`), then filtering, grouping,
+/// aggregating, ordering and limiting here.
+struct SQLExecutor: Sendable {
+    let coordinator: Coordinator
+    let tenant: String
+    let database: String
+    let stale: Bool
+
+    func run(_ statement: Statement) async throws(CoordinatorError) -> QueryResult {
+        switch statement {
+        case .select(let select): return try await run(select)
+        case .showTenants:
+            return QueryResult(
+                columns: ["tenant_name"], rows: coordinator.meta.current.tenants.keys.sorted().map { [.string($0)] })
+        case .showDatabases:
+            let names = coordinator.meta.current.tenants[tenant]?.databases.keys.sorted() ?? []
+            return QueryResult(columns: ["database_name"], rows: names.map { [.string($0)] })
+        case .showTables:
+            let schema = try await coordinator.schema(tenant: tenant, database: database)
+            return QueryResult(columns: ["table_name"], rows: schema.keys.sorted().map { [.string($0)] })
+        case .describeTable(let table):
+            let schema = try await coordinator.schema(tenant: tenant, database: database)
+            guard let columns = schema[table] else {
+                throw CoordinatorError(.notFound, "sql.table_not_found", "table '\(table)' does not exist in '\(database)'")
+            }
+            var rows: [[SQLValue]] = [[.string("time"), .string("TIMESTAMP(NANOSECOND)"), .string("TIME")]]
+            rows += columns.tags.sorted().map { [.string($0), .string("STRING"), .string("TAG")] }
+            rows += columns.fields.keys.sorted().map { [.string($0), .string(columns.fields[$0]!), .string("FIELD")] }
+            return QueryResult(columns: ["column_name", "data_type", "column_type"], rows: rows)
+        case .showDataNodes:
+            let nodes = coordinator.meta.current.nodes.values.sorted { $0.id < $1.id }
+            return QueryResult(
+                columns: ["node_id", "raft_addr", "http_addr"],
+                rows: nodes.map { [.unsigned($0.id), .string($0.raftAddress), .string($0.httpAddress)] })
+        case .showReplicas:
+            return await showReplicas()
+        case .createTenant(let name, let ifNotExists):
+            return try await meta(.createTenant(name: name, ifNotExists: ifNotExists))
+        case .dropTenant(let name):
+            return try await meta(.dropTenant(name: name))
+        case .createDatabase(let name, let ifNotExists, let options):
+            var parsed = DatabaseOptions()
+            try apply(options, to: &parsed, creating: true)
+            return try await meta(.createDatabase(tenant: tenant, name: name, options: parsed, ifNotExists: ifNotExists))
+        case .alterDatabase(let name, let options):
+            guard var parsed = coordinator.meta.current.database(tenant, name)?.options else {
+                throw CoordinatorError(.notFound, "meta.database_not_found", "database '\(name)' does not exist in tenant '\(tenant)'")
+            }
+            try apply(options, to: &parsed, creating: false)
+            return try await meta(.alterDatabase(tenant: tenant, name: name, options: parsed))
+        case .dropDatabase(let name):
+            return try await meta(.dropDatabase(tenant: tenant, name: name))
+        case .createUser(let name, let password, let ifNotExists):
+            return try await meta(
+                .createUser(name: name, passwordHash: passwordHash(user: name, password: password), ifNotExists: ifNotExists))
+        case .dropUser(let name):
+            return try await meta(.dropUser(name: name))
+        case .grant(let privilege, let database, let user):
+            return try await meta(.grant(user: user, database: database, privilege: privilege))
+        case .revoke(let database, let user):
+            return try await meta(.revoke(user: user, database: database))
+        }
+    }
+
+    private func meta(_ command: MetaCommand) async throws(CoordinatorError) -> QueryResult {
+        let result = try await coordinator.execute(command)
+        guard result.ok else {
+            let kind: CoordinatorError.Kind =
+                result.code.hasSuffix("not_found") ? .notFound : result.code.hasSuffix("exists") ? .conflict : .badRequest
+            throw CoordinatorError(kind, result.code, result.message)
+        }
+        return .message("ok")
+    }
+
+    private func apply(_ options: [DatabaseOption], to parsed: inout DatabaseOptions, creating: Bool) throws(CoordinatorError) {
+        func bad(_ text: String) -> CoordinatorError { CoordinatorError(.badRequest, "sql.bad_option", text) }
+        for option in options {
+            switch (option.name, option.value) {
+            case ("SHARD", .integer(let n)) where n >= 1 && n <= 1024: parsed.shard = Int(n)
+            case ("REPLICA", .integer(let n)) where n >= 1:
+                let nodes = coordinator.meta.current.nodes.count
+                guard n <= max(nodes, 1) else { throw bad("REPLICA \(n) exceeds the \(nodes) nodes of the cluster") }
+                parsed.replica = Int(n)
+            case ("TTL", .string(let text)):
+                if text.lowercased() == "inf" {
+                    parsed.ttl = nil
+                } else {
+                    guard let ns = DurationLiteral.parse(text), ns > 0 else { throw bad("TTL '\(text)' is not a duration") }
+                    parsed.ttl = ns
+                }
+            case ("VNODE_DURATION", .string(let text)):
+                guard let ns = DurationLiteral.parse(text), ns > 0 else { throw bad("VNODE_DURATION '\(text)' is not a duration") }
+                parsed.vnodeDuration = ns
+            case ("PRECISION", .string(let text)):
+                guard ["ns", "us", "ms"].contains(text.lowercased()) else {
+                    throw bad("PRECISION must be 'ns', 'us' or 'ms', not '\(text)'")
+                }
+                guard creating else { throw bad("PRECISION is fixed when the database is created") }
+                parsed.precision = text.lowercased()
+            default:
+                throw bad("\(option.name) has a value of the wrong kind")
+            }
+        }
+    }
+
+    private func showReplicas() async -> QueryResult {
+        let leaders = await coordinator.host.inspect { view in
+            Dictionary(view.groups.map { ($0.group.rawValue, $0.leader?.rawValue) }, uniquingKeysWith: { a, _ in a })
+        }
+        var rows: [[SQLValue]] = []
+        for (name, database) in (coordinator.meta.current.tenants[tenant]?.databases ?? [:]).sorted(by: { $0.key < $1.key }) {
+            for bucket in database.buckets {
+                for set in bucket.replicaSets {
+                    let leader = (leaders[set.id] ?? nil) ?? set.leaderHint
+                    let location = set.nodes.map { $0 == leader ? "\($0)*" : "\($0)" }.joined(separator: ",")
+                    rows.append([.unsigned(set.id), .string(location), .string(name), .time(bucket.start), .time(bucket.end)])
+                }
+            }
+        }
+        return QueryResult(columns: ["replica_id", "location", "database", "start_time", "end_time"], rows: rows)
+    }
+
+    // MARK: - SELECT
+
+    private func run(_ select: Select) async throws(CoordinatorError) -> QueryResult {
+        let filter = try select.filter.map { (e: SQLExpression) throws(CoordinatorError) in try Compiled(e) }
+        let (start, end) = filter?.timeRange ?? (.min, .max)
+        let rows = try await coordinator.scan(
+            tenant: tenant, database: database, measurement: select.table, start: start, end: end, stale: stale
+        ) { _ in true }
+        var matching = rows.filter { filter?.matches($0) ?? true }
+        matching.sort { $0.timestamp < $1.timestamp }
+        let aggregated = select.items.contains { if case .aggregate = $0 { return true } else { return false } }
+        var result: QueryResult
+        if aggregated || select.timeBin != nil || !select.groupTags.isEmpty {
+            result = try aggregate(select, matching)
+        } else {
+            result = project(select, matching)
+        }
+        if select.descending { result.rows.reverse() }
+        if select.offset > 0 { result.rows = Array(result.rows.dropFirst(select.offset)) }
+        if let limit = select.limit { result.rows = Array(result.rows.prefix(limit)) }
+        return result
+    }
+
+    private func project(_ select: Select, _ rows: [Row]) -> QueryResult {
+        var tagKeys: Set<String> = []
+        var fieldKeys: Set<String> = []
+        for row in rows {
+            for tag in row.tags { tagKeys.insert(tag.key) }
+            for key in row.fields.keys { fieldKeys.insert(key) }
+        }
+        var columns: [(name: String, value: (Row) -> SQLValue)] = []
+        for item in select.items {
+            switch item {
+            case .all:
+                columns.append(("time", { .time($0.timestamp) }))
+                for key in tagKeys.sorted() { columns.append((key, { row in row.tag(key).map { .string($0) } ?? .null })) }
+                for key in fieldKeys.sorted() { columns.append((key, { row in value(row.fields[key]) })) }
+            case .column(let name, let alias):
+                columns.append((alias ?? name, { row in column(name, of: row) }))
+            case .timeBin(let alias):
+                columns.append((alias ?? "time", { .time($0.timestamp) }))
+            case .aggregate:
+                break
+            }
+        }
+        return QueryResult(columns: columns.map(\.name), rows: rows.map { row in columns.map { $0.value(row) } })
+    }
+
+    private func aggregate(_ select: Select, _ rows: [Row]) throws(CoordinatorError) -> QueryResult {
+        struct Key: Hashable, Comparable {
+            var bin: Int64
+            var tags: [String]
+            static func < (a: Key, b: Key) -> Bool { (a.bin, a.tags.joined(separator: "\u{0}")) < (b.bin, b.tags.joined(separator: "\u{0}")) }
+        }
+        var groups: [Key: [Row]] = [:]
+        for row in rows {
+            var bin: Int64 = 0
+            if let width = select.timeBin {
+                bin = (row.timestamp / width) * width
+                if row.timestamp < 0 && row.timestamp % width != 0 { bin -= width }
+            }
+            groups[Key(bin: bin, tags: select.groupTags.map { row.tag($0) ?? "" }), default: []].append(row)
+        }
+        if groups.isEmpty && select.timeBin == nil && select.groupTags.isEmpty { groups[Key(bin: 0, tags: [])] = [] }
+        var names: [String] = []
+        for item in select.items {
+            switch item {
+            case .aggregate(let fn, let column, let alias): names.append(alias ?? "\(fn.rawValue)(\(column ?? "*"))")
+            case .column(let name, let alias):
+                guard name.lowercased() == "time" || select.groupTags.contains(name) else {
+                    throw CoordinatorError(
+                        .badRequest, "sql.not_grouped", "column '\(name)' must be aggregated or appear in GROUP BY")
+                }
+                names.append(alias ?? name)
+            case .timeBin(let alias): names.append(alias ?? "time")
+            case .all:
+                throw CoordinatorError(.badRequest, "sql.not_grouped", "SELECT * cannot be mixed with aggregates")
+            }
+        }
+        var out: [[SQLValue]] = []
+        for key in groups.keys.sorted() {
+            let members = groups[key]!
+            var row: [SQLValue] = []
+            for item in select.items {
+                switch item {
+                case .aggregate(let fn, let column, _): row.append(compute(fn, column, members))
+                case .column(let name, _):
+                    if name.lowercased() == "time" {
+                        row.append(.time(key.bin))
+                    } else {
+                        row.append(.string(key.tags[select.groupTags.firstIndex(of: name)!]))
+                    }
+                case .timeBin: row.append(.time(key.bin))
+                case .all: break
+                }
+            }
+            out.append(row)
+        }
+        return QueryResult(columns: names, rows: out)
+    }
+
+    private func compute(_ fn: Aggregate, _ column: String?, _ rows: [Row]) -> SQLValue {
+        guard let column else { return fn == .count ? .integer(Int64(rows.count)) : .null }
+        let values = rows.compactMap { row -> (Int64, FieldValue)? in row.fields[column].map { (row.timestamp, $0) } }
+        switch fn {
+        case .count: return .integer(Int64(values.count))
+        case .first: return values.first.map { value($0.1) } ?? .null
+        case .last: return values.last.map { value($0.1) } ?? .null
+        case .sum, .avg:
+            let numbers = values.compactMap { numeric($0.1) }
+            guard !numbers.isEmpty else { return .null }
+            let total = numbers.reduce(0, +)
+            if fn == .avg { return .double(total / Double(numbers.count)) }
+            if values.allSatisfy({ if case .integer = $0.1 { true } else { false } }) {
+                return .integer(values.reduce(Int64(0)) { if case .integer(let v) = $1.1 { return $0 &+ v } else { return $0 } })
+            }
+            return .double(total)
+        case .min, .max:
+            var best: FieldValue?
+            for (_, v) in values {
+                guard let current = best else {
+                    best = v
+                    continue
+                }
+                let less = compare(v, current) < 0
+                if (fn == .min && less) || (fn == .max && compare(v, current) > 0) { best = v }
+            }
+            return best.map(value) ?? .null
+        }
+    }
+}
+
+private func value(_ field: FieldValue?) -> SQLValue {
+    switch field {
+    case .none: return .null
+    case .float(let v): return .double(v)
+    case .integer(let v): return .integer(v)
+    case .unsigned(let v): return .unsigned(v)
+    case .string(let v): return .string(v)
+    case .boolean(let v): return .boolean(v)
+    }
+}
+
+private func column(_ name: String, of row: Row) -> SQLValue {
+    if name.lowercased() == "time" { return .time(row.timestamp) }
+    if let tag = row.tag(name) { return .string(tag) }
+    return value(row.fields[name])
+}
+
+private func numeric(_ v: FieldValue) -> Double? {
+    switch v {
+    case .float(let x): return x
+    case .integer(let x): return Double(x)
+    case .unsigned(let x): return Double(x)
+    default: return nil
+    }
+}
+
+private func compare(_ a: FieldValue, _ b: FieldValue) -> Int {
+    if let x = numeric(a), let y = numeric(b) { return x < y ? -1 : x > y ? 1 : 0 }
+    if case .string(let x) = a, case .string(let y) = b { return x < y ? -1 : x > y ? 1 : 0 }
+    if case .boolean(let x) = a, case .boolean(let y) = b { return x == y ? 0 : (x ? 1 : -1) }
+    return 0
+}
+
+/// A `WHERE` expression ready to evaluate on rows, with the time range it implies (for bucket pruning).
+struct Compiled {
+    let expression: SQLExpression
+    let timeRange: (Int64, Int64)
+
+    init(_ expression: SQLExpression) throws(CoordinatorError) {
+        self.expression = expression
+        var range: (Int64, Int64) = (.min, .max)
+        try Self.narrow(expression, &range)
+        timeRange = range
+    }
+
+    /// Intersects `range` with the time bounds of the top-level conjunction.
+    private static func narrow(_ e: SQLExpression, _ range: inout (Int64, Int64)) throws(CoordinatorError) {
+        switch e {
+        case .and(let a, let b):
+            try narrow(a, &range)
+            try narrow(b, &range)
+        case .comparison(let column, let op, let literal) where column.lowercased() == "time":
+            let t = try timeValue(literal)
+            switch op {
+            case .greaterOrEqual: range.0 = max(range.0, t)
+            case .greater: range.0 = max(range.0, t == .max ? t : t + 1)
+            case .less: range.1 = min(range.1, t)
+            case .lessOrEqual: range.1 = min(range.1, t == .max ? t : t + 1)
+            case .equal:
+                range.0 = max(range.0, t)
+                range.1 = min(range.1, t == .max ? t : t + 1)
+            case .notEqual: break
+            }
+        default: break
+        }
+    }
+
+    static func timeValue(_ literal: Literal) throws(CoordinatorError) -> Int64 {
+        switch literal {
+        case .integer(let v): return v
+        case .string(let s):
+            guard let t = parseTime(s) else {
+                throw CoordinatorError(.badRequest, "sql.bad_time", "'\(s)' is not an RFC 3339 time or an integer")
+            }
+            return t
+        default: throw CoordinatorError(.badRequest, "sql.bad_time", "time compares with an RFC 3339 string or an integer")
+        }
+    }
+
+    func matches(_ row: Row) -> Bool { Self.evaluate(expression, row) }
+
+    private static func evaluate(_ e: SQLExpression, _ row: Row) -> Bool {
+        switch e {
+        case .and(let a, let b): return evaluate(a, row) && evaluate(b, row)
+        case .or(let a, let b): return evaluate(a, row) || evaluate(b, row)
+        case .not(let a): return !evaluate(a, row)
+        case .comparison(let column, let op, let literal):
+            let order: Int?
+            if column.lowercased() == "time" {
+                guard let t = try? timeValue(literal) else { return false }
+                order = row.timestamp < t ? -1 : row.timestamp > t ? 1 : 0
+            } else if let tag = row.tag(column) {
+                guard case .string(let s) = literal else { return false }
+                order = tag < s ? -1 : tag > s ? 1 : 0
+            } else if let field = row.fields[column] {
+                order = compareField(field, literal)
+            } else {
+                order = nil
+            }
+            guard let order else { return false }
+            switch op {
+            case .equal: return order == 0
+            case .notEqual: return order != 0
+            case .less: return order < 0
+            case .lessOrEqual: return order <= 0
+            case .greater: return order > 0
+            case .greaterOrEqual: return order >= 0
+            }
+        }
+    }
+
+    private static func compareField(_ field: FieldValue, _ literal: Literal) -> Int? {
+        switch (field, literal) {
+        case (.string(let a), .string(let b)): return a < b ? -1 : a > b ? 1 : 0
+        case (.boolean(let a), .boolean(let b)): return a == b ? 0 : (a ? 1 : -1)
+        default:
+            guard let a = numeric(field) else { return nil }
+            let b: Double
+            switch literal {
+            case .integer(let v): b = Double(v)
+            case .float(let v): b = v
+            default: return nil
+            }
+            return a < b ? -1 : a > b ? 1 : 0
+        }
+    }
+}
+
+/// SHA-256-free password hash for the meta store: salted FNV-1a 64 in hex (authentication is off by default;
+/// a real hash arrives with authentication).
+func passwordHash(user: String, password: String) -> String {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for byte in (user + "\u{0}" + password).utf8 {
+        hash ^= UInt64(byte)
+        hash = hash &* 0x100_0000_01b3
+    }
+    return String(hash, radix: 16)
+}
