@@ -23,6 +23,10 @@ public enum Statement: Sendable, Equatable {
 public struct DatabaseOption: Sendable, Equatable {
     public var name: String
     public var value: Literal
+    public init(name: String, value: Literal) {
+        self.name = name
+        self.value = value
+    }
 }
 
 /// A `SELECT`.

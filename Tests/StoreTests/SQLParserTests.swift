@@ -1,0 +1,80 @@
+import SQL
+import Testing
+
+@Suite("SQL parser")
+struct SQLParserTests {
+    @Test func selectWithEverything() throws {
+        let statement = try SQLParser.parse(
+            "select date_bin(interval '1 minute', time) as t, host, avg(usage), count(*) FROM cpu "
+                + "WHERE time >= '2024-01-01T00:00:00Z' AND (host = 'a' OR host != 'b') AND usage > -1.5 "
+                + "GROUP BY date_bin(INTERVAL '1 minute', time), host ORDER BY time DESC LIMIT 10 OFFSET 2;")
+        guard case .select(let select) = statement else {
+            Issue.record("not a select")
+            return
+        }
+        #expect(select.table == "cpu")
+        #expect(select.timeBin == 60_000_000_000)
+        #expect(select.groupTags == ["host"])
+        #expect(select.descending)
+        #expect(select.limit == 10 && select.offset == 2)
+        #expect(select.items == [
+            .timeBin(alias: "t"), .column("host", alias: nil), .aggregate(.avg, column: "usage", alias: nil),
+            .aggregate(.count, column: nil, alias: nil),
+        ])
+        #expect(
+            select.filter
+                == .and(
+                    .and(
+                        .comparison(column: "time", op: .greaterOrEqual, value: .string("2024-01-01T00:00:00Z")),
+                        .or(
+                            .comparison(column: "host", op: .equal, value: .string("a")),
+                            .comparison(column: "host", op: .notEqual, value: .string("b")))),
+                    .comparison(column: "usage", op: .greater, value: .float(-1.5))))
+    }
+
+    @Test func ddlAndUsers() throws {
+        #expect(
+            try SQLParser.parse("CREATE DATABASE IF NOT EXISTS d WITH TTL '30d' SHARD 4 VNODE_DURATION '1d' REPLICA 3 PRECISION 'ms'")
+                == .createDatabase(
+                    name: "d", ifNotExists: true,
+                    options: [
+                        DatabaseOption(name: "TTL", value: .string("30d")), DatabaseOption(name: "SHARD", value: .integer(4)),
+                        DatabaseOption(name: "VNODE_DURATION", value: .string("1d")),
+                        DatabaseOption(name: "REPLICA", value: .integer(3)),
+                        DatabaseOption(name: "PRECISION", value: .string("ms")),
+                    ]))
+        #expect(try SQLParser.parse("drop database d") == .dropDatabase(name: "d"))
+        #expect(try SQLParser.parse("CREATE USER u WITH PASSWORD = 'p''w'") == .createUser(name: "u", password: "p'w", ifNotExists: false))
+        #expect(try SQLParser.parse("GRANT write ON DATABASE d TO u") == .grant(privilege: "write", database: "d", user: "u"))
+        #expect(try SQLParser.parse("REVOKE ALL ON DATABASE d FROM u") == .revoke(database: "d", user: "u"))
+        #expect(try SQLParser.parse("SHOW REPLICAS") == .showReplicas)
+        #expect(try SQLParser.parse("describe table \"my table\"") == .describeTable("my table"))
+        #expect(try SQLParser.parse("ALTER DATABASE d SET TTL 'inf'") == .alterDatabase(name: "d", options: [DatabaseOption(name: "TTL", value: .string("inf"))]))
+    }
+
+    @Test(arguments: [
+        ("SELEC * FROM t", 0, "expected SELECT"),
+        ("SELECT * FROM", 13, "expected a table name"),
+        ("SELECT * FROM t WHERE x", 23, "expected a comparison"),
+        ("SELECT * FROM t LIMIT -1", 22, "non-negative"),
+        ("SELECT 'open FROM t", 7, "unterminated"),
+        ("CREATE DATABASE d WITH COLOR 'red'", 23, "unknown database option"),
+    ])
+    func errorsSayWhereAndWhat(text: String, position: Int, message: String) {
+        do {
+            _ = try SQLParser.parse(text)
+            Issue.record("'\(text)' parsed")
+        } catch {
+            #expect(error.position == position, "\(error)")
+            #expect(error.message.contains(message), "\(error)")
+        }
+    }
+
+    @Test func durations() {
+        #expect(DurationLiteral.parse("1 minute") == 60_000_000_000)
+        #expect(DurationLiteral.parse("2 hours") == 7_200_000_000_000)
+        #expect(DurationLiteral.parse("1y") == 31_557_600_000_000_000)
+        #expect(DurationLiteral.parse("500ms") == 500_000_000)
+        #expect(DurationLiteral.parse("abc") == nil)
+    }
+}
