@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // Pure Raft: one value type per group, events in, a Ready value out. Standard library only.
@@ -94,6 +95,8 @@ let package = Package(
             name: "flotilla",
             dependencies: [
                 "FlotillaServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOCore", package: "swift-nio"),
             ], swiftSettings: strictSettings),
         .testTarget(
             name: "MultiRaftTests", dependencies: ["MultiRaft", "RaftTransport", "RaftStorage", "RaftCore", "RaftWire"],
