@@ -171,7 +171,8 @@ public final class Coordinator: Sendable {
     // MARK: - Reads
 
     /// Every row of `measurement` in `[start, end)` whose series passes `filter`, from every replica set of the
-    /// buckets that overlap the range; linearizable (ReadIndex on each group) unless `stale`.
+    /// buckets that overlap the range; linearizable (ReadIndex on each group) unless `stale`. A replica set this
+    /// node does not host is read on a node that does, over the Raft transport.
     public func scan(
         tenant: String, database name: String, measurement: String, start: Int64, end: Int64, stale: Bool,
         filter: @escaping @Sendable ([Tag]) -> Bool
@@ -180,20 +181,14 @@ public final class Coordinator: Sendable {
             throw CoordinatorError(.notFound, "meta.database_not_found", "database '\(name)' does not exist in tenant '\(tenant)'")
         }
         var rows: [Row] = []
+        let request = VnodeQuery.scan(measurement: measurement, start: start, end: end).bytes
         for bucket in database.buckets where bucket.start < end && start < bucket.end {
             for set in bucket.replicaSets {
-                guard set.nodes.contains(nodeID) else {
-                    throw CoordinatorError(
-                        .internalError, "read.remote_unsupported",
-                        "replica set \(set.id) has no replica on node \(nodeID); remote reads arrive with the next change")
-                }
+                let answer = try await read(request, from: set, linearizable: !stale)
                 do {
-                    rows += try await host.read(GroupID(set.id), linearizable: !stale, timeoutMilliseconds: writeTimeoutMilliseconds) {
-                        machine in
-                        (machine as? VnodeStore)?.scan(measurement, start: start, end: end, seriesFilter: filter) ?? []
-                    }
+                    rows += try VnodeStore.rows(from: answer).filter { filter($0.tags) }
                 } catch {
-                    throw Self.unavailable(error, what: "replica set \(set.id)")
+                    throw CoordinatorError(.internalError, "read.malformed", "replica set \(set.id) answered: \(error)")
                 }
             }
         }
@@ -201,36 +196,40 @@ public final class Coordinator: Sendable {
     }
 
     /// Measurements and their columns across a database (for SHOW TABLES / DESCRIBE TABLE).
-    public func schema(tenant: String, database name: String) async throws(CoordinatorError) -> [String: (tags: Set<String>, fields: [String: String])] {
+    public func schema(tenant: String, database name: String) async throws(CoordinatorError) -> [String: MeasurementSchema] {
         guard let database = await database(tenant, name) else {
             throw CoordinatorError(.notFound, "meta.database_not_found", "database '\(name)' does not exist in tenant '\(tenant)'")
         }
-        var result: [String: (tags: Set<String>, fields: [String: String])] = [:]
+        var result: [String: MeasurementSchema] = [:]
         for bucket in database.buckets {
-            for set in bucket.replicaSets where set.nodes.contains(nodeID) {
-                let part = try? await host.read(GroupID(set.id), linearizable: false) { machine -> [String: SchemaPart] in
-                    guard let store = machine as? VnodeStore else { return [:] }
-                    var parts: [String: SchemaPart] = [:]
-                    for m in store.measurements {
-                        let s = store.schema(of: m)
-                        parts[m] = SchemaPart(tags: s.tags, fields: s.fields)
-                    }
-                    return parts
-                }
-                for (m, s) in part ?? [:] {
-                    var entry = result[m] ?? (tags: [], fields: [:])
-                    entry.tags.formUnion(s.tags)
-                    entry.fields.merge(s.fields) { a, _ in a }
-                    result[m] = entry
+            for set in bucket.replicaSets {
+                let answer = try await read(VnodeQuery.schema.bytes, from: set, linearizable: false)
+                for (measurement, part) in (try? VnodeStore.schemas(from: answer)) ?? [:] {
+                    var entry = result[measurement] ?? MeasurementSchema(tags: [], fields: [:])
+                    entry.tags.formUnion(part.tags)
+                    entry.fields.merge(part.fields) { a, _ in a }
+                    result[measurement] = entry
                 }
             }
         }
         return result
     }
+
+    /// Runs a vnode query on a replica of `set`: this node's if it has one, else the leader hint's, else any.
+    func read(_ request: [UInt8], from set: ReplicaSetInfo, linearizable: Bool) async throws(CoordinatorError) -> [UInt8] {
+        var targets = set.nodes.contains(nodeID) ? [nodeID] : set.nodes
+        if let hint = set.leaderHint, let index = targets.firstIndex(of: hint) { targets.swapAt(0, index) }
+        var lastError: (any Error)?
+        for target in targets {
+            do {
+                return try await host.read(
+                    GroupID(set.id), via: NodeID(target), linearizable: linearizable, request: request,
+                    timeoutMilliseconds: writeTimeoutMilliseconds)
+            } catch {
+                lastError = error
+            }
+        }
+        throw Self.unavailable(lastError, what: "replica set \(set.id)")
+    }
 }
 
-/// A measurement's columns in one vnode.
-struct SchemaPart: Sendable {
-    var tags: Set<String>
-    var fields: [String: String]
-}

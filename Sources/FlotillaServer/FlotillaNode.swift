@@ -84,6 +84,7 @@ public struct FlotillaNode: Sendable {
                 host.ensureGroupFromLoopThread(GroupID(set.id), voters: Set(set.nodes.map { NodeID($0) }))
             }
         }
+        host.readHandler = { machine, request in (machine as? VnodeStore)?.answer(request) ?? [] }
         meta = metaStore
         coordinator = Coordinator(
             host: host, meta: metaStore, nodeID: nodeID, metaGroup: NodeIdentity.metaGroup,

@@ -9,7 +9,7 @@ public struct ServerOptions: Sendable {
     public var initialCluster: String?
     public var fsync: FsyncPolicy = .always
     public var repairWAL = false
-    public var kvGroups = 4
+    public var kvGroups = 0
     public var snapshotEveryEntries = 10_000
     /// Enables `POST /api/v1/debug/isolate`, for end-to-end partition tests.
     public var faultInjection = false

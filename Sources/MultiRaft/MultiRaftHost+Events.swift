@@ -22,6 +22,15 @@ extension MultiRaftHost {
                 .forwardProposal(
                     ForwardedProposal(
                         requestID: id, group: group, timeoutMilliseconds: UInt32(timeout / 1_000_000), command: command)))
+        case .readRemote(let group, let node, let linearizable, let request, let timeout, let complete):
+            nextRequest += 1
+            let id = nextRequest
+            remoteProposals[id] = RemoteWaiter(group: group, node: node, deadline: Self.now() + timeout, complete: complete)
+            outbox[node, default: []].append(
+                .forwardRead(
+                    ForwardedRead(
+                        requestID: id, group: group, linearizable: linearizable,
+                        timeoutMilliseconds: UInt32(timeout / 1_000_000), request: request)))
         case .read(let group, let linearizable, let timeout, let run, let fail):
 
             guard let slot = slots[group] else { return fail(.unknownGroup(group)) }
@@ -119,6 +128,19 @@ extension MultiRaftHost {
             }
             proposeLocally(
                 request.group, request.command, timeout: UInt64(request.timeoutMilliseconds) * 1_000_000, complete: reply)
+        case .forwardRead(let request):
+            let transport = self.transport
+            let reply = { @Sendable (result: Result<[UInt8], HostError>) in
+                let outcome = result.mapError { $0.forwardFailure }
+                transport.send([.forwardReply(ForwardReply(requestID: request.requestID, outcome: outcome))], to: peer)
+            }
+            guard let handler = readHandler else { return reply(.failure(.rejected(request.group, "no read handler"))) }
+            handle(
+                .read(
+                    request.group, linearizable: request.linearizable,
+                    timeoutNanoseconds: UInt64(request.timeoutMilliseconds) * 1_000_000,
+                    run: { machine in reply(.success(handler(machine, request.request))) },
+                    fail: { error in reply(.failure(error)) }))
         case .forwardReply(let reply):
             remoteProposals.removeValue(forKey: reply.requestID)?.complete(reply.outcome.mapError { HostError($0) })
         case .ping, .handshake:

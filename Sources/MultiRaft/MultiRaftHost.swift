@@ -149,6 +149,30 @@ public final class MultiRaftHost: @unchecked Sendable {
         }
     }
 
+    /// Answers reads forwarded by other nodes: given the group's state machine and the request bytes, returns the
+    /// answer bytes. Set before `start`.
+    public var readHandler: (@Sendable (any StateMachine, [UInt8]) -> [UInt8])?
+
+    /// Runs `request` through the read handler on `group`'s replica on `node` (this node or another), after a
+    /// ReadIndex round when `linearizable`.
+    public func read(
+        _ group: GroupID, via node: NodeID, linearizable: Bool = true, request: [UInt8], timeoutMilliseconds: Int? = nil
+    ) async throws -> [UInt8] {
+        if node == settings.nodeID {
+            guard let handler = readHandler else { throw HostError.rejected(group, "no read handler") }
+            return try await read(group, linearizable: linearizable, timeoutMilliseconds: timeoutMilliseconds) {
+                handler($0, request)
+            }
+        }
+        let timeout = UInt64(timeoutMilliseconds ?? settings.requestTimeoutMilliseconds) * 1_000_000
+        return try await withCheckedThrowingContinuation { continuation in
+            enqueue(
+                .readRemote(
+                    group, via: node, linearizable: linearizable, request: request, timeoutNanoseconds: timeout,
+                    complete: { continuation.resume(with: $0.mapError { $0 as any Error }) }))
+        }
+    }
+
     /// Runs `body` on the loop thread with a view of the host (statuses for the API).
     public func inspect<T: Sendable>(_ body: @escaping @Sendable (HostView) -> T) async -> T {
         await withCheckedContinuation { continuation in
@@ -170,7 +194,9 @@ public final class MultiRaftHost: @unchecked Sendable {
 
     private func fail(_ event: HostEvent, _ error: HostError) {
         switch event {
-        case .propose(_, _, _, let complete), .proposeRemote(_, _, _, _, let complete): complete(.failure(error))
+        case .propose(_, _, _, let complete), .proposeRemote(_, _, _, _, let complete),
+            .readRemote(_, _, _, _, _, let complete):
+            complete(.failure(error))
         case .read(_, _, _, _, let fail): fail(error)
         case .inspect(let body): body(HostView(host: self))
         case .frames, .peer: break

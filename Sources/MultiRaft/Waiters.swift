@@ -34,6 +34,10 @@ enum HostEvent: Sendable {
     case proposeRemote(
         GroupID, via: NodeID, command: [UInt8], timeoutNanoseconds: UInt64,
         complete: @Sendable (Result<[UInt8], HostError>) -> Void)
+    /// A read of a group this node does not host, sent to `node`, which runs `request` through its read handler.
+    case readRemote(
+        GroupID, via: NodeID, linearizable: Bool, request: [UInt8], timeoutNanoseconds: UInt64,
+        complete: @Sendable (Result<[UInt8], HostError>) -> Void)
     case read(
         GroupID, linearizable: Bool, timeoutNanoseconds: UInt64, run: @Sendable (any StateMachine) -> Void,
         fail: @Sendable (HostError) -> Void)

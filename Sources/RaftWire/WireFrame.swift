@@ -17,8 +17,11 @@ public enum WireFrame: Sendable, Equatable {
     case snapshotAck(SnapshotAck)
     /// A proposal for a group the sender does not host: the receiver proposes it and answers with `forwardReply`.
     case forwardProposal(ForwardedProposal)
-    /// The answer to a forwarded proposal.
+    /// The answer to a forwarded proposal or read.
     case forwardReply(ForwardReply)
+    /// A read of a group the sender does not host: the receiver runs it on its replica and answers with
+    /// `forwardReply`.
+    case forwardRead(ForwardedRead)
 
     public static let magic: [UInt8] = [0x46, 0x4C]
     public static let version: UInt8 = 1
@@ -71,6 +74,14 @@ public enum WireFrame: Sendable, Equatable {
             writer.u64(request.group.rawValue)
             writer.u32(request.timeoutMilliseconds)
             writer.blob(request.command)
+        case .forwardRead(let request):
+            writer.u8(7)
+            writer.u32(0)
+            writer.u64(request.requestID)
+            writer.u64(request.group.rawValue)
+            writer.bool(request.linearizable)
+            writer.u32(request.timeoutMilliseconds)
+            writer.blob(request.request)
         case .forwardReply(let reply):
             writer.u8(6)
             writer.u32(0)
@@ -151,6 +162,12 @@ public enum WireFrame: Sendable, Equatable {
                 throw .malformed("unknown forward result code \(code)")
             }
             frame = .forwardReply(reply)
+        case 7:
+            frame = .forwardRead(
+                ForwardedRead(
+                    requestID: try reader.u64("request id"), group: GroupID(try reader.u64("group id")),
+                    linearizable: try reader.bool("linearizable"), timeoutMilliseconds: try reader.u32("timeout"),
+                    request: try reader.blob("request")))
         case let kind:
             throw .malformed("unknown frame kind \(kind) at offset \(offset + 3)")
         }
@@ -266,5 +283,22 @@ public struct ForwardReply: Sendable, Equatable {
         case 6: outcome = .failure(.shuttingDown)
         default: return nil
         }
+    }
+}
+
+/// A read forwarded to a node that hosts the group; `request` is interpreted by that node's read handler.
+public struct ForwardedRead: Sendable, Equatable {
+    public var requestID: UInt64
+    public var group: GroupID
+    public var linearizable: Bool
+    public var timeoutMilliseconds: UInt32
+    public var request: [UInt8]
+
+    public init(requestID: UInt64, group: GroupID, linearizable: Bool, timeoutMilliseconds: UInt32, request: [UInt8]) {
+        self.requestID = requestID
+        self.group = group
+        self.linearizable = linearizable
+        self.timeoutMilliseconds = timeoutMilliseconds
+        self.request = request
     }
 }

@@ -50,6 +50,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Flag(help: .hidden)
     var faultInjection = false
 
+    @Option(help: "Largest accepted request body in bytes (default 64 MiB).")
+    var maxBodyBytes: Int?
+
     func run() async throws {
         var file: [String: String] = [:]
         if let config { file = try ConfigFile.load(config) }
@@ -70,9 +73,10 @@ struct ServerCommand: AsyncParsableCommand {
         case let other: throw ValidationError("--fsync must be on or off, not '\(other)'")
         }
         options.repairWAL = repair
-        options.kvGroups = kvGroups ?? file["kv-groups"].flatMap(Int.init) ?? 4
+        options.kvGroups = kvGroups ?? file["kv-groups"].flatMap(Int.init) ?? 0
         options.snapshotEveryEntries = snapshotEntries ?? file["snapshot-entries"].flatMap(Int.init) ?? 10_000
         options.faultInjection = faultInjection
+        options.maxBodyBytes = maxBodyBytes ?? file["max-body-bytes"].flatMap(Int.init) ?? 64 << 20
 
         let level = Logger.Level(rawValue: logLevel ?? file["log-level"] ?? "info") ?? .info
         LoggingSystem.bootstrap { label in

@@ -37,14 +37,14 @@ struct ClusterTests {
         try await ProcessCluster.run(nodes: 3, arguments: ["--kv-groups", "1"]) { cluster in
             guard await cluster.waitForLeaders(groups: 2) else { return }
             guard await cluster.eventually(10, "first write", { await cluster.put(1, "before", "1") }) else { return }
-            let leader = await cluster.leader(of: 2, askingNode: 1)!
+            let leader = await cluster.leader(of: kvGroup, askingNode: 1)!
             cluster.kill9(leader)
             let survivor = leader % 3 + 1
             let started = Date()
             guard await cluster.eventually(15, "a write after the leader died", { await cluster.put(survivor, "after", "2") })
             else { return }
             print("kill -9 of leader \(leader) -> next successful write: \(Int(Date().timeIntervalSince(started) * 1000)) ms")
-            let newLeader = await cluster.leader(of: 2, askingNode: survivor)
+            let newLeader = await cluster.leader(of: kvGroup, askingNode: survivor)
             cluster.check(newLeader != nil && newLeader != leader, "group 2 has a new leader, not \(leader)")
             cluster.check(await cluster.get(survivor, "before") == "1", "the write before the crash survived")
             try cluster.start(leader)
@@ -82,7 +82,7 @@ struct ClusterTests {
             guard await cluster.waitForLeaders(groups: 2) else { return }
             guard await cluster.eventually(10, "first write", { await cluster.put(1, "a", "1") }) else { return }
             let metaLeader = await cluster.leader(of: 1, askingNode: 1)!
-            let dataLeader = await cluster.leader(of: 2, askingNode: 1)!
+            let dataLeader = await cluster.leader(of: kvGroup, askingNode: 1)!
             let isolated = (1...3).first { $0 != metaLeader && $0 != dataLeader }!
             let others = (1...3).filter { $0 != isolated }
             let termsBefore = await cluster.terms(askingNode: others[0])
@@ -97,7 +97,7 @@ struct ClusterTests {
                 await cluster.get(isolated, "b", stale: true) == "2"
             }
             cluster.check(await cluster.leader(of: 1, askingNode: others[0]) == metaLeader, "meta leader unchanged")
-            cluster.check(await cluster.leader(of: 2, askingNode: others[0]) == dataLeader, "data leader unchanged")
+            cluster.check(await cluster.leader(of: kvGroup, askingNode: others[0]) == dataLeader, "data leader unchanged")
             let termsAfter = await cluster.terms(askingNode: others[0])
             cluster.check(termsAfter == termsBefore, "terms unchanged (pre-vote): \(termsBefore) -> \(termsAfter)")
         }
@@ -162,3 +162,6 @@ func cpuSeconds(pid: Int32) -> Double {
     let stime = Double(fields[12]) ?? 0
     return (utime + stime) / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
+
+/// The first key-value test group's id (`NodeIdentity.kvGroupBase`).
+let kvGroup = 1 << 40
