@@ -72,12 +72,13 @@ extension HTTPRoutes {
         let executor = SQLExecutor(
             coordinator: node.coordinator, tenant: q.get("tenant") ?? "cnosdb", database: q.get("db") ?? "public",
             stale: q.get("consistency") == "stale")
-        let result: QueryResult
+        var result: QueryResult
         do {
             result = try await executor.run(statement)
         } catch {
             return coordinatorFailure(error)
         }
+        if q.get("epoch") == "ns" { result.timesAsIntegers() }
         let accept = request.headers[.accept] ?? ""
         if accept.contains("application/json") {
             return json(result.jsonObjects())

@@ -118,6 +118,13 @@ struct QueryResult: Sendable {
     var columns: [String]
     var rows: [[SQLValue]]
 
+    /// `?epoch=ns`: times as integers (nanoseconds since the epoch), as InfluxDB's `epoch` parameter does.
+    mutating func timesAsIntegers() {
+        for r in rows.indices {
+            for c in rows[r].indices { if case .time(let t) = rows[r][c] { rows[r][c] = .integer(t) } }
+        }
+    }
+
     static func message(_ text: String) -> QueryResult { QueryResult(columns: ["result"], rows: [[.string(text)]]) }
 
     func csv() -> String {

@@ -6,12 +6,15 @@ import RaftCore
 ///
 /// Commands: `0x01` + `PointCodec` batch (upserts). Series are indexed by key and by measurement; each series keeps
 /// its rows in time order by column (`SeriesData`). The snapshot is the canonical list of points (series sorted by
-/// key, rows by time, fields by name); the checksum is FNV-1a 64 over it, so caught-up replicas agree.
+/// key, rows by time, fields by name). The checksum is the wrapping sum of every row's hash (FNV-1a 64 over series
+/// key, time and fields, then mixed), kept up to date on every upsert, so caught-up replicas agree and reading it
+/// costs nothing.
 public final class VnodeStore: StateMachine {
     private(set) var series: [SeriesKey: SeriesData] = [:]
     private(set) var byMeasurement: [String: [SeriesData]] = [:]
     public private(set) var pointCount = 0
     public private(set) var typeConflicts = 0
+    private var digest: UInt64 = 0
 
     public init() {}
 
@@ -34,7 +37,9 @@ public final class VnodeStore: StateMachine {
             series[key] = data
             byMeasurement[point.measurement, default: []].append(data)
         }
+        if let row = data.row(at: point.timestamp) { digest &-= data.rowHash(row) }
         let (inserted, conflicts) = data.upsert(point)
+        if let row = data.row(at: point.timestamp) { digest &+= data.rowHash(row) }
         if inserted { pointCount += 1 }
         typeConflicts += conflicts
     }
@@ -57,17 +62,11 @@ public final class VnodeStore: StateMachine {
         byMeasurement = [:]
         pointCount = 0
         typeConflicts = 0
+        digest = 0
         for point in points { upsert(point) }
     }
 
-    public var checksum: UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in snapshot() {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
-        return hash
-    }
+    public var checksum: UInt64 { digest }
 
     // MARK: - Queries
 

@@ -15,9 +15,11 @@ struct StoreEndToEndTests {
             }
             guard create else { return }
             let acknowledged = AcknowledgedKeys()
+            // A million points by default (FLOTILLA_E2E_POINTS overrides): 4 clients, 1,000-point requests.
+            let total = Int(ProcessInfo.processInfo.environment["FLOTILLA_E2E_POINTS"] ?? "") ?? 1_000_000
             let writers = 4
-            let requests = 30
-            let perRequest = 50
+            let perRequest = min(1_000, total / writers)
+            let requests = max(1, total / writers / perRequest)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for writer in 0..<writers {
                     group.addTask {
@@ -25,7 +27,7 @@ struct StoreEndToEndTests {
                             var lines: [String] = []
                             var keys: [String] = []
                             for i in 0..<perRequest {
-                                let series = (writer * 31 + i) % 40
+                                let series = (writer * 31 + i) % 1_000
                                 let time = 1_700_000_000_000_000_000 + Int64(writer * 1_000_000 + r * 1_000 + i)
                                 lines.append("m,host=h\(series) v=\(r)i \(time)")
                                 keys.append("h\(series)@\(time)")
@@ -41,10 +43,17 @@ struct StoreEndToEndTests {
                     }
                 }
                 group.addTask {
-                    for victim in [1, 2, 3] {
-                        try await Task.sleep(for: .milliseconds(700))  // spaces the crashes across the write load
+                    // Each node in turn is killed once a quarter more of the load was acknowledged, and restarted once
+                    // the others acknowledged another twentieth without it.
+                    func acked() -> Int { acknowledged.keys.withLock { $0.count } }
+                    func waitFor(_ count: Int) async throws {
+                        let deadline = Date().addingTimeInterval(120)
+                        while acked() < count && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+                    }
+                    for (turn, victim) in [1, 2, 3].enumerated() {
+                        try await waitFor(total * (turn + 1) / 4)
                         cluster.kill9(victim)
-                        try await Task.sleep(for: .milliseconds(700))
+                        try await waitFor(acked() + total / 20)
                         try cluster.start(victim)
                     }
                 }
@@ -54,15 +63,17 @@ struct StoreEndToEndTests {
             cluster.check(acked.count > writers * requests * perRequest / 3, "most writes were acknowledged (\(acked.count))")
             for node in 1...3 {
                 var missing = acked
-                _ = await cluster.eventually(30, "node \(node) reads back every acknowledged point") {
-                    guard let reply = await cluster.sql(node, "SELECT host, time FROM m", db: "load", accept: "text/csv"),
+                _ = await cluster.eventually(120, "node \(node) reads back every acknowledged point") {
+                    guard
+                        let reply = await cluster.request(
+                            node, "POST", "/api/v1/sql?db=load&epoch=ns", body: "SELECT host, time FROM m",
+                            accept: "text/csv", timeout: 120),
                         reply.status == 200
                     else { return false }
                     var present: Set<String> = []
+                    present.reserveCapacity(acked.count)
                     for line in reply.body.split(separator: "\n").dropFirst() {
-                        let parts = line.split(separator: ",")
-                        guard parts.count == 2, let t = parseRFC3339Nanos(String(parts[1])) else { continue }
-                        present.insert("\(parts[0])@\(t)")
+                        present.insert(line.replacingOccurrences(of: ",", with: "@"))
                     }
                     missing = acked.subtracting(present)
                     return missing.isEmpty
