@@ -34,6 +34,7 @@ extension HTTPRoutes {
     private func write(
         _ request: Request, tenant: String, database: String, precision: String?, style: WriteStyle
     ) async -> Response {
+        if let denied = authenticator.check(request, .write(database)) { return denied }
         var unit: Precision?
         if let precision, !precision.isEmpty {
             guard let parsed = Precision(parsing: precision) else {
@@ -69,8 +70,16 @@ extension HTTPRoutes {
         } catch {
             return errorResponse(.badRequest, code: "sql.parse", message: "\(error)")
         }
+        let database = q.get("db") ?? "public"
+        let need: Authenticator.Need
+        switch statement {
+        case .select, .showTables, .describeTable: need = .read(database)
+        case .showDatabases, .showTenants, .showDataNodes, .showReplicas: need = .any
+        default: need = .admin
+        }
+        if let denied = authenticator.check(request, need) { return denied }
         let executor = SQLExecutor(
-            coordinator: node.coordinator, tenant: q.get("tenant") ?? "cnosdb", database: q.get("db") ?? "public",
+            coordinator: node.coordinator, tenant: q.get("tenant") ?? "cnosdb", database: database,
             stale: q.get("consistency") == "stale")
         var result: QueryResult
         do {

@@ -15,8 +15,12 @@ struct HTTPRoutes: Sendable {
         router.get("/api/v1/ping") { _, _ in
             json(["version": flotillaVersion, "status": "healthy"])
         }
-        router.get("/api/v1/cluster") { _, _ in try await cluster() }
-        router.get("/metrics") { _, _ in
+        router.get("/api/v1/cluster") { request, _ in
+            if let denied = authenticator.check(request, .any) { return denied }
+            return try await cluster()
+        }
+        router.get("/metrics") { request, _ in
+            if let denied = authenticator.check(request, .any) { return denied }
             var bytes: [UInt8] = []
             node.registry.emit(into: &bytes)
             return Response(
@@ -35,7 +39,13 @@ struct HTTPRoutes: Sendable {
 
     // MARK: - Handlers
 
+    /// Who may do what (PRODUCT.md §3).
+    var authenticator: Authenticator {
+        Authenticator(enabled: node.options.authentication, rootPassword: node.options.rootPassword, meta: node.meta)
+    }
+
     private func put(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        if let denied = authenticator.check(request, .any) { return denied }
         let key = context.parameters.get("key") ?? ""
         var request = request
         let body = try await collect(&request)
@@ -49,6 +59,7 @@ struct HTTPRoutes: Sendable {
     }
 
     private func get(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        if let denied = authenticator.check(request, .any) { return denied }
         let key = context.parameters.get("key") ?? ""
         let stale = request.uri.queryParameters.get("consistency") == "stale"
         do {
@@ -65,6 +76,7 @@ struct HTTPRoutes: Sendable {
     }
 
     private func isolate(_ request: Request) async throws -> Response {
+        if let denied = authenticator.check(request, .admin) { return denied }
         guard node.options.faultInjection else {
             return errorResponse(
                 .notFound, code: "debug.disabled", message: "fault injection is off; start the server with --fault-injection")

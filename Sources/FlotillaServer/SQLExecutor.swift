@@ -1,4 +1,5 @@
 import Coordinator
+import Crypto
 import Foundation
 import LineProtocol
 import Meta
@@ -390,13 +391,7 @@ struct Compiled {
     }
 }
 
-/// SHA-256-free password hash for the meta store: salted FNV-1a 64 in hex (authentication is off by default;
-/// a real hash arrives with authentication).
+/// How a user's password is kept in the meta store: hex SHA-256 of `user:password` (the user name salts it).
 func passwordHash(user: String, password: String) -> String {
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for byte in (user + "\u{0}" + password).utf8 {
-        hash ^= UInt64(byte)
-        hash = hash &* 0x100_0000_01b3
-    }
-    return String(hash, radix: 16)
+    SHA256.hash(data: Array((user + ":" + password).utf8)).map { String(format: "%02x", $0) }.joined()
 }

@@ -14,6 +14,10 @@ public struct ServerOptions: Sendable {
     /// Enables `POST /api/v1/debug/isolate`, for end-to-end partition tests.
     public var faultInjection = false
     public var maxBodyBytes = 64 << 20
+    /// HTTP Basic authentication on every endpoint but ping (off by default: then any password works for root).
+    public var authentication = false
+    /// root's password when authentication is on.
+    public var rootPassword: String?
 
     public init(nodeID: UInt64, dataDirectory: String) {
         self.nodeID = nodeID

@@ -50,6 +50,12 @@ struct ServerCommand: AsyncParsableCommand {
     @Flag(help: .hidden)
     var faultInjection = false
 
+    @Flag(help: "Require HTTP Basic authentication on every endpoint but ping.")
+    var auth = false
+
+    @Option(help: "root's password when --auth is on.")
+    var rootPassword: String?
+
     @Option(help: "Largest accepted request body in bytes (default 64 MiB).")
     var maxBodyBytes: Int?
 
@@ -76,6 +82,11 @@ struct ServerCommand: AsyncParsableCommand {
         options.kvGroups = kvGroups ?? file["kv-groups"].flatMap(Int.init) ?? 0
         options.snapshotEveryEntries = snapshotEntries ?? file["snapshot-entries"].flatMap(Int.init) ?? 10_000
         options.faultInjection = faultInjection
+        options.authentication = auth || file["auth"] == "true"
+        options.rootPassword = rootPassword ?? file["root-password"]
+        if options.authentication && options.rootPassword == nil {
+            throw ValidationError("--auth needs --root-password (root's password)")
+        }
         options.maxBodyBytes = maxBodyBytes ?? file["max-body-bytes"].flatMap(Int.init) ?? 64 << 20
 
         let level = Logger.Level(rawValue: logLevel ?? file["log-level"] ?? "info") ?? .info

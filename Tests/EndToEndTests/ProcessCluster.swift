@@ -138,13 +138,14 @@ final class ProcessCluster: @unchecked Sendable {
 
     func request(
         _ id: Int, _ method: String, _ path: String, body: String? = nil, accept: String? = nil,
-        timeout: TimeInterval = 10
+        authorization: String? = nil, timeout: TimeInterval = 10
     ) async -> Reply? {
         var request = URLRequest(url: URL(string: nodes[id]!.http + path)!)
         request.httpMethod = method
         request.timeoutInterval = timeout
         if let body { request.httpBody = Data(body.utf8) }
         if let accept { request.setValue(accept, forHTTPHeaderField: "Accept") }
+        if let authorization { request.setValue(authorization, forHTTPHeaderField: "Authorization") }
         let session = URLSession(configuration: .ephemeral)
         defer { session.finishTasksAndInvalidate() }
         guard let (data, response) = try? await session.data(for: request), let http = response as? HTTPURLResponse
