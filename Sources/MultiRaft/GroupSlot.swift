@@ -36,6 +36,7 @@ struct SnapshotReceive {
     var writer: SnapshotWriter
     var index: LogIndex
     var offset: UInt64
+    var lastChunkTick: UInt64
 }
 
 /// The sending side of a snapshot transfer to one member.

@@ -19,11 +19,13 @@ public struct GroupSummary: Sendable, Equatable {
 
 /// A read-only view of the host, handed to `inspect` closures on the loop thread.
 public struct HostView {
-    let host: MultiRaftHost
+    /// `nil` once the host stopped: the view is then empty (the loop thread may still be finishing).
+    let host: MultiRaftHost?
 
     /// Every hosted group, by id.
     public var groups: [GroupSummary] {
-        host.slots.keys.sorted().map { id in
+        guard let host else { return [] }
+        return host.slots.keys.sorted().map { id in
             let slot = host.slots[id]!
             let membership = slot.node.membership
             return GroupSummary(
@@ -35,8 +37,8 @@ public struct HostView {
     }
 
     /// Peers heard from within an election timeout.
-    public var livePeers: Set<NodeID> { host.livePeers }
+    public var livePeers: Set<NodeID> { host?.livePeers ?? [] }
 
     /// Number of groups that are not quiet.
-    public var awakeGroups: Int { host.awake.count }
+    public var awakeGroups: Int { host?.awake.count ?? 0 }
 }

@@ -50,7 +50,7 @@ extension MultiRaftHost {
         if let snapshot = ready.snapshot { install(snapshot, in: slot) }
         for entry in ready.committedEntries { apply(entry, in: slot) }
         for state in ready.readStates {
-            guard var waiter = reads[state.context] else { continue }
+            guard var waiter = reads[state.context], waiter.group == group else { continue }
             waiter.index = state.index
             reads[state.context] = waiter
         }
@@ -70,10 +70,12 @@ extension MultiRaftHost {
                 "became leader", metadata: ["raft.group": "\(slot.id)", "raft.term": "\(slot.node.term)"])
         }
         if soft.leader != nil { metrics.leaderChanges.increment() }
-        // A new leader: proposals that were forwarded to the old one may be lost; propose them again. A
-        // duplicate is harmless (every command is an idempotent upsert) and its waiter completes once.
+        // A new leader: proposals parked while there was none go to it now. Proposals already handed to a leader
+        // are not proposed again: a duplicate applied after a later write to the same point would undo that
+        // acknowledged write. If they were lost with the old leader, their callers get a timeout ("may still
+        // commit") and retry.
         if soft.leader != nil {
-            for id in slot.pendingProposals { submit(id) }
+            for id in slot.pendingProposals where proposals[id]?.parked == true { submit(id) }
             for context in slot.waitingReads where reads[context]?.index == nil { submitRead(context) }
         }
     }
@@ -85,7 +87,8 @@ extension MultiRaftHost {
         var id: UInt64 = 0
         for i in 0..<8 { id |= UInt64(bytes[i]) << UInt64(8 * i) }
         let result = slot.machine.apply(bytes[8...], at: entry.index)
-        if let waiter = proposals.removeValue(forKey: id) {
+        if let waiter = proposals[id], waiter.group == slot.id {
+            proposals[id] = nil
             slot.pendingProposals.remove(id)
             metrics.commitLatency.recordNanoseconds(Int64(Self.now() - waiter.startedAt))
             waiter.complete(.success(result))
@@ -109,7 +112,7 @@ extension MultiRaftHost {
         outbox.removeAll(keepingCapacity: true)
     }
 
-    private func storageFailed(_ reason: String, groups: [GroupSlot]) {
+    func storageFailed(_ reason: String, groups: [GroupSlot]) {
         logger.critical("WAL append failed: \(reason); this node stops taking part in its groups")
         storageError = reason
         for slot in slots.values { slot.node.reportStorageFailure() }
@@ -122,5 +125,7 @@ extension MultiRaftHost {
             slot.waitingReads = []
         }
         dirty = []
+        // Fall silent, so that peers see this node as down and the quiet groups it led elect new leaders.
+        transport.isolate(from: knownPeers)
     }
 }

@@ -22,7 +22,9 @@ extension MultiRaftHost {
             pendingRecords.append(.compact(slot.id, metadata))
             logger.debug("snapshot written", metadata: ["raft.group": "\(slot.id)", "index": "\(metadata.index)"])
         } catch {
-            logger.error("snapshot of group \(slot.id) failed: \(error)")
+            // The log was already compacted in memory: without the file this replica cannot serve or restore
+            // its state, so it stops (as on a WAL failure) rather than run on.
+            storageFailed("snapshot of group \(slot.id) failed: \(error)", groups: [slot])
         }
     }
 
@@ -32,7 +34,7 @@ extension MultiRaftHost {
             guard let (metadata, reader) = try snapshots.latest(group: slot.id, chunkSize: settings.snapshotChunkBytes),
                 metadata.index == snapshot.index
             else {
-                logger.critical("group \(slot.id) installed snapshot \(snapshot.index) whose file is missing")
+                storageFailed("group \(slot.id) installed snapshot \(snapshot.index) whose file is missing", groups: [slot])
                 return
             }
             var data: [UInt8] = []
@@ -43,7 +45,7 @@ extension MultiRaftHost {
             slot.snapshotIndex = snapshot.index
             logger.debug("installed snapshot", metadata: ["raft.group": "\(slot.id)", "index": "\(snapshot.index)"])
         } catch {
-            logger.critical("group \(slot.id) could not load snapshot \(snapshot.index): \(error)")
+            storageFailed("group \(slot.id) could not load snapshot \(snapshot.index): \(error)", groups: [slot])
         }
     }
 
@@ -56,11 +58,15 @@ extension MultiRaftHost {
         if let current = sending[key], current.message == message { return }
         do {
             guard let (metadata, reader) = try snapshots.latest(group: slot.id, chunkSize: settings.snapshotChunkBytes),
-                metadata.index == wanted.index
+                metadata.index >= wanted.index
             else {
                 slot.node.reportSnapshot(to: message.to, succeeded: false)
                 return
             }
+            // The file may be newer than the core's snapshot (a received one, or a crash before the compaction
+            // record): send the file with its own metadata.
+            var message = message
+            message.body = .snapshot(metadata)
             sending[key] = SnapshotSend(
                 message: message, reader: reader, total: reader.checksum.dataLength, crc: reader.checksum.crc,
                 lastProgressTick: tickCount)
@@ -74,13 +80,15 @@ extension MultiRaftHost {
 
     private func pump(_ key: TransferKey) {
         guard var transfer = sending[key] else { return }
-        defer { sending[key] = transfer }
+        var failed = false
+        defer { if !failed { sending[key] = transfer } }
         while transfer.inflight < settings.snapshotWindow && (transfer.sent < transfer.total || transfer.sent == 0) {
             let data: [UInt8]
             do {
                 data = try transfer.reader.next() ?? []
             } catch {
                 logger.error("reading the snapshot of group \(key.group) failed: \(error)")
+                failed = true
                 sending[key] = nil
                 slots[key.group]?.node.reportSnapshot(to: key.member, succeeded: false)
                 return
@@ -119,6 +127,18 @@ extension MultiRaftHost {
         for (key, transfer) in sending where tickCount - transfer.lastProgressTick > 50 {
             finishTransfer(key, succeeded: false)
         }
+        // An incoming transfer that stalled (its leader died) or that the log overtook is dropped.
+        for group in receivingGroups {
+            guard let slot = slots[group], let receiving = slot.receiving else {
+                receivingGroups.remove(group)
+                continue
+            }
+            if tickCount - receiving.lastChunkTick > 50 || slot.node.log.committed >= receiving.index {
+                receiving.writer.abort()
+                slot.receiving = nil
+                receivingGroups.remove(group)
+            }
+        }
     }
 
     // MARK: - Receiving
@@ -139,17 +159,28 @@ extension MultiRaftHost {
                 slot.receiving?.writer.abort()
                 slot.receiving = nil
                 guard metadata.index > slot.node.log.committed else { return answer(false, 0) }
+                receivingGroups.insert(chunk.group)
                 let writer = try snapshots.beginWrite(
                     group: chunk.group, metadata: metadata,
                     expecting: SnapshotChecksum(dataLength: chunk.totalBytes, crc: chunk.crc))
-                slot.receiving = SnapshotReceive(writer: writer, index: metadata.index, offset: 0)
+                slot.receiving = SnapshotReceive(writer: writer, index: metadata.index, offset: 0, lastChunkTick: tickCount)
             }
             guard var receiving = slot.receiving, receiving.index == metadata.index, receiving.offset == chunk.offset
             else { return answer(false, chunk.offset) }
             try receiving.writer.write(chunk.data)
             receiving.offset += UInt64(chunk.data.count)
+            receiving.lastChunkTick = tickCount
             slot.receiving = receiving
             if receiving.offset >= chunk.totalBytes {
+                // Install the file only if the member will take the snapshot (same rules as the core), so that
+                // the store never holds a snapshot newer than the member's log.
+                guard chunk.message.term >= slot.node.term, metadata.index > slot.node.log.committed,
+                    slot.node.log.term(at: metadata.index) != metadata.term
+                else {
+                    receiving.writer.abort()
+                    slot.receiving = nil
+                    return answer(false, receiving.offset)
+                }
                 _ = try receiving.writer.finish()
                 slot.receiving = nil
                 slot.node.step(chunk.message)

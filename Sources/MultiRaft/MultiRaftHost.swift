@@ -45,12 +45,16 @@ public final class MultiRaftHost: @unchecked Sendable {
     var proposals: [UInt64: ProposalWaiter] = [:]
     var reads: [UInt64: ReadWaiter] = [:]
     var remoteProposals: [UInt64: RemoteWaiter] = [:]
-    var nextRequest: UInt64 = 0
+    /// Request ids and read contexts: counted up from a random start per boot, so that an entry or a reply from
+    /// before a restart cannot complete a new request that reuses its number.
+    var nextRequest = UInt64.random(in: 0..<(1 << 38))
     var tickCount: UInt64 = 0
     var knownPeers: Set<NodeID>
     var lastHeard: [NodeID: UInt64] = [:]
     var livePeers: Set<NodeID> = []
     var sending: [TransferKey: SnapshotSend] = [:]
+    /// Groups with a snapshot arriving (checked each tick for stalls).
+    var receivingGroups: Set<GroupID> = []
     var storageError: String?
 
     public init(
@@ -198,7 +202,7 @@ public final class MultiRaftHost: @unchecked Sendable {
             .readRemote(_, _, _, _, _, let complete):
             complete(.failure(error))
         case .read(_, _, _, _, let fail): fail(error)
-        case .inspect(let body): body(HostView(host: self))
+        case .inspect(let body): body(HostView(host: nil))
         case .frames, .peer: break
         }
     }

@@ -140,9 +140,13 @@ public final class NIOTransport: RaftTransport {
             }
             .connect(host: address.host, port: address.port)
             .whenComplete { [self] result in
-                self.state.withLock { state in
-                    state.dialing.remove(peer)
-                    if case .failure = result { scheduleRetry(peer, &state) }
+                // On success the dial stays "in progress" until the handshake registers the connection (or the
+                // channel closes without one), so that sends in the meantime do not dial again.
+                if case .failure = result {
+                    self.state.withLock { state in
+                        state.dialing.remove(peer)
+                        scheduleRetry(peer, &state)
+                    }
                 }
                 if case .failure(let error) = result {
                     logger.trace("dial to node \(peer) at \(address) failed: \(error)")
@@ -161,15 +165,21 @@ public final class NIOTransport: RaftTransport {
     /// A handshake succeeded: the channel becomes the connection to `peer`, replacing an older one.
     func register(_ channel: any Channel, peer: NodeID) {
         let (old, delegate): ((any Channel)?, (any TransportDelegate)?) = state.withLock { state in
+            if state.stopped { return (channel, nil) }
+            state.dialing.remove(peer)
             let old = state.connections[peer]
             state.connections[peer] = channel
             state.failures[peer] = 0
             state.nextDialAt[peer] = nil
             return (old, state.delegate)
         }
+        guard let delegate else {
+            channel.close(promise: nil)
+            return
+        }
         if let old, old !== channel { old.close(promise: nil) }
         logger.debug("connected to node \(peer)")
-        delegate?.transport(peer: peer, connected: true)
+        delegate.transport(peer: peer, connected: true)
     }
 
     /// A connection closed: forget it if it is still the current one for `peer`.
@@ -184,6 +194,14 @@ public final class NIOTransport: RaftTransport {
         guard wasCurrent else { return }
         logger.debug("connection to node \(peer) closed")
         delegate?.transport(peer: peer, connected: false)
+    }
+
+    /// A dialed connection closed before its handshake completed (refused, or the peer went away): back off.
+    func dialEnded(_ peer: NodeID) {
+        state.withLock { state in
+            state.dialing.remove(peer)
+            scheduleRetry(peer, &state)
+        }
     }
 
     func deliver(_ frames: [WireFrame], from peer: NodeID) {

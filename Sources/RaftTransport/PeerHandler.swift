@@ -47,7 +47,11 @@ final class PeerHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if let peer { transport.unregister(context.channel, peer: peer) }
+        if let peer {
+            transport.unregister(context.channel, peer: peer)
+        } else if let expectedPeer {
+            transport.dialEnded(expectedPeer)
+        }
         context.fireChannelInactive()
     }
 
