@@ -140,13 +140,9 @@ public final class NIOTransport: RaftTransport {
             }
             .connect(host: address.host, port: address.port)
             .whenComplete { [self] result in
-                // On success the dial stays "in progress" until the handshake registers the connection (or the
-                // channel closes without one), so that sends in the meantime do not dial again.
-                if case .failure = result {
-                    self.state.withLock { state in
-                        state.dialing.remove(peer)
-                        scheduleRetry(peer, &state)
-                    }
+                self.state.withLock { state in
+                    state.dialing.remove(peer)
+                    if case .failure = result { scheduleRetry(peer, &state) }
                 }
                 if case .failure(let error) = result {
                     logger.trace("dial to node \(peer) at \(address) failed: \(error)")

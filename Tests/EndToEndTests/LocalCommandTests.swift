@@ -78,7 +78,7 @@ struct HTTPProbe {
 /// A base port whose six ports (HTTP and Raft of three nodes) are free now.
 func freeBasePort() throws -> Int {
     for _ in 0..<50 {
-        let base = Int.random(in: 20_000...40_000)
+        let base = Int.random(in: 20_000...31_900)
         let ports = (0..<3).flatMap { [base + 10 * $0, base + 10 * $0 + 1] }
         if ports.allSatisfy(isFree) { return base }
     }

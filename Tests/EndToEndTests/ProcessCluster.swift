@@ -189,24 +189,17 @@ final class ProcessCluster: @unchecked Sendable {
     }
 }
 
-/// Ports the kernel reports free right now (bound to port 0, then released).
+/// Ports that are free right now, picked at random below the kernel's ephemeral range (32768 and up), so that
+/// the outgoing connections of tests running at the same time cannot take them between the check and the
+/// server's bind.
 func freePorts(_ count: Int) throws -> [Int] {
-    var sockets: [Int32] = []
     var ports: [Int] = []
-    defer { for fd in sockets { close(fd) } }
-    for _ in 0..<count {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw POSIXError(.EADDRINUSE) }
-        sockets.append(fd)
-        ports.append(Int(UInt16(bigEndian: address.sin_port)))
+    var attempts = 0
+    while ports.count < count {
+        attempts += 1
+        guard attempts < 10_000 else { throw POSIXError(.EADDRINUSE) }
+        let port = Int.random(in: 20_000..<32_000)
+        if !ports.contains(port) && isFree(port) { ports.append(port) }
     }
     return ports
 }

@@ -33,7 +33,11 @@ func waitUntil(_ seconds: Double = 10, _ condition: () -> Bool) async -> Bool {
 @Suite("NIO transport on loopback", .serialized)
 struct TransportTests {
     func makePair(clusterA: UInt64 = 7, clusterB: UInt64 = 7) throws -> (NIOTransport, NIOTransport, Recorder, Recorder) {
-        let ports = try [0, 1].map { _ in try freePort() }
+        var ports = [try freePort()]
+        while ports.count < 2 {
+            let port = try freePort()
+            if port != ports[0] { ports.append(port) }
+        }
         let a = NIOTransport(
             settings: TransportSettings(
                 clusterID: clusterA, nodeID: NodeID(1), listen: PeerAddress(host: "127.0.0.1", port: ports[0]),
@@ -108,16 +112,20 @@ struct TransportTests {
     }
 }
 
+/// A free port below the kernel's ephemeral range (so that concurrent tests' outgoing connections cannot take it).
 func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let ok = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    for _ in 0..<10_000 {
+        let port = Int.random(in: 20_000..<32_000)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let ok = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        if ok { return port }
     }
-    guard ok else { throw POSIXError(.EADDRINUSE) }
-    return Int(UInt16(bigEndian: address.sin_port))
+    throw POSIXError(.EADDRINUSE)
 }
