@@ -104,7 +104,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(name: "LineProtocolTests", dependencies: ["LineProtocol"], swiftSettings: strictSettings),
         .testTarget(
-            name: "StoreTests", dependencies: ["TSDB", "Meta", "SQL", "LineProtocol", "RaftCore"],
+            name: "StoreTests", dependencies: ["TSDB", "Meta", "SQL", "LineProtocol", "RaftCore", "Coordinator"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "EndToEndTests", dependencies: ["flotilla"], swiftSettings: strictSettings),

@@ -60,6 +60,19 @@ public final class Coordinator: Sendable {
 
     // MARK: - Writes
 
+    /// The start of the bucket that holds `timestamp`: `floor(timestamp / width) * width` (epoch-aligned, also
+    /// for times before 1970).
+    public static func bucketStart(of timestamp: Int64, width: Int64) -> Int64 {
+        var start = (timestamp / width) * width
+        if timestamp < 0 && timestamp % width != 0 { start -= width }
+        return start
+    }
+
+    /// Which of a bucket's replica sets holds the point: `hash(series key) % SHARD`.
+    public static func replicaSetIndex(of point: Point, shards: Int) -> Int {
+        Int(SeriesKey(point).hash % UInt64(max(1, shards)))
+    }
+
     /// Parses line protocol and writes every point; returns how many. Nothing is written if the body does not
     /// parse. Points are committed per replica set: on a partial failure the error says so, and a retry converges
     /// (writes are idempotent upserts).
@@ -82,7 +95,7 @@ public final class Coordinator: Sendable {
         var info = database
         for point in points {
             let bucket = try await bucket(for: point.timestamp, tenant: tenant, database: &info)
-            let set = bucket.replicaSets[Int(SeriesKey(point).hash % UInt64(bucket.replicaSets.count))]
+            let set = bucket.replicaSets[Self.replicaSetIndex(of: point, shards: bucket.replicaSets.count)]
             batches[set.id, default: (set, [])].points.append(point)
         }
         do {
@@ -109,8 +122,7 @@ public final class Coordinator: Sendable {
     ) async throws(CoordinatorError) -> BucketInfo {
         if let found = database.buckets.first(where: { $0.start <= timestamp && timestamp < $0.end }) { return found }
         let width = database.options.vnodeDuration
-        var start = (timestamp / width) * width
-        if timestamp < 0 && timestamp % width != 0 { start -= width }
+        let start = Self.bucketStart(of: timestamp, width: width)
         let state = meta.current
         let shard = max(1, database.options.shard)
         let replica = max(1, database.options.replica)

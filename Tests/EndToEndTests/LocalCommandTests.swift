@@ -6,37 +6,39 @@ import Testing
 #endif
 
 /// `flotilla local` as the README starts it: three nodes, Ctrl-C stops them all, a second start finds the data.
-@Suite("flotilla local", .serialized)
-struct LocalCommandTests {
-    @Test("starts a working cluster, stops on SIGINT, and a second start on the same data keeps the writes")
-    func localSurvivesRestart() async throws {
-        let base = try freeBasePort()
-        let directory = NSTemporaryDirectory() + "flotilla-local-\(UUID().uuidString.prefix(8))"
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let client = HTTPProbe()
+extension EndToEnd {
+    @Suite("flotilla local", .serialized)
+    struct LocalCommandTests {
+        @Test("starts a working cluster, stops on SIGINT, and a second start on the same data keeps the writes")
+        func localSurvivesRestart() async throws {
+            let base = try freeBasePort()
+            let directory = NSTemporaryDirectory() + "flotilla-local-\(UUID().uuidString.prefix(8))"
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let client = HTTPProbe()
 
-        for round in 1...2 {
-            let output = Pipe()
-            let local = Process()
-            local.executableURL = URL(fileURLWithPath: ProcessCluster.binary)
-            local.arguments = ["local", "--data-dir", directory, "--base-port", "\(base)", "--kv-groups", "2"]
-            local.standardOutput = output
-            local.standardError = output
-            try local.run()
-            let node1 = "http://127.0.0.1:\(base)"
-            let node3 = "http://127.0.0.1:\(base + 20)"
-            if round == 1 {
-                #expect(await client.eventually { await client.status("PUT", node1 + "/api/v1/kv/greeting", "hello") == 200 })
-            } else {
-                #expect(await client.eventually { await client.body(node3 + "/api/v1/kv/greeting") == "hello" })
+            for round in 1...2 {
+                let output = Pipe()
+                let local = Process()
+                local.executableURL = URL(fileURLWithPath: ProcessCluster.binary)
+                local.arguments = ["local", "--data-dir", directory, "--base-port", "\(base)", "--kv-groups", "2"]
+                local.standardOutput = output
+                local.standardError = output
+                try local.run()
+                let node1 = "http://127.0.0.1:\(base)"
+                let node3 = "http://127.0.0.1:\(base + 20)"
+                if round == 1 {
+                    #expect(await client.eventually { await client.status("PUT", node1 + "/api/v1/kv/greeting", "hello") == 200 })
+                } else {
+                    #expect(await client.eventually { await client.body(node3 + "/api/v1/kv/greeting") == "hello" })
+                }
+                kill(local.processIdentifier, SIGINT)
+                local.waitUntilExit()
+                let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                #expect(local.terminationStatus == 0, "flotilla local exited cleanly: \(printed)")
+                #expect(printed.contains("node 1: http://127.0.0.1:\(base)"), "the endpoints are printed")
+                #expect(printed.contains("all nodes stopped"))
+                #expect(await client.status("GET", node1 + "/api/v1/ping") == nil, "no node is left running")
             }
-            kill(local.processIdentifier, SIGINT)
-            local.waitUntilExit()
-            let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            #expect(local.terminationStatus == 0, "flotilla local exited cleanly: \(printed)")
-            #expect(printed.contains("node 1: http://127.0.0.1:\(base)"), "the endpoints are printed")
-            #expect(printed.contains("all nodes stopped"))
-            #expect(await client.status("GET", node1 + "/api/v1/ping") == nil, "no node is left running")
         }
     }
 }

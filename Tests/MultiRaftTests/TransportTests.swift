@@ -21,7 +21,7 @@ final class Recorder: TransportDelegate {
 }
 
 /// Polls `condition` (on a live system) for up to `seconds`.
-func waitUntil(_ seconds: Double = 10, _ condition: () -> Bool) async -> Bool {
+func waitUntil(_ seconds: Double = 30, _ condition: () -> Bool) async -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
         if condition() { return true }
