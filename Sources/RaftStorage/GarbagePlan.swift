@@ -58,7 +58,8 @@ struct GarbagePlan: Sendable {
     /// The groups with entries above their snapshot index in `segment`.
     private static func pinningGroups(_ segment: SegmentSummary, _ groups: [GroupID: GroupTracker]) -> [GroupID] {
         segment.maxEntryIndex.filter { group, index in
-            index > groups[group, default: GroupTracker()].bounds.snapshotIndex
+            let bounds = groups[group, default: GroupTracker()].bounds
+            return !bounds.removed && index > bounds.snapshotIndex
         }
         .keys.sorted()
     }

@@ -21,12 +21,21 @@ struct GroupReplay {
     private(set) var latestHardStateSequence: UInt64?
     /// The sequence number of the group's latest snapshot or compact record, if any.
     private(set) var latestSnapshotSequence: UInt64?
+    /// True after a `removeGroup` record (and no later record): the group is gone.
+    private(set) var removed = false
 
     init(strict: Bool) { self.strict = strict }
 
     /// Applies `record` (with sequence number `sequence`), or returns why it breaks the log (leaving the state
     /// unchanged).
     mutating func apply(_ record: WALRecord, sequence: UInt64) -> String? {
+        if case .removeGroup = record {
+            self = GroupReplay(strict: true)
+            _ = bounds.apply(record)
+            removed = true
+            return nil
+        }
+        removed = false
         if strict {
             if let problem = bounds.apply(record) { return problem }
         } else if case .entries(_, let run) = record, let problem = LogBounds.runProblem(run) {
@@ -52,6 +61,8 @@ struct GroupReplay {
             latestSnapshotSequence = sequence
         case .truncate(_, let lastKept):
             dropEntries(from: lastKept + 1)
+        case .removeGroup:
+            break
         }
         return nil
     }

@@ -15,6 +15,9 @@ struct GroupTracker: Sendable {
         case .hardState(_, let state): latestHardState = (state, sequence)
         case .snapshot(_, let metadata), .compact(_, let metadata): latestSnapshot = (metadata, sequence)
         case .entries, .truncate: break
+        case .removeGroup:
+            latestHardState = nil
+            latestSnapshot = nil
         }
         return nil
     }

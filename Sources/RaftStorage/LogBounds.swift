@@ -5,9 +5,15 @@ import RaftCore
 struct LogBounds: Sendable, Equatable {
     var snapshotIndex: LogIndex = .zero
     var lastIndex: LogIndex = .zero
+    /// True after a `removeGroup` record: every entry written before is dead.
+    var removed = false
 
     /// Applies `record`, or returns why it would break the log (and leaves the bounds unchanged).
     mutating func apply(_ record: WALRecord) -> String? {
+        if case .removeGroup = record {
+            self = LogBounds(snapshotIndex: .zero, lastIndex: .zero, removed: true)
+            return nil
+        }
         switch record {
         case .entries(_, let entries):
             if let problem = Self.runProblem(entries) { return problem }
@@ -31,7 +37,10 @@ struct LogBounds: Sendable, Equatable {
                 return "truncation after \(lastKept) reaches into the snapshot at \(snapshotIndex)"
             }
             lastIndex = min(lastIndex, lastKept)
+        case .removeGroup:
+            break
         }
+        removed = false
         return nil
     }
 

@@ -116,7 +116,7 @@ enum RecoveryScan {
             }
         }
         var recovery = WALRecovery(
-            groups: groups.mapValues(\.persistentState), truncatedTail: truncation,
+            groups: groups.filter { !$0.value.removed }.mapValues(\.persistentState), truncatedTail: truncation,
             segmentFiles: files.map { directory + "/" + $0.name }.filter { !discarded.contains($0) },
             recordCount: records)
         recovery.repaired = repaired
@@ -148,7 +148,8 @@ enum RecoveryScan {
         let state = replay.persistentState
         var tracker = GroupTracker(
             bounds: LogBounds(
-                snapshotIndex: state.snapshot.index, lastIndex: state.entries.last?.index ?? state.snapshot.index))
+                snapshotIndex: state.snapshot.index, lastIndex: state.entries.last?.index ?? state.snapshot.index,
+                removed: replay.removed))
         if let sequence = replay.latestHardStateSequence { tracker.latestHardState = (state.hardState, sequence) }
         if let sequence = replay.latestSnapshotSequence { tracker.latestSnapshot = (state.snapshot, sequence) }
         return tracker

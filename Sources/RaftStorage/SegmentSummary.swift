@@ -20,7 +20,9 @@ struct SegmentSummary: Sendable {
 
     /// True if every entry here is at or below its group's snapshot index now: compacted, hence dead.
     func entriesAreDead(_ groups: [GroupID: GroupTracker]) -> Bool {
-        maxEntryIndex.allSatisfy { group, index in index <= groups[group, default: GroupTracker()].bounds.snapshotIndex
+        maxEntryIndex.allSatisfy { group, index in
+            let bounds = groups[group, default: GroupTracker()].bounds
+            return bounds.removed || index <= bounds.snapshotIndex
         }
     }
 }

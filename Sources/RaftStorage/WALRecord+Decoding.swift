@@ -32,6 +32,8 @@ extension WALRecord {
         case .truncate:
             guard let lastKept = reader.readU64() else { return nil }
             record = .truncate(group, lastKept: LogIndex(lastKept))
+        case .removeGroup:
+            record = .removeGroup(group)
         }
         return reader.isAtEnd ? record : nil
     }

@@ -18,6 +18,8 @@ extension WALRecord {
             Self.encode(metadata.membership, into: &out)
         case .truncate(_, let lastKept):
             out.appendLE(lastKept.rawValue)
+        case .removeGroup:
+            break
         }
     }
 

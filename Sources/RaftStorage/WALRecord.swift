@@ -16,11 +16,15 @@ public enum WALRecord: Sendable, Equatable {
     case compact(GroupID, SnapshotMetadata)
     /// Entries after `lastKept` are dropped (an explicit truncation, without new entries to replace them).
     case truncate(GroupID, lastKept: LogIndex)
+    /// The group was destroyed on this node (its replica removed, its bucket dropped): every earlier record of
+    /// the group is dead, and recovery does not rebuild it.
+    case removeGroup(GroupID)
 
     /// The group the record belongs to.
     public var group: GroupID {
         switch self {
-        case .entries(let g, _), .hardState(let g, _), .snapshot(let g, _), .compact(let g, _), .truncate(let g, _):
+        case .entries(let g, _), .hardState(let g, _), .snapshot(let g, _), .compact(let g, _), .truncate(let g, _),
+            .removeGroup(let g):
             return g
         }
     }
@@ -32,6 +36,7 @@ public enum WALRecord: Sendable, Equatable {
         case snapshot = 3
         case compact = 4
         case truncate = 5
+        case removeGroup = 6
     }
 
     /// The record's type byte.
@@ -42,6 +47,7 @@ public enum WALRecord: Sendable, Equatable {
         case .snapshot: return .snapshot
         case .compact: return .compact
         case .truncate: return .truncate
+        case .removeGroup: return .removeGroup
         }
     }
 }

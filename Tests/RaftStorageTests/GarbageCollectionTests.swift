@@ -17,11 +17,15 @@ import Testing
             var wal = try WriteAheadLog.open(directory: dir, options: Self.options).0
             var total = GarbageCollection()
             var worst = 0.0
+            // A removed group's id is retired, as the node never reuses one: the slot goes on under a new id.
+            var generations = [UInt64](repeating: 0, count: 40)
             for step in 0..<1500 {
                 var batch: [WALRecord] = []
                 for _ in 0..<(random.next() % 8 + 1) {
-                    let group = GroupID(random.next() % 40 + 1)
+                    let slot = Int(random.next() % 40)
+                    let group = GroupID(UInt64(slot) + 1 + 1000 * generations[slot])
                     let record = Self.workloadRecord(for: group, model.groups[group] ?? ModelGroup(), &random)
+                    if case .removeGroup = record { generations[slot] += 1 }
                     model.apply(record)
                     batch.append(record)
                 }
@@ -109,6 +113,25 @@ import Testing
         }
     }
 
+    /// A removed group is not recovered, and its entries no longer pin their segments.
+    @Test func removedGroupIsGoneAndItsSegmentsAreCollected() throws {
+        try withTemporaryDirectory { dir in
+            let options = WALOptions(segmentSizeLimit: 1, fsync: .off)  // one segment per append
+            let (wal, _) = try WriteAheadLog.open(directory: dir, options: options)
+            try wal.append([.entries(GroupID(5), (1...10).map { data($0, term: 1, [UInt8($0)]) })])
+            try wal.append([.hardState(GroupID(5), HardState(term: Term(1), commit: LogIndex(10)))])
+            try wal.append([.entries(GroupID(6), [data(1, term: 1)])])
+            #expect(try wal.collectGarbage().pinningGroups == [GroupID(5)], "group 5's live entries pin")
+            try wal.append([.removeGroup(GroupID(5))])
+            let collected = try wal.collectGarbage()
+            #expect(collected.deletedSegments == 2, "both of group 5's segments (the empty first one went before)")
+            #expect(collected.rewrittenRecords == 0, "nothing of a removed group is copied forward")
+            let recovery = try WriteAheadLog.open(directory: dir, options: options).1
+            #expect(recovery.groups[GroupID(5)] == nil)
+            #expect(recovery.groups[GroupID(6)]?.entries.count == 1)
+        }
+    }
+
     /// Live entries pin their segment (and every later one); a segment deleted by hand is noticed.
     @Test func liveEntriesPinAndAHandDeletedSegmentIsAnError() throws {
         try withTemporaryDirectory { dir in
@@ -189,6 +212,8 @@ import Testing
                 Entry(term: term, index: LogIndex(start + k), data: RandomRecords.bytes(&random, max: 60))
             }
             return .entries(id, entries)
+        case 97:
+            return .removeGroup(id)
         case 60..<98:
             let next = random.next() % 5 == 0 ? term.next : term
             let vote = random.next() % 4

@@ -15,6 +15,10 @@ struct ModelLog {
     var groups: [GroupID: ModelGroup] = [:]
 
     mutating func apply(_ record: WALRecord) {
+        if case .removeGroup = record {
+            groups[record.group] = nil
+            return
+        }
         var group = groups[record.group] ?? ModelGroup()
         switch record {
         case .entries(_, let new): group.entries = group.entries.filter { $0.index < new[0].index } + new
@@ -26,6 +30,7 @@ struct ModelLog {
             group.snapshot = metadata
             group.entries = group.entries.filter { $0.index > metadata.index }
         case .truncate(_, let lastKept): group.entries = group.entries.filter { $0.index <= lastKept }
+        case .removeGroup: break
         }
         groups[record.group] = group
     }

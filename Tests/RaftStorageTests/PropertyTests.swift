@@ -55,6 +55,7 @@ import Testing
             metadata.index = LogIndex(index(first...last))
             return .compact(id, metadata)
         default:
+            if random.next() % 4 == 0 { return .removeGroup(id) }
             var metadata = RandomRecords.metadata(&random)
             metadata.index = LogIndex(index(first...(last + 20)))
             return .snapshot(id, metadata)

@@ -6,7 +6,7 @@ import RaftCore
 enum RandomRecords {
     static func record(_ random: inout SplitMix64) -> WALRecord {
         let group = GroupID(random.next() % 5)
-        switch random.next() % 5 {
+        switch random.next() % 6 {
         case 0:
             let first = random.next() % 1000 + 1
             let entries = (0..<(random.next() % 4 + 1)).map { k in
@@ -21,6 +21,7 @@ enum RandomRecords {
                     term: Term(random.next()), vote: vote == 0 ? nil : NodeID(vote), commit: LogIndex(random.next())))
         case 2: return .snapshot(group, metadata(&random))
         case 3: return .compact(group, metadata(&random))
+        case 4: return .removeGroup(group)
         default: return .truncate(group, lastKept: LogIndex(random.next()))
         }
     }

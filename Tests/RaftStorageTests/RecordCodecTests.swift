@@ -47,6 +47,7 @@ import Testing
                 + "000000000000"
         ),
         (.truncate(GroupID(7), lastKept: LogIndex(4)), "100000004e36970b0507000000000000000400000000000000"),
+        (.removeGroup(GroupID(7)), "08000000f575e272060700000000000000"),
     ]
 
     @Test(arguments: golden) func goldenBytes(record: WALRecord, expected: String) throws {
