@@ -75,7 +75,7 @@ let package = Package(
         .target(name: "Meta", dependencies: ["MultiRaft", "RaftCore"], swiftSettings: strictSettings),
         // Write and read routing: bucket, series hash, replica set, leader forwarding.
         .target(
-            name: "Coordinator", dependencies: ["Meta", "TSDB", "LineProtocol", "MultiRaft", "RaftCore"],
+            name: "Coordinator", dependencies: ["Meta", "TSDB", "LineProtocol", "MultiRaft", "RaftCore", "RaftWire"],
             swiftSettings: strictSettings),
         // The SQL subset: tokenizer, parser, statements (standard library only).
         .target(name: "SQL", swiftSettings: strictSettings),

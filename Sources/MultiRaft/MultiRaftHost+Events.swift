@@ -42,6 +42,19 @@ extension MultiRaftHost {
             submitRead(context)
         case .inspect(let body):
             body(HostView(host: self))
+        case .run(let body):
+            body()
+        case .administer(let group, let operation, let timeout, let complete):
+            startAdministration(group, operation, timeout: timeout, complete: complete)
+        case .administerRemote(let group, let node, let operation, let timeout, let complete):
+            nextRequest += 1
+            let id = nextRequest
+            remoteProposals[id] = RemoteWaiter(group: group, node: node, deadline: Self.now() + timeout, complete: complete)
+            outbox[node, default: []].append(
+                .forwardAdmin(
+                    ForwardedAdmin(
+                        requestID: id, group: group, timeoutMilliseconds: UInt32(timeout / 1_000_000),
+                        operation: operation)))
         }
     }
 
@@ -141,6 +154,14 @@ extension MultiRaftHost {
                     timeoutNanoseconds: UInt64(request.timeoutMilliseconds) * 1_000_000,
                     run: { machine in reply(.success(handler(machine, request.request))) },
                     fail: { error in reply(.failure(error)) }))
+        case .forwardAdmin(let request):
+            let transport = self.transport
+            startAdministration(
+                request.group, request.operation, timeout: UInt64(request.timeoutMilliseconds) * 1_000_000,
+                complete: { result in
+                    let outcome = result.mapError { $0.forwardFailure }
+                    transport.send([.forwardReply(ForwardReply(requestID: request.requestID, outcome: outcome))], to: peer)
+                })
         case .forwardReply(let reply):
             remoteProposals.removeValue(forKey: reply.requestID)?.complete(reply.outcome.mapError { HostError($0) })
         case .ping, .handshake:

@@ -29,6 +29,7 @@ extension MultiRaftHost {
                     return
                 }
                 metrics.fsync.recordNanoseconds(Int64(Self.now() - started))
+                if !removedGroupsAwaitingCleanup.isEmpty { cleanUpRemovedGroups() }
             }
             // 2. Send, 3. apply.
             for (slot, ready) in batch { handle(ready, of: slot) }

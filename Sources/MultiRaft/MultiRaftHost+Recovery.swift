@@ -65,20 +65,9 @@ extension MultiRaftHost {
 
 extension MultiRaftHost {
     /// Creates `group` with the founding membership `voters` if this node is one of them and does not host it
-    /// yet. Loop thread only: called from a state machine's `apply` (the meta store creating a bucket's vnodes),
-    /// so every replica creates the group when it applies the same meta entry.
+    /// yet. Loop thread only.
     public func ensureGroupFromLoopThread(_ group: GroupID, voters: Set<NodeID>) {
-        guard slots[group] == nil, voters.contains(settings.nodeID) else { return }
-        do {
-            try createGroup(group, membership: Membership(voters: voters))
-            for peer in voters where peer != settings.nodeID && !knownPeers.contains(peer) {
-                knownPeers.insert(peer)
-                lastHeard[peer] = tickCount
-                livePeers.insert(peer)
-            }
-            logger.debug("created group", metadata: ["raft.group": "\(group)"])
-        } catch {
-            logger.error("cannot create group \(group): \(error)")
-        }
+        guard voters.contains(settings.nodeID) else { return }
+        ensureGroupFromLoopThread(group, membership: Membership(voters: voters))
     }
 }

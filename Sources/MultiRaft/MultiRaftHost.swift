@@ -45,6 +45,9 @@ public final class MultiRaftHost: @unchecked Sendable {
     var proposals: [UInt64: ProposalWaiter] = [:]
     var reads: [UInt64: ReadWaiter] = [:]
     var remoteProposals: [UInt64: RemoteWaiter] = [:]
+    var administrations: [UInt64: AdminWaiter] = [:]
+    /// Groups destroyed this round whose snapshot files go once their `removeGroup` record is durable.
+    var removedGroupsAwaitingCleanup: [GroupID] = []
     /// Request ids and read contexts: counted up from a random start per boot, so that an entry or a reply from
     /// before a restart cannot complete a new request that reuses its number.
     var nextRequest = UInt64.random(in: 0..<(1 << 38))
@@ -83,6 +86,7 @@ public final class MultiRaftHost: @unchecked Sendable {
         for slot in slots.values {
             knownPeers.formUnion(slot.node.membership.allMembers.subtracting([settings.nodeID]))
         }
+        cleanUpRemovedGroups()  // snapshot files of groups destroyed just before a crash
         for peer in knownPeers { lastHeard[peer] = 0 }
         livePeers = knownPeers
         try transport.start(delegate: TransportBridge(host: self))
@@ -177,6 +181,48 @@ public final class MultiRaftHost: @unchecked Sendable {
         }
     }
 
+    /// Carries out a membership or leadership `operation` on `group` through `node` (this node or another), which
+    /// must be the group's leader; returns once the operation has taken effect (see `AdminOperation`).
+    /// - Throws: `HostError.noLeader` with a hint when `node` does not lead the group (retry there), `.rejected`
+    ///   for an operation that cannot be done, `.timeout`.
+    public func administer(
+        _ operation: AdminOperation, group: GroupID, via node: NodeID, timeoutMilliseconds: Int? = nil
+    ) async throws {
+        let timeout = UInt64(timeoutMilliseconds ?? settings.requestTimeoutMilliseconds) * 1_000_000
+        let _: [UInt8] = try await withCheckedThrowingContinuation { continuation in
+            let complete: @Sendable (Result<[UInt8], HostError>) -> Void = {
+                continuation.resume(with: $0.mapError { $0 as any Error })
+            }
+            if node == settings.nodeID {
+                enqueue(.administer(group, operation, timeoutNanoseconds: timeout, complete: complete))
+            } else {
+                enqueue(.administerRemote(group, via: node, operation, timeoutNanoseconds: timeout, complete: complete))
+            }
+        }
+    }
+
+    /// Creates this node's replica of `group` (see `ensureGroupFromLoopThread(_:membership:)`).
+    public func ensureGroup(_ group: GroupID, membership: Membership) async {
+        await withCheckedContinuation { continuation in
+            enqueue(
+                .run {
+                    self.ensureGroupFromLoopThread(group, membership: membership)
+                    continuation.resume()
+                })
+        }
+    }
+
+    /// Destroys this node's replica of `group` (see `removeGroupFromLoopThread(_:)`).
+    public func removeGroup(_ group: GroupID) async {
+        await withCheckedContinuation { continuation in
+            enqueue(
+                .run {
+                    self.removeGroupFromLoopThread(group)
+                    continuation.resume()
+                })
+        }
+    }
+
     /// Runs `body` on the loop thread with a view of the host (statuses for the API).
     public func inspect<T: Sendable>(_ body: @escaping @Sendable (HostView) -> T) async -> T {
         await withCheckedContinuation { continuation in
@@ -199,11 +245,12 @@ public final class MultiRaftHost: @unchecked Sendable {
     private func fail(_ event: HostEvent, _ error: HostError) {
         switch event {
         case .propose(_, _, _, let complete), .proposeRemote(_, _, _, _, let complete),
-            .readRemote(_, _, _, _, _, let complete):
+            .readRemote(_, _, _, _, _, let complete), .administer(_, _, _, let complete),
+            .administerRemote(_, _, _, _, let complete):
             complete(.failure(error))
         case .read(_, _, _, _, let fail): fail(error)
         case .inspect(let body): body(HostView(host: nil))
-        case .frames, .peer: break
+        case .frames, .peer, .run: break
         }
     }
 
@@ -235,11 +282,14 @@ public final class MultiRaftHost: @unchecked Sendable {
                 nextTick += tickNanoseconds
                 if nextTick < now { nextTick = now + tickNanoseconds }
             }
+            if !administrations.isEmpty { advanceAdministrations() }
             processReadies()
         }
         for (_, waiter) in proposals { waiter.complete(.failure(.shuttingDown)) }
         for (_, waiter) in remoteProposals { waiter.complete(.failure(.shuttingDown)) }
         remoteProposals = [:]
+        for (_, waiter) in administrations { waiter.complete(.failure(.shuttingDown)) }
+        administrations = [:]
         for (_, waiter) in reads { waiter.fail(.shuttingDown) }
         proposals = [:]
         reads = [:]

@@ -42,6 +42,27 @@ enum HostEvent: Sendable {
         GroupID, linearizable: Bool, timeoutNanoseconds: UInt64, run: @Sendable (any StateMachine) -> Void,
         fail: @Sendable (HostError) -> Void)
     case inspect(@Sendable (HostView) -> Void)
+    /// Work to run on the loop thread (creating or destroying a group).
+    case run(@Sendable () -> Void)
+    /// A membership or leadership operation on a group this node hosts (it must lead it).
+    case administer(
+        GroupID, AdminOperation, timeoutNanoseconds: UInt64, complete: @Sendable (Result<[UInt8], HostError>) -> Void)
+    /// The same, sent to `node`.
+    case administerRemote(
+        GroupID, via: NodeID, AdminOperation, timeoutNanoseconds: UInt64,
+        complete: @Sendable (Result<[UInt8], HostError>) -> Void)
+}
+
+/// A membership or leadership operation in progress on this node (the group's leader).
+struct AdminWaiter {
+    var group: GroupID
+    var operation: AdminOperation
+    var deadline: UInt64
+    /// True once this leader proposed the change (or started the transfer).
+    var started = false
+    /// For `addLearner`: the commit index when the learner joined, which it must reach to count as caught up.
+    var catchUpIndex: LogIndex?
+    var complete: @Sendable (Result<[UInt8], HostError>) -> Void
 }
 
 /// A proposal forwarded to another node, waiting for its answer.

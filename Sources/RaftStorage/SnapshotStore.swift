@@ -127,6 +127,13 @@ public final class SnapshotStore {
         try remove(names.filter { $0 != current && SnapshotFileName.parse($0)?.group == group })
     }
 
+    /// Deletes every snapshot of `group` (the group was destroyed on this node), then syncs the directory.
+    public func removeAll(group: GroupID) throws(SnapshotError) {
+        files[group] = nil
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        try remove(names.filter { SnapshotFileName.parse($0)?.group == group })
+    }
+
     /// Deletes files of this directory by name, then syncs the directory.
     private func remove(_ names: [String]) throws(SnapshotError) {
         guard !names.isEmpty else { return }

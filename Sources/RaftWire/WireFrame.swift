@@ -22,6 +22,9 @@ public enum WireFrame: Sendable, Equatable {
     /// A read of a group the sender does not host: the receiver runs it on its replica and answers with
     /// `forwardReply`.
     case forwardRead(ForwardedRead)
+    /// A membership or leadership operation on a group, sent to a node that hosts it (its leader, as far as the
+    /// sender knows); answered with `forwardReply` once the operation completed or failed.
+    case forwardAdmin(ForwardedAdmin)
 
     public static let magic: [UInt8] = [0x46, 0x4C]
     public static let version: UInt8 = 1
@@ -82,6 +85,14 @@ public enum WireFrame: Sendable, Equatable {
             writer.bool(request.linearizable)
             writer.u32(request.timeoutMilliseconds)
             writer.blob(request.request)
+        case .forwardAdmin(let request):
+            writer.u8(8)
+            writer.u32(0)
+            writer.u64(request.requestID)
+            writer.u64(request.group.rawValue)
+            writer.u32(request.timeoutMilliseconds)
+            writer.u8(request.operation.code)
+            writer.u64(request.operation.node.rawValue)
         case .forwardReply(let reply):
             writer.u8(6)
             writer.u32(0)
@@ -168,6 +179,17 @@ public enum WireFrame: Sendable, Equatable {
                     requestID: try reader.u64("request id"), group: GroupID(try reader.u64("group id")),
                     linearizable: try reader.bool("linearizable"), timeoutMilliseconds: try reader.u32("timeout"),
                     request: try reader.blob("request")))
+        case 8:
+            let requestID = try reader.u64("request id")
+            let group = GroupID(try reader.u64("group id"))
+            let timeout = try reader.u32("timeout")
+            let code = try reader.u8("operation")
+            let node = NodeID(try reader.u64("node id"))
+            guard let operation = AdminOperation(code: code, node: node) else {
+                throw .malformed("unknown admin operation \(code)")
+            }
+            frame = .forwardAdmin(
+                ForwardedAdmin(requestID: requestID, group: group, timeoutMilliseconds: timeout, operation: operation))
         case let kind:
             throw .malformed("unknown frame kind \(kind) at offset \(offset + 3)")
         }

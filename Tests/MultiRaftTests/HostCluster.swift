@@ -2,6 +2,7 @@ import Foundation
 import MultiRaft
 import RaftCore
 import RaftTransport
+import RaftWire
 
 /// Test support: N multi-Raft hosts in one process on a `LocalNetwork`, each with its own data directory.
 final class HostCluster {
@@ -12,11 +13,14 @@ final class HostCluster {
     var founding: [GroupID: Set<NodeID>]
     var configure: (inout HostSettings) -> Void
 
-    init(nodes: Int, groups: [GroupID], configure: @escaping (inout HostSettings) -> Void = { _ in }) throws {
+    /// `voters`: how many of the nodes found the groups (all by default); the others start without them.
+    init(
+        nodes: Int, groups: [GroupID], voters: Int? = nil, configure: @escaping (inout HostSettings) -> Void = { _ in }
+    ) throws {
         root = NSTemporaryDirectory() + "flotilla-host-\(UUID().uuidString)"
         let ids = (1...nodes).map { NodeID(UInt64($0)) }
         self.ids = ids
-        founding = Dictionary(uniqueKeysWithValues: groups.map { ($0, Set(ids)) })
+        founding = Dictionary(uniqueKeysWithValues: groups.map { ($0, Set(ids.prefix(voters ?? nodes))) })
         self.configure = configure
         for id in ids { try start(id) }
     }
@@ -56,6 +60,26 @@ final class HostCluster {
         try await hosts[id]!.read(group, linearizable: linearizable, timeoutMilliseconds: 2_000) { machine in
             (machine as? KeyValueMachine)?.values[key].map { String(decoding: $0, as: UTF8.self) }
         }
+    }
+
+    /// Runs a membership or leadership operation through `id`, following leader hints (and waiting out
+    /// elections) until it completes.
+    func administer(_ operation: AdminOperation, group: GroupID, via id: NodeID, attempts: Int = 50) async throws {
+        var target = id
+        var lastError: (any Error)?
+        for _ in 0..<attempts {
+            do {
+                try await hosts[id]!.administer(operation, group: group, via: target, timeoutMilliseconds: 5_000)
+                return
+            } catch HostError.noLeader(_, let hint) {
+                lastError = HostError.noLeader(group, leaderHint: hint)
+                if let hint { target = hint } else { try await Task.sleep(for: .milliseconds(20)) }
+            } catch {
+                lastError = error
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        throw lastError!
     }
 
     func summaries(_ id: NodeID) async -> [GroupSummary] { await hosts[id]!.inspect { $0.groups } }

@@ -35,6 +35,27 @@ import Testing
                 + "0500000000000000" + "01")
     }
 
+    @Test func forwardedAdminGoldenBytesAndRoundTrip() throws {
+        let operations: [AdminOperation] = [
+            .addLearner(NodeID(4)), .promote(NodeID(4)), .remove(NodeID(2)), .transferLeadership(NodeID(3)),
+        ]
+        for operation in operations {
+            let frame = WireFrame.forwardAdmin(
+                ForwardedAdmin(requestID: 9, group: GroupID(100), timeoutMilliseconds: 5_000, operation: operation))
+            let decoded = try #require(try WireFrame.decode(frame.bytes))
+            #expect(decoded.0 == frame)
+        }
+        let remove = WireFrame.forwardAdmin(
+            ForwardedAdmin(requestID: 9, group: GroupID(100), timeoutMilliseconds: 5_000, operation: .remove(NodeID(2))))
+        #expect(
+            Self.hex(remove.bytes)
+                == "464c0108" + "1d000000" + "0900000000000000" + "6400000000000000" + "88130000" + "03"
+                + "0200000000000000")
+        var unknown = remove.bytes
+        unknown[8 + 20] = 9
+        #expect(throws: WireError.self) { try WireFrame.decode(unknown) }
+    }
+
     @Test func snapshotChunksRoundTripAndRefuseOtherMessages() throws {
         let metadata = SnapshotMetadata(index: 10, term: 2, membership: Membership(voters: [1, 2, 3]))
         let message = Message(from: 1, to: 3, term: 2, body: .snapshot(metadata))
