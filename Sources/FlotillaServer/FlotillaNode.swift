@@ -22,6 +22,7 @@ public struct FlotillaNode: Sendable {
     let coordinator: Coordinator
     let registry: PrometheusCollectorRegistry
     let logger: Logger
+    let leaderHints: LeaderHints
 
     /// Resolves the node's identity (from `node.json`, or from the options on first start), locks the data
     /// directory and builds the services. Nothing runs until `run()`.
@@ -78,12 +79,20 @@ public struct FlotillaNode: Sendable {
                 return VnodeStore()
             }, logger: logger)
         let nodeID = identity.nodeID
-        metaStore.onChange = { [host] state in
-            // On the loop thread, as the meta entry applies: create the groups of this node's vnodes.
-            for set in state.replicaSets(on: nodeID) {
-                host.ensureGroupFromLoopThread(GroupID(set.id), voters: Set(set.nodes.map { NodeID($0) }))
+        metaStore.onChange = { [host] command, index, before, after in
+            // On the loop thread, as the meta entry applies: create and destroy this node's vnodes' groups. An
+            // entry replayed after a restart may be older than this node's groups: it destroys nothing.
+            let replayed = index <= host.recoveredCommitFromLoopThread(of: NodeIdentity.metaGroup)
+            GroupReconciler.apply(
+                command, before: replayed ? nil : before, after: after, node: nodeID, host: host)
+        }
+        let hints = LeaderHints()
+        host.onLeadership = { group in
+            if group.rawValue > NodeIdentity.metaGroup.rawValue && group.rawValue < NodeIdentity.kvGroupBase {
+                hints.record(replicaSet: group.rawValue, leader: nodeID)
             }
         }
+        leaderHints = hints
         host.readHandler = { machine, request in (machine as? VnodeStore)?.answer(request) ?? [] }
         meta = metaStore
         coordinator = Coordinator(
@@ -112,7 +121,7 @@ public struct FlotillaNode: Sendable {
 
     /// Starts the host (recovery, founding groups on first start) and records the identity once it is durable.
     func startRaft() throws {
-        let recovery = try host.start(founding: identity.foundingGroups)
+        let recovery = try host.start(foundingMemberships: identity.foundingGroups)
         try identity.save(to: options.dataDirectory)
         if options.fsync == .off {
             logger.warning(
@@ -122,6 +131,7 @@ public struct FlotillaNode: Sendable {
             "node \(identity.nodeID) of cluster \(identity.clusterID) serving HTTP on \(identity.httpAddress), Raft on \(identity.raftAddress); \(recovery.groups.count) groups recovered"
         )
         Task { await registerInMeta() }
+        Task { await runMaintenance() }
     }
 
     /// Writes this node's addresses into the meta group (retried until it commits), so every node can list them.

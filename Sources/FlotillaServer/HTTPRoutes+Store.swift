@@ -74,7 +74,7 @@ extension HTTPRoutes {
         let need: Authenticator.Need
         switch statement {
         case .select, .showTables, .describeTable: need = .read(database)
-        case .showDatabases, .showTenants, .showDataNodes, .showReplicas: need = .any
+        case .showDatabases, .showTenants, .showDataNodes, .showReplicas, .showVnodes: need = .any
         default: need = .admin
         }
         if let denied = authenticator.check(request, need) { return denied }

@@ -73,12 +73,16 @@ public struct NodeIdentity: Codable, Sendable, Equatable {
     public static let metaGroup = GroupID(1)
 
     /// The founding membership of every group this node helps create.
-    var foundingGroups: [GroupID: Set<NodeID>] {
+    var foundingGroups: [GroupID: Membership] {
         let founders = initialCluster.keys.sorted().map { NodeID($0) }
-        var groups: [GroupID: Set<NodeID>] = [Self.metaGroup: Set(founders.prefix(3))]
+        // The first three founders vote in the meta group; every other founder follows its log as a learner, so
+        // that every node keeps a current copy of the metadata.
+        var groups: [GroupID: Membership] = [
+            Self.metaGroup: Membership(voters: Set(founders.prefix(3)), learners: Set(founders.dropFirst(3)))
+        ]
         for i in 0..<kvGroups {
             let replicas = (0..<min(3, founders.count)).map { founders[(i + $0) % founders.count] }
-            groups[Self.kvGroup(i)] = Set(replicas)
+            groups[Self.kvGroup(i)] = Membership(voters: Set(replicas))
         }
         return groups
     }

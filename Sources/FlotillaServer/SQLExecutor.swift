@@ -70,6 +70,14 @@ struct SQLExecutor: Sendable {
             return try await meta(.grant(user: user, database: database, privilege: privilege))
         case .revoke(let database, let user):
             return try await meta(.revoke(user: user, database: database))
+        case .showVnodes:
+            return await showVnodes()
+        case .replica(let command):
+            return try await run(command)
+        case .vnode(let command):
+            return try await run(command)
+        case .checksumGroup(let set):
+            return try await checksumGroup(set)
         }
     }
 

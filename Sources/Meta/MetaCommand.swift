@@ -14,6 +14,18 @@ public enum MetaCommand: Codable, Sendable, Equatable {
     case grant(user: String, database: String, privilege: String)
     case revoke(user: String, database: String)
     case leaderHint(replicaSet: UInt64, node: UInt64)
+    /// Leader hints of many replica sets at once (replica set id → node), as elections are reported.
+    case leaderHints([UInt64: UInt64])
+    /// A new vnode on `node` joins the replica set (records a pending `add` change).
+    case addVnode(replicaSet: UInt64, node: UInt64)
+    /// The vnode on `node` leaves the replica set (after the group removed it); clears the pending change.
+    case removeVnode(replicaSet: UInt64, node: UInt64)
+    /// Records (or with `nil` clears) the replica set's membership change in progress.
+    case setPending(replicaSet: UInt64, change: PendingChange?)
+    /// Drops the replica set and its data; a bucket left without replica sets goes too.
+    case destroyReplicaSet(UInt64)
+    /// Drops a whole bucket (its time range expired past the database's TTL).
+    case dropBucket(tenant: String, database: String, bucket: UInt64)
 }
 
 /// What applying a command answered: success, or an error with a stable code.

@@ -32,6 +32,26 @@ public struct DatabaseOptions: Codable, Sendable, Equatable {
 public struct VnodeInfo: Codable, Sendable, Equatable {
     public var id: UInt64
     public var node: UInt64
+    /// True for a vnode added to a running group (`REPLICA ADD`, `MOVE/COPY VNODE`): it starts empty and catches
+    /// up from the leader. Founding vnodes (`nil`) start with the group's first entry, the founders' voter set.
+    public var joined: Bool?
+}
+
+/// A membership change of a replica set that meta has recorded but the group may not have finished: whoever
+/// leads meta drives it to completion after a crash (`PendingChange.Kind`).
+public struct PendingChange: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable {
+        /// Add the vnode on `node` as a learner, let it catch up, promote it.
+        case add
+        /// Take `node` out of the group, then drop its vnode.
+        case remove
+    }
+    public var kind: Kind
+    public var node: UInt64
+    public init(kind: Kind, node: UInt64) {
+        self.kind = kind
+        self.node = node
+    }
 }
 
 /// A replica set: one Raft group.
@@ -40,7 +60,21 @@ public struct ReplicaSetInfo: Codable, Sendable, Equatable {
     public var vnodes: [VnodeInfo]
     /// The last leader seen (a routing hint, not authoritative).
     public var leaderHint: UInt64?
+    /// The nodes whose vnodes founded the group (its first entry); `nil` means the founding vnodes' nodes.
+    public var founders: [UInt64]?
+    /// A membership change in progress.
+    public var pending: PendingChange?
     public var nodes: [UInt64] { vnodes.map(\.node) }
+    /// The voters of the group's first entry, identical on every founder.
+    public var foundingVoters: [UInt64] { founders ?? vnodes.filter { $0.joined != true }.map(\.node) }
+}
+
+/// Where a replica set sits in the metadata tree.
+public struct ReplicaSetLocation: Sendable, Equatable {
+    public var tenant: String
+    public var database: String
+    public var bucket: BucketInfo
+    public var set: ReplicaSetInfo
 }
 
 /// A bucket: the time range `[start, end)` of a database, with its replica sets.
@@ -96,6 +130,39 @@ public struct MetaState: Codable, Sendable, Equatable {
             }
         }
         return counts
+    }
+
+    /// Every replica set, with its tenant, database and bucket.
+    public var allReplicaSets: [ReplicaSetLocation] {
+        var result: [ReplicaSetLocation] = []
+        for (name, tenant) in tenants.sorted(by: { $0.key < $1.key }) {
+            for (dbName, database) in tenant.databases.sorted(by: { $0.key < $1.key }) {
+                for bucket in database.buckets {
+                    for set in bucket.replicaSets {
+                        result.append(ReplicaSetLocation(tenant: name, database: dbName, bucket: bucket, set: set))
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    /// The replica set `id`, if it exists.
+    public func replicaSet(_ id: UInt64) -> ReplicaSetLocation? { allReplicaSets.first { $0.set.id == id } }
+
+    /// Changes the replica set `id` in place; false if there is none.
+    mutating func updateReplicaSet(_ id: UInt64, _ body: (inout ReplicaSetInfo) -> Void) -> Bool {
+        for (t, tenant) in tenants {
+            for (d, database) in tenant.databases {
+                for (b, bucket) in database.buckets.enumerated() {
+                    for (s, set) in bucket.replicaSets.enumerated() where set.id == id {
+                        body(&tenants[t]!.databases[d]!.buckets[b].replicaSets[s])
+                        return true
+                    }
+                }
+            }
+        }
+        return false
     }
 
     /// Every replica set with a vnode on `node`.

@@ -12,7 +12,9 @@ public final class MetaStore: StateMachine, @unchecked Sendable {
     // under `lock`; `onChange` is set once before the host starts.
     private var state = MetaState()
     private let lock = NSLock()
-    public var onChange: ((MetaState) -> Void)?
+    /// Runs after each applied command with the states before and after it, and after a snapshot is restored
+    /// (with no previous state: a restore must not be read as the removal of whatever it lacks).
+    public var onChange: ((_ command: MetaCommand?, _ index: LogIndex, _ before: MetaState?, _ after: MetaState) -> Void)?
 
     public init() {}
 
@@ -36,10 +38,11 @@ public final class MetaStore: StateMachine, @unchecked Sendable {
             return Self.encodeResult(.failure("meta.malformed", "undecodable meta command at index \(index)"))
         }
         lock.lock()
+        let before = state
         let result = Self.apply(decoded, to: &state)
-        let snapshot = state
+        let after = state
         lock.unlock()
-        onChange?(snapshot)
+        onChange?(decoded, index, before, after)
         return Self.encodeResult(result)
     }
 
@@ -114,15 +117,21 @@ public final class MetaStore: StateMachine, @unchecked Sendable {
             guard state.users[user] != nil else { return .failure("meta.user_not_found", "user '\(user)' does not exist") }
             state.users[user]!.grants[database] = nil
         case .leaderHint(let setID, let node):
+            _ = state.updateReplicaSet(setID) { $0.leaderHint = node }
+        case .leaderHints(let hints):
             for (t, tenant) in state.tenants {
                 for (d, database) in tenant.databases {
                     for (b, bucket) in database.buckets.enumerated() {
-                        for (s, set) in bucket.replicaSets.enumerated() where set.id == setID {
-                            state.tenants[t]!.databases[d]!.buckets[b].replicaSets[s].leaderHint = node
+                        for (s, set) in bucket.replicaSets.enumerated() {
+                            if let node = hints[set.id] {
+                                state.tenants[t]!.databases[d]!.buckets[b].replicaSets[s].leaderHint = node
+                            }
                         }
                     }
                 }
             }
+        default:
+            return applyReplicaCommand(command, to: &state)
         }
         return .success
     }
@@ -138,7 +147,7 @@ public final class MetaStore: StateMachine, @unchecked Sendable {
         lock.lock()
         state = restored
         lock.unlock()
-        onChange?(restored)
+        onChange?(nil, .zero, nil, restored)
     }
 
     public var checksum: UInt64 {

@@ -36,6 +36,9 @@ public struct HostView {
         }
     }
 
+    /// This node's role in `group`, if it hosts it.
+    public func role(of group: GroupID) -> Role? { host?.slots[group]?.node.role }
+
     /// Peers heard from within an election timeout.
     public var livePeers: Set<NodeID> { host?.livePeers ?? [] }
 

@@ -66,6 +66,7 @@ extension MultiRaftHost {
 
     private func roleChanged(_ slot: GroupSlot, _ soft: SoftState) {
         if soft.role == .leader {
+            onLeadership?(slot.id)
             metrics.elections.increment()
             logger.debug(
                 "became leader", metadata: ["raft.group": "\(slot.id)", "raft.term": "\(slot.node.term)"])

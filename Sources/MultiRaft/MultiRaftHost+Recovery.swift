@@ -36,6 +36,7 @@ extension MultiRaftHost {
                     "group \(group): the WAL was compacted through \(state.snapshot.index) but the snapshot file "
                         + "(through \(applied)) is missing from \(directory)/snapshots")
             }
+            recoveredCommits[group] = state.hardState.commit
             let slot = GroupSlot(id: group, node: node, machine: machine, machineApplied: applied)
             slots[group] = slot
             awake.insert(group)

@@ -59,6 +59,8 @@ public final class MultiRaftHost: @unchecked Sendable {
     /// Groups with a snapshot arriving (checked each tick for stalls).
     var receivingGroups: Set<GroupID> = []
     var storageError: String?
+    /// Each group's commit index as recovered from the WAL (set before the loop starts, then read-only).
+    var recoveredCommits: [GroupID: LogIndex] = [:]
 
     public init(
         settings: HostSettings, transport: any RaftTransport, peers: Set<NodeID>,
@@ -78,10 +80,16 @@ public final class MultiRaftHost: @unchecked Sendable {
     /// - Returns: what recovery found, for the operator's log.
     @discardableResult
     public func start(founding: [GroupID: Set<NodeID>] = [:]) throws -> WALRecovery {
+        try start(foundingMemberships: founding.mapValues { Membership(voters: $0) })
+    }
+
+    /// `start(founding:)` with whole memberships (voters and learners) for the founding groups.
+    @discardableResult
+    public func start(foundingMemberships founding: [GroupID: Membership]) throws -> WALRecovery {
         let recovery = try recover()
-        for (group, voters) in founding.sorted(by: { $0.key < $1.key }) where slots[group] == nil {
-            guard voters.contains(settings.nodeID) else { continue }
-            try createGroup(group, membership: Membership(voters: voters))
+        for (group, membership) in founding.sorted(by: { $0.key < $1.key }) where slots[group] == nil {
+            guard membership.allMembers.contains(settings.nodeID) else { continue }
+            try createGroup(group, membership: membership)
         }
         for slot in slots.values {
             knownPeers.formUnion(slot.node.membership.allMembers.subtracting([settings.nodeID]))
@@ -160,6 +168,30 @@ public final class MultiRaftHost: @unchecked Sendable {
     /// Answers reads forwarded by other nodes: given the group's state machine and the request bytes, returns the
     /// answer bytes. Set before `start`.
     public var readHandler: (@Sendable (any StateMachine, [UInt8]) -> [UInt8])?
+
+    /// The commit index `group` had when this node started: entries up to it that apply now are replays of what
+    /// the node applied before it stopped. Loop thread only.
+    public func recoveredCommitFromLoopThread(of group: GroupID) -> LogIndex { recoveredCommits[group] ?? .zero }
+
+    /// Told, on the loop thread, each time this node becomes the leader of a group (for routing hints). Set
+    /// before `start`.
+    public var onLeadership: (@Sendable (GroupID) -> Void)?
+
+    /// True if this node currently leads `group`.
+    public func isLeader(of group: GroupID) async -> Bool {
+        await inspect { view in view.role(of: group) == .leader }
+    }
+
+    /// Runs `body` on the loop thread (where the `...FromLoopThread` methods may be called).
+    public func onLoopThread(_ body: @escaping @Sendable () -> Void) async {
+        await withCheckedContinuation { continuation in
+            enqueue(
+                .run {
+                    body()
+                    continuation.resume()
+                })
+        }
+    }
 
     /// Runs `request` through the read handler on `group`'s replica on `node` (this node or another), after a
     /// ReadIndex round when `linearizable`.

@@ -78,7 +78,8 @@ public struct SQLParser {
             if keyword("TENANTS") { return .showTenants }
             if keyword("REPLICAS") { return .showReplicas }
             if keyword("DATANODES") { return .showDataNodes }
-            throw error("expected TABLES, DATABASES, TENANTS, REPLICAS or DATANODES after SHOW")
+            if keyword("VNODES") { return .showVnodes }
+            throw error("expected TABLES, DATABASES, TENANTS, REPLICAS, DATANODES or VNODES after SHOW")
         }
         if keyword("DESCRIBE") || keyword("DESC") {
             _ = keyword("TABLE")
@@ -106,11 +107,26 @@ public struct SQLParser {
             }
             throw error("expected TENANT, DATABASE or USER after CREATE")
         }
+        if keyword("REPLICA") { return .replica(try replicaCommand()) }
+        let copy = current.isKeyword("COPY")
+        if keyword("MOVE") || keyword("COPY") {
+            try expectKeyword("VNODE")
+            let vnode = UInt64(try integer("a vnode id"))
+            try expectKeyword("TO")
+            try expectKeyword("NODE")
+            let node = UInt64(try integer("a node id"))
+            return .vnode(copy ? .copy(vnode: vnode, toNode: node) : .move(vnode: vnode, toNode: node))
+        }
+        if keyword("CHECKSUM") {
+            try expectKeyword("GROUP")
+            return .checksumGroup(replicaSet: UInt64(try integer("a replica set id")))
+        }
         if keyword("DROP") {
+            if keyword("VNODE") { return .vnode(.drop(vnode: UInt64(try integer("a vnode id")))) }
             if keyword("TENANT") { return .dropTenant(name: try identifier("a tenant name")) }
             if keyword("DATABASE") { return .dropDatabase(name: try identifier("a database name")) }
             if keyword("USER") { return .dropUser(name: try identifier("a user name")) }
-            throw error("expected TENANT, DATABASE or USER after DROP")
+            throw error("expected TENANT, DATABASE, USER or VNODE after DROP")
         }
         if keyword("ALTER") {
             try expectKeyword("DATABASE")
@@ -135,7 +151,35 @@ public struct SQLParser {
             try expectKeyword("FROM")
             return .revoke(database: database, user: try identifier("a user name"))
         }
-        throw error("expected SELECT, SHOW, DESCRIBE, CREATE, DROP, ALTER, GRANT or REVOKE")
+        throw error(
+            "expected SELECT, SHOW, DESCRIBE, CREATE, DROP, ALTER, GRANT, REVOKE, REPLICA, MOVE, COPY or CHECKSUM")
+    }
+
+    /// After `REPLICA`: `ADD|REMOVE|PROMOTE replica_id R node_id N` or `DESTROY replica_id R` (CnosDB's spelling
+    /// `DESTORY` accepted too).
+    private mutating func replicaCommand() throws(SQLError) -> ReplicaCommand {
+        func replicaID() throws(SQLError) -> UInt64 {
+            try expectKeyword("REPLICA_ID")
+            return UInt64(try integer("a replica set id"))
+        }
+        func nodeID() throws(SQLError) -> UInt64 {
+            try expectKeyword("NODE_ID")
+            return UInt64(try integer("a node id"))
+        }
+        if keyword("ADD") {
+            let set = try replicaID()
+            return .add(replicaSet: set, node: try nodeID())
+        }
+        if keyword("REMOVE") {
+            let set = try replicaID()
+            return .remove(replicaSet: set, node: try nodeID())
+        }
+        if keyword("PROMOTE") {
+            let set = try replicaID()
+            return .promote(replicaSet: set, node: try nodeID())
+        }
+        if keyword("DESTROY") || keyword("DESTORY") { return .destroy(replicaSet: try replicaID()) }
+        throw error("expected ADD, REMOVE, PROMOTE or DESTROY after REPLICA")
     }
 
     private mutating func databaseOptions() throws(SQLError) -> [DatabaseOption] {

@@ -16,6 +16,27 @@ public enum Statement: Sendable, Equatable {
     case dropUser(name: String)
     case grant(privilege: String, database: String, user: String)
     case revoke(database: String, user: String)
+    case showVnodes
+    /// `REPLICA ADD|REMOVE|PROMOTE replica_id R node_id N`, `REPLICA DESTROY replica_id R`.
+    case replica(ReplicaCommand)
+    /// `MOVE VNODE v TO NODE n`, `COPY VNODE v TO NODE n`, `DROP VNODE v`.
+    case vnode(VnodeCommand)
+    case checksumGroup(replicaSet: UInt64)
+}
+
+/// A replica-group command (PRODUCT.md §5).
+public enum ReplicaCommand: Sendable, Equatable {
+    case add(replicaSet: UInt64, node: UInt64)
+    case remove(replicaSet: UInt64, node: UInt64)
+    case promote(replicaSet: UInt64, node: UInt64)
+    case destroy(replicaSet: UInt64)
+}
+
+/// A vnode command (PRODUCT.md §5).
+public enum VnodeCommand: Sendable, Equatable {
+    case move(vnode: UInt64, toNode: UInt64)
+    case copy(vnode: UInt64, toNode: UInt64)
+    case drop(vnode: UInt64)
 }
 
 /// One `WITH`/`SET` option of a database: `TTL '30d'`, `SHARD 4`, `VNODE_DURATION '1d'`, `REPLICA 3`,

@@ -2,10 +2,12 @@ import LineProtocol
 
 /// A read of one vnode, as bytes, so that a node without a replica can ask one that has it (over the Raft
 /// transport). `0x01` scan: measurement, start i64, end i64 → the rows as a `PointCodec` batch. `0x02` schema →
-/// per measurement its tag keys and field types.
+/// per measurement its tag keys and field types. `0x03` checksum → the checksum of the applied data (u64) and the
+/// number of points (u64).
 public enum VnodeQuery: Sendable, Equatable {
     case scan(measurement: String, start: Int64, end: Int64)
     case schema
+    case checksum
 
     public var bytes: [UInt8] {
         var out: [UInt8] = []
@@ -17,6 +19,8 @@ public enum VnodeQuery: Sendable, Equatable {
             put64(UInt64(bitPattern: end), &out)
         case .schema:
             out.append(2)
+        case .checksum:
+            out.append(3)
         }
         return out
     }
@@ -30,6 +34,8 @@ public enum VnodeQuery: Sendable, Equatable {
                 end: Int64(bitPattern: try reader.u64()))
         case 2:
             self = .schema
+        case 3:
+            self = .checksum
         case let kind:
             throw CodecError(reason: "unknown vnode query \(kind)")
         }
@@ -51,6 +57,11 @@ extension VnodeStore {
     public func answer(_ request: [UInt8]) -> [UInt8] {
         guard let query = try? VnodeQuery(bytes: request) else { return [] }
         switch query {
+        case .checksum:
+            var out: [UInt8] = []
+            put64(checksum, &out)
+            put64(UInt64(pointCount), &out)
+            return out
         case .scan(let measurement, let start, let end):
             let rows = scan(measurement, start: start, end: end)
             return PointCodec.encode(
@@ -101,5 +112,22 @@ extension VnodeStore {
             result[name] = MeasurementSchema(tags: tags, fields: fields)
         }
         return result
+    }
+}
+
+/// The answer to `VnodeQuery.checksum`.
+public struct VnodeChecksum: Sendable, Equatable {
+    public var checksum: UInt64
+    public var points: UInt64
+
+    public init(checksum: UInt64, points: UInt64) {
+        self.checksum = checksum
+        self.points = points
+    }
+
+    public init(answer: [UInt8]) throws(CodecError) {
+        var reader = BinaryReader(answer[...])
+        checksum = try reader.u64()
+        points = try reader.u64()
     }
 }
