@@ -29,6 +29,44 @@ struct MetaStoreTests {
         #expect(a.current.replicaSets(on: 1).count == 2)
     }
 
+    @Test func replicaChangesKeepTheFoundersAndRecordWhatIsPending() throws {
+        let store = MetaStore()
+        for id in UInt64(1)...4 { _ = apply(store, .registerNode(NodeInfo(id: id, raftAddress: "r", httpAddress: "h"))) }
+        _ = apply(store, .createDatabase(tenant: "cnosdb", name: "db", options: DatabaseOptions(), ifNotExists: false))
+        _ = apply(store, .createBucket(tenant: "cnosdb", database: "db", start: 0, end: 100, placement: [[1, 2, 3], [1, 2, 3]]))
+        let set = try #require(store.current.replicaSet(101)?.set)
+        #expect(set.foundingVoters == [1, 2, 3])
+
+        #expect(apply(store, .addVnode(replicaSet: 101, node: 9)).code == "meta.node_not_found")
+        #expect(apply(store, .addVnode(replicaSet: 101, node: 4)).ok)
+        var changed = try #require(store.current.replicaSet(101)?.set)
+        #expect(changed.nodes == [1, 2, 3, 4] && changed.vnodes.last?.joined == true)
+        #expect(changed.pending == PendingChange(kind: .add, node: 4))
+        #expect(changed.foundingVoters == [1, 2, 3], "the first entry's voters never change")
+        #expect(apply(store, .addVnode(replicaSet: 101, node: 4)).ok, "retrying the pending addition is idempotent")
+        #expect(apply(store, .setPending(replicaSet: 101, change: PendingChange(kind: .remove, node: 1))).ok)
+        #expect(apply(store, .removeVnode(replicaSet: 101, node: 1)).ok)
+        changed = try #require(store.current.replicaSet(101)?.set)
+        #expect(changed.nodes == [2, 3, 4] && changed.pending == nil && changed.foundingVoters == [1, 2, 3])
+
+        let sets = store.current.database("cnosdb", "db")!.buckets[0].replicaSets.map(\.id)
+        #expect(apply(store, .destroyReplicaSet(sets[0])).ok)
+        #expect(store.current.database("cnosdb", "db")!.buckets[0].replicaSets.map(\.id) == [sets[1]])
+        #expect(apply(store, .destroyReplicaSet(sets[1])).ok)
+        #expect(store.current.database("cnosdb", "db")!.buckets.isEmpty, "a bucket without replica sets goes")
+        #expect(apply(store, .destroyReplicaSet(sets[1])).code == "meta.replica_set_not_found")
+    }
+
+    @Test func removingTheLastVnodeIsRefused() {
+        let store = MetaStore()
+        _ = apply(store, .registerNode(NodeInfo(id: 1, raftAddress: "r", httpAddress: "h")))
+        _ = apply(store, .createBucket(tenant: "cnosdb", database: "public", start: 0, end: 10, placement: [[1]]))
+        let set = store.current.allReplicaSets[0].set.id
+        #expect(apply(store, .removeVnode(replicaSet: set, node: 1)).code == "meta.last_replica")
+        #expect(apply(store, .dropBucket(tenant: "cnosdb", database: "public", bucket: store.current.allReplicaSets[0].bucket.id)).ok)
+        #expect(store.current.allReplicaSets.isEmpty)
+    }
+
     @Test func errorsHaveStableCodes() {
         let store = MetaStore()
         #expect(apply(store, .dropDatabase(tenant: "cnosdb", name: "none")).code == "meta.database_not_found")

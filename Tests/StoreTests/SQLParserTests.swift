@@ -52,6 +52,22 @@ struct SQLParserTests {
         #expect(try SQLParser.parse("ALTER DATABASE d SET TTL 'inf'") == .alterDatabase(name: "d", options: [DatabaseOption(name: "TTL", value: .string("inf"))]))
     }
 
+    @Test func replicaCommands() throws {
+        #expect(try SQLParser.parse("REPLICA ADD replica_id 101 node_id 4") == .replica(.add(replicaSet: 101, node: 4)))
+        #expect(try SQLParser.parse("replica remove REPLICA_ID 101 NODE_ID 1") == .replica(.remove(replicaSet: 101, node: 1)))
+        #expect(try SQLParser.parse("REPLICA PROMOTE replica_id 7 node_id 2") == .replica(.promote(replicaSet: 7, node: 2)))
+        #expect(try SQLParser.parse("REPLICA DESTROY replica_id 7") == .replica(.destroy(replicaSet: 7)))
+        #expect(try SQLParser.parse("REPLICA DESTORY replica_id 7") == .replica(.destroy(replicaSet: 7)), "CnosDB's spelling")
+        #expect(try SQLParser.parse("MOVE VNODE 12 TO NODE 3") == .vnode(.move(vnode: 12, toNode: 3)))
+        #expect(try SQLParser.parse("COPY VNODE 12 TO NODE 3") == .vnode(.copy(vnode: 12, toNode: 3)))
+        #expect(try SQLParser.parse("DROP VNODE 12") == .vnode(.drop(vnode: 12)))
+        #expect(try SQLParser.parse("SHOW VNODES") == .showVnodes)
+        #expect(try SQLParser.parse("CHECKSUM GROUP 101") == .checksumGroup(replicaSet: 101))
+        #expect(throws: SQLError.self) { try SQLParser.parse("REPLICA ADD replica_id 101") }
+        #expect(throws: SQLError.self) { try SQLParser.parse("REPLICA SPLIT replica_id 101") }
+        #expect(throws: SQLError.self) { try SQLParser.parse("MOVE VNODE 12 TO 3") }
+    }
+
     @Test(arguments: [
         ("SELEC * FROM t", 0, "expected SELECT"),
         ("SELECT * FROM", 13, "expected a table name"),
