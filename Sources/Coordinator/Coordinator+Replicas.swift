@@ -45,12 +45,30 @@ extension Coordinator {
         return location.set
     }
 
-    func executeOrThrow(_ command: MetaCommand) async throws(CoordinatorError) {
-        let result = try await execute(command)
-        guard result.ok else {
-            let kind: CoordinatorError.Kind =
-                result.code.hasSuffix("not_found") ? .notFound : result.code == "meta.change_pending" ? .conflict : .badRequest
-            throw CoordinatorError(kind, result.code, result.message)
+    /// Runs a meta command of the replica changes, retrying while meta is unavailable (its leader may have just
+    /// died with the proposal): these commands are idempotent, so a retry of one that did commit is harmless.
+    /// - Returns: whether an earlier attempt may have committed (a retry happened).
+    @discardableResult
+    func executeOrThrow(_ command: MetaCommand) async throws(CoordinatorError) -> Bool {
+        let deadline = Date().addingTimeInterval(Double(Self.adminTimeoutMilliseconds) / 1000)
+        var retried = false
+        while true {
+            let result: MetaResult
+            do {
+                result = try await execute(command)
+            } catch {
+                guard error.kind == .unavailable, Date() < deadline else { throw error }
+                retried = true
+                try? await Task.sleep(for: .milliseconds(200))
+                continue
+            }
+            guard result.ok else {
+                let kind: CoordinatorError.Kind =
+                    result.code.hasSuffix("not_found")
+                    ? .notFound : result.code == "meta.change_pending" || result.code.hasSuffix("exists") ? .conflict : .badRequest
+                throw CoordinatorError(kind, result.code, result.message)
+            }
+            return retried
         }
     }
 
@@ -60,7 +78,12 @@ extension Coordinator {
         if set.nodes.contains(node) && set.pending == nil {
             throw CoordinatorError(.conflict, "meta.vnode_exists", "replica set \(setID) already has a vnode on node \(node)")
         }
-        try await executeOrThrow(.addVnode(replicaSet: setID, node: node))
+        do {
+            try await executeOrThrow(.addVnode(replicaSet: setID, node: node))
+        } catch where error.code == "meta.vnode_exists" {
+            // A retried addition whose first attempt committed and was already finished by the meta leader.
+            guard try await replicaSet(setID).nodes.contains(node) else { throw error }
+        }
         try await finishAdd(setID, node: node)
     }
 
@@ -131,7 +154,10 @@ extension Coordinator {
     public func moveVnode(_ id: UInt64, to node: UInt64) async throws(CoordinatorError) {
         let (set, from) = try await vnode(id)
         guard from != node else { return }
-        try await addReplica(set.id, node: node)
+        // Repeating a move cut short is safe: a copy already complete on `node` is not added again.
+        if !set.nodes.contains(node) || set.pending == PendingChange(kind: .add, node: node) {
+            try await addReplica(set.id, node: node)
+        }
         try await removeReplica(set.id, node: from)
     }
 

@@ -139,6 +139,9 @@ extension MultiRaftHost {
         for key in sending.keys where key.group == group { sending[key] = nil }
         receivingGroups.remove(group)
         pendingRecords.append(.removeGroup(group))
+        // The files go right after the removeGroup record is durable, before a new replica of the same group
+        // (re-added at once) can write its own; until then nobody may read them.
+        snapshots.forget(group: group)
         removedGroupsAwaitingCleanup.append(group)
         logger.info("destroyed this node's replica", metadata: ["raft.group": "\(group)"])
     }
@@ -146,12 +149,13 @@ extension MultiRaftHost {
     /// The ids of the groups this node hosts.
     public var hostedGroupsFromLoopThread: [GroupID] { Array(slots.keys) }
 
-    /// Deletes the snapshot files of groups whose `removeGroup` record is now durable, and snapshot files left
-    /// by groups that recovery did not find (a crash between the two steps).
+    /// Deletes the snapshot files of groups whose `removeGroup` record is now durable (called right after the
+    /// WAL append, before any replica created anew since could write files), and snapshot files left by groups
+    /// that recovery did not find (a crash between the two steps).
     func cleanUpRemovedGroups() {
         let groups = removedGroupsAwaitingCleanup + snapshots.groups.filter { slots[$0] == nil }
         removedGroupsAwaitingCleanup = []
-        for group in Set(groups) where slots[group] == nil {
+        for group in Set(groups) {
             do {
                 try snapshots.removeAll(group: group)
             } catch {

@@ -25,6 +25,15 @@ extension MultiRaftHost {
             let node = try RaftNode(config: settings.raftConfig(seed: seed(for: group)), restoring: state)
             let machine = factory(group)
             var applied = LogIndex.zero
+            let lastIndex = state.entries.last?.index ?? state.snapshot.index
+            if let metadata = snapshots.latestMetadata(group: group), metadata.index > lastIndex {
+                // Beyond everything the log holds: a file of an earlier replica of this group (destroyed, then
+                // created anew, and the node stopped before deleting it), or a received snapshot whose WAL
+                // record never became durable (the leader sends it again). Neither belongs to this log.
+                logger.warning(
+                    "group \(group): dropping snapshot file at index \(metadata.index), beyond its log (\(lastIndex))")
+                try snapshots.removeAll(group: group)
+            }
             if let (metadata, reader) = try snapshots.latest(group: group, chunkSize: settings.snapshotChunkBytes) {
                 var data: [UInt8] = []
                 while let chunk = try reader.next() { data += chunk }

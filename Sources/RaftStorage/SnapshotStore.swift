@@ -127,6 +127,9 @@ public final class SnapshotStore {
         try remove(names.filter { $0 != current && SnapshotFileName.parse($0)?.group == group })
     }
 
+    /// Stops offering `group`'s snapshot (the group was destroyed; its files are deleted later by `removeAll`).
+    public func forget(group: GroupID) { files[group] = nil }
+
     /// Deletes every snapshot of `group` (the group was destroyed on this node), then syncs the directory.
     public func removeAll(group: GroupID) throws(SnapshotError) {
         files[group] = nil

@@ -131,7 +131,7 @@ final class ProcessCluster: @unchecked Sendable {
 
     // MARK: - HTTP
 
-    struct Reply {
+    struct Reply: Sendable {
         var status: Int
         var body: String
     }

@@ -44,6 +44,34 @@ import Testing
         #expect(files.isEmpty, "no snapshot file of the destroyed group is left: \(files)")
     }
 
+    @Test("a replica destroyed and created anew at once starts clean, also across a restart")
+    func removedAndAddedBack() async throws {
+        let group = GroupID(9)
+        let cluster = try HostCluster(nodes: 3, groups: [group]) { $0.snapshotEveryEntries = 5 }
+        defer { cluster.shutdown() }
+        for k in 0..<30 { try await cluster.put("k\(k)", "old", group: group, via: NodeID(1)) }
+        let leader = try #require(await cluster.summaries(NodeID(1)).first?.leader)
+        let member = [NodeID(1), NodeID(2), NodeID(3)].first { $0 != leader }!
+        try await cluster.administer(.remove(member), group: group, via: leader)
+        // Destroyed and created anew in one loop round: the old replica's snapshot files must not leak into it.
+        let host = cluster.hosts[member]!
+        await host.onLoopThread {
+            host.removeGroupFromLoopThread(group)
+            host.ensureGroupFromLoopThread(group, membership: .empty)
+        }
+        try await cluster.administer(.addLearner(member), group: group, via: leader, attempts: 2)
+        try await cluster.administer(.promote(member), group: group, via: leader)
+        for k in 0..<30 { try await cluster.put("k\(k)", "new", group: group, via: leader) }
+        cluster.stop(member)
+        cluster.founding = [:]
+        try cluster.start(member)
+        try await cluster.put("after", "restart", group: group, via: leader)
+        #expect(try await cluster.get("after", group: group, via: member) == "restart")
+        #expect(try await cluster.get("k7", group: group, via: member, linearizable: false) == "new")
+        let sums = [await cluster.summaries(leader).first?.checksum, await cluster.summaries(member).first?.checksum]
+        #expect(sums[0] != nil && sums[0] == sums[1], "the replicas agree: \(sums)")
+    }
+
     @Test("impossible operations are refused with a reason; a follower answers with its leader")
     func refusals() async throws {
         let group = GroupID(3)
