@@ -30,6 +30,11 @@ extension MultiRaftHost {
         guard var waiter = administrations[id] else { return }
         func finish(_ result: Result<[UInt8], HostError>) {
             administrations[id] = nil
+            switch result {
+            case .success: logger.info("\(waiter.operation): done", metadata: ["raft.group": "\(waiter.group)"])
+            case .failure(let error):
+                logger.info("\(waiter.operation): \(error)", metadata: ["raft.group": "\(waiter.group)"])
+            }
             waiter.complete(result)
         }
         let group = waiter.group
