@@ -218,9 +218,13 @@ extension Coordinator {
         var next = 1
         var lastError: (any Error)?
         while Date() < deadline {
+            // One attempt may wait as long as the whole operation only while a learner catches up; otherwise a
+            // leader that died with the request is given up on soon, and the next one asked.
+            let remaining = Int(deadline.timeIntervalSinceNow * 1000)
+            let attempt: Int
+            if case .addLearner = operation { attempt = remaining } else { attempt = min(remaining, 8_000) }
             do {
-                try await host.administer(
-                    operation, group: group, via: target, timeoutMilliseconds: timeoutMilliseconds)
+                try await host.administer(operation, group: group, via: target, timeoutMilliseconds: max(attempt, 100))
                 return
             } catch HostError.noLeader(_, let hint) {
                 lastError = HostError.noLeader(group, leaderHint: hint)

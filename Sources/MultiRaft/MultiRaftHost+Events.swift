@@ -14,6 +14,8 @@ extension MultiRaftHost {
         case .propose(let group, let command, let timeout, let complete):
             proposeLocally(group, command, timeout: timeout, complete: complete)
         case .proposeRemote(let group, let node, let command, let timeout, let complete):
+            // A node already known to be down would never answer (its waiters were failed when it went down).
+            if isKnownDown(node) { return complete(.failure(.noLeader(group, leaderHint: nil))) }
             nextRequest += 1
             let id = nextRequest
             remoteProposals[id] = RemoteWaiter(
@@ -23,6 +25,7 @@ extension MultiRaftHost {
                     ForwardedProposal(
                         requestID: id, group: group, timeoutMilliseconds: UInt32(timeout / 1_000_000), command: command)))
         case .readRemote(let group, let node, let linearizable, let request, let timeout, let complete):
+            if isKnownDown(node) { return complete(.failure(.noLeader(group, leaderHint: nil))) }
             nextRequest += 1
             let id = nextRequest
             remoteProposals[id] = RemoteWaiter(group: group, node: node, deadline: Self.now() + timeout, complete: complete)
@@ -47,6 +50,7 @@ extension MultiRaftHost {
         case .administer(let group, let operation, let timeout, let complete):
             startAdministration(group, operation, timeout: timeout, complete: complete)
         case .administerRemote(let group, let node, let operation, let timeout, let complete):
+            if isKnownDown(node) { return complete(.failure(.noLeader(group, leaderHint: nil))) }
             nextRequest += 1
             let id = nextRequest
             remoteProposals[id] = RemoteWaiter(group: group, node: node, deadline: Self.now() + timeout, complete: complete)
@@ -178,4 +182,10 @@ extension MultiRaftHost {
         if work { slot.idleTicks = 0 }
         dirty.insert(slot.id)
     }
+}
+
+extension MultiRaftHost {
+    /// True if `node` is a known peer that has been silent past an election timeout (or whose connection
+    /// closed): a request sent to it now would only wait out its deadline.
+    func isKnownDown(_ node: NodeID) -> Bool { knownPeers.contains(node) && !livePeers.contains(node) }
 }
