@@ -14,7 +14,7 @@ extension MultiRaftHost {
                 guard let slot = slots[group], slot.node.hasReady else { continue }
                 let ready = slot.node.ready()
                 if let snapshot = ready.snapshot { records.append(.snapshot(group, snapshot)) }
-                if !ready.entries.isEmpty { records.append(.entries(group, ready.entries)) }
+                if !ready.entries.isEmpty { Self.appendEntryRecords(group, ready.entries, to: &records) }
                 if let hardState = ready.hardState { records.append(.hardState(group, hardState)) }
                 batch.append((slot, ready))
             }
@@ -37,6 +37,24 @@ extension MultiRaftHost {
         }
         flushOutbox()
     }
+
+    /// Entries records of at most `entryRecordBytes` each: a member catching up can take in far more in one round
+    /// (many append messages) than one WAL record may hold.
+    static func appendEntryRecords(_ group: GroupID, _ entries: [Entry], to records: inout [WALRecord]) {
+        var start = 0
+        var bytes = 0
+        for (k, entry) in entries.enumerated() {
+            if k > start && bytes + entry.byteCount > entryRecordBytes {
+                records.append(.entries(group, Array(entries[start..<k])))
+                start = k
+                bytes = 0
+            }
+            bytes += entry.byteCount
+        }
+        records.append(.entries(group, start == 0 ? entries : Array(entries[start...])))
+    }
+
+    static let entryRecordBytes = 32 << 20
 
     private func handle(_ ready: Ready, of slot: GroupSlot) {
         let group = slot.id
