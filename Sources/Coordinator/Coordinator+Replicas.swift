@@ -117,7 +117,7 @@ extension Coordinator {
 
     func finishRemove(_ setID: UInt64, node: UInt64) async throws(CoordinatorError) {
         let set = try await replicaSet(setID)
-        if try await leader(of: set) == node, let successor = set.nodes.first(where: { $0 != node }) {
+        if await leader(of: set) == node, let successor = set.nodes.first(where: { $0 != node }) {
             try await administer(
                 .transferLeadership(NodeID(successor)), set: set, timeoutMilliseconds: Self.adminTimeoutMilliseconds)
         }
@@ -194,7 +194,7 @@ extension Coordinator {
     /// The node that leads the replica set: from this node's own replica if it has one, else the leader hint
     /// (which follows elections). A stale answer costs only an extra step: a leader that is removed hands
     /// leadership over by itself (the core's joint-consensus rules).
-    public func leader(of set: ReplicaSetInfo) async throws(CoordinatorError) -> UInt64? {
+    public func leader(of set: ReplicaSetInfo) async -> UInt64? {
         if set.nodes.contains(nodeID) {
             let group = GroupID(set.id)
             if let leader = await host.inspect({ view in view.groups.first { $0.group == group }?.leader }) {

@@ -32,7 +32,7 @@ public enum GroupReconciler {
         let wanted = Set(state.replicaSets(on: node).map(\.id))
         var removed: [GroupID] = []
         for group in host.hostedGroupsFromLoopThread
-        where group.rawValue >= MetaState().nextID && group.rawValue < state.nextID && !wanted.contains(group.rawValue) {
+        where group.rawValue >= MetaState.firstID && group.rawValue < state.nextID && !wanted.contains(group.rawValue) {
             host.removeGroupFromLoopThread(group)
             removed.append(group)
         }

@@ -112,8 +112,10 @@ public struct MetaState: Codable, Sendable, Equatable {
     public var nodes: [UInt64: NodeInfo] = [:]
     public var tenants: [String: TenantInfo] = ["cnosdb": TenantInfo(name: "cnosdb", databases: ["public": DatabaseInfo(name: "public", options: DatabaseOptions())])]
     public var users: [String: UserInfo] = [:]
-    /// The next id for buckets, replica sets and vnodes (cluster-unique).
-    public var nextID: UInt64 = 100
+    /// The first id handed out to buckets, replica sets and vnodes (lower ids are fixed groups, e.g. meta's).
+    public static let firstID: UInt64 = 100
+    /// The next id for buckets, replica sets and vnodes (cluster-unique, never reused).
+    public var nextID: UInt64 = firstID
     public init() {}
 
     public func database(_ tenant: String, _ name: String) -> DatabaseInfo? { tenants[tenant]?.databases[name] }

@@ -72,12 +72,3 @@ extension MultiRaftHost {
         return generator.next() ^ UInt64(Self.now())
     }
 }
-
-extension MultiRaftHost {
-    /// Creates `group` with the founding membership `voters` if this node is one of them and does not host it
-    /// yet. Loop thread only.
-    public func ensureGroupFromLoopThread(_ group: GroupID, voters: Set<NodeID>) {
-        guard voters.contains(settings.nodeID) else { return }
-        ensureGroupFromLoopThread(group, membership: Membership(voters: voters))
-    }
-}

@@ -53,12 +53,19 @@ import Testing
         let leader = try #require(await cluster.summaries(NodeID(1)).first?.leader)
         let member = [NodeID(1), NodeID(2), NodeID(3)].first { $0 != leader }!
         try await cluster.administer(.remove(member), group: group, via: leader)
-        // Destroyed and created anew in one loop round: the old replica's snapshot files must not leak into it.
+        // Destroyed and created anew in one loop round: the old replica's snapshot files must go with it (the
+        // new replica would otherwise find them, offer them, and restore them after a restart).
+        let snapshotDirectory = "\(cluster.root)/node\(member)/snapshots"
+        let oldFiles = try FileManager.default.contentsOfDirectory(atPath: snapshotDirectory)
+        #expect(!oldFiles.isEmpty, "the old replica wrote snapshots (one every 5 entries)")
         let host = cluster.hosts[member]!
         await host.onLoopThread {
             host.removeGroupFromLoopThread(group)
             host.ensureGroupFromLoopThread(group, membership: .empty)
         }
+        await host.onLoopThread {}  // the next round appended the removeGroup record and deleted the files
+        let left = Set(try FileManager.default.contentsOfDirectory(atPath: snapshotDirectory)).intersection(oldFiles)
+        #expect(left.isEmpty, "old snapshot files left beside the new replica: \(left)")
         try await cluster.administer(.addLearner(member), group: group, via: leader, attempts: 2)
         try await cluster.administer(.promote(member), group: group, via: leader)
         for k in 0..<30 { try await cluster.put("k\(k)", "new", group: group, via: leader) }
