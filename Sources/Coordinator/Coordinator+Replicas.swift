@@ -35,7 +35,8 @@ extension Coordinator {
 
     /// True once the local meta replica has applied everything committed before the call (a ReadIndex round).
     public func metaIsCurrent() async -> Bool {
-        (try? await host.read(metaGroup, linearizable: true, timeoutMilliseconds: writeTimeoutMilliseconds) { _ in 0 }) != nil
+        (try? await host.read(metaGroup, linearizable: true, timeoutMilliseconds: writeTimeoutMilliseconds) { _ in 0 })
+            != nil
     }
 
     func replicaSet(_ id: UInt64) async throws(CoordinatorError) -> ReplicaSetInfo {
@@ -65,7 +66,8 @@ extension Coordinator {
             guard result.ok else {
                 let kind: CoordinatorError.Kind =
                     result.code.hasSuffix("not_found")
-                    ? .notFound : result.code == "meta.change_pending" || result.code.hasSuffix("exists") ? .conflict : .badRequest
+                    ? .notFound
+                    : result.code == "meta.change_pending" || result.code.hasSuffix("exists") ? .conflict : .badRequest
                 throw CoordinatorError(kind, result.code, result.message)
             }
             return retried
@@ -76,11 +78,12 @@ extension Coordinator {
     public func addReplica(_ setID: UInt64, node: UInt64) async throws(CoordinatorError) {
         let set = try await replicaSet(setID)
         if set.nodes.contains(node) && set.pending == nil {
-            throw CoordinatorError(.conflict, "meta.vnode_exists", "replica set \(setID) already has a vnode on node \(node)")
+            throw CoordinatorError(
+                .conflict, "meta.vnode_exists", "replica set \(setID) already has a vnode on node \(node)")
         }
         do {
             try await executeOrThrow(.addVnode(replicaSet: setID, node: node))
-        } catch where error.code == "meta.vnode_exists" {
+        } catch  where error.code == "meta.vnode_exists" {
             // A retried addition whose first attempt committed and was already finished by the meta leader.
             guard try await replicaSet(setID).nodes.contains(node) else { throw error }
         }
@@ -100,7 +103,8 @@ extension Coordinator {
     public func removeReplica(_ setID: UInt64, node: UInt64) async throws(CoordinatorError) {
         let set = try await replicaSet(setID)
         guard set.nodes.contains(node) else {
-            throw CoordinatorError(.notFound, "meta.vnode_not_found", "replica set \(setID) has no vnode on node \(node)")
+            throw CoordinatorError(
+                .notFound, "meta.vnode_not_found", "replica set \(setID) has no vnode on node \(node)")
         }
         guard set.nodes.count > 1 else {
             throw CoordinatorError(
@@ -129,7 +133,8 @@ extension Coordinator {
     public func promoteReplica(_ setID: UInt64, node: UInt64) async throws(CoordinatorError) {
         let set = try await replicaSet(setID)
         guard set.nodes.contains(node) else {
-            throw CoordinatorError(.notFound, "meta.vnode_not_found", "replica set \(setID) has no vnode on node \(node)")
+            throw CoordinatorError(
+                .notFound, "meta.vnode_not_found", "replica set \(setID) has no vnode on node \(node)")
         }
         try await administer(
             .transferLeadership(NodeID(node)), set: set, timeoutMilliseconds: Self.adminTimeoutMilliseconds)
@@ -183,7 +188,8 @@ extension Coordinator {
                     GroupID(setID), via: NodeID(vnode.node), linearizable: true, request: VnodeQuery.checksum.bytes,
                     timeoutMilliseconds: writeTimeoutMilliseconds)
                 let value = try VnodeChecksum(answer: answer)
-                rows.append(VnodeChecksumRow(vnode: vnode.id, node: vnode.node, checksum: value.checksum, points: value.points))
+                rows.append(
+                    VnodeChecksumRow(vnode: vnode.id, node: vnode.node, checksum: value.checksum, points: value.points))
             } catch {
                 throw Self.unavailable(error, what: "vnode \(vnode.id) on node \(vnode.node)")
             }
@@ -258,7 +264,8 @@ extension Coordinator {
                 }
                 done.append("replica set \(location.set.id): \(pending.kind.rawValue) node \(pending.node) finished")
             } catch {
-                done.append("replica set \(location.set.id): \(pending.kind.rawValue) node \(pending.node) failed: \(error)")
+                done.append(
+                    "replica set \(location.set.id): \(pending.kind.rawValue) node \(pending.node) failed: \(error)")
             }
         }
         return done
@@ -271,7 +278,9 @@ extension Coordinator {
             for (name, database) in tenant.databases {
                 guard let ttl = database.options.ttl else { continue }
                 for bucket in database.buckets where bucket.end <= now &- ttl {
-                    if (try? await execute(.dropBucket(tenant: tenantName, database: name, bucket: bucket.id)))?.ok == true {
+                    if (try? await execute(.dropBucket(tenant: tenantName, database: name, bucket: bucket.id)))?.ok
+                        == true
+                    {
                         dropped.append("\(tenantName).\(name) bucket \(bucket.id) [\(bucket.start), \(bucket.end))")
                     }
                 }

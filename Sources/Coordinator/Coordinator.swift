@@ -54,7 +54,8 @@ public final class Coordinator: Sendable {
     /// created through another node a moment ago is found).
     public func database(_ tenant: String, _ name: String) async -> DatabaseInfo? {
         if let found = meta.current.database(tenant, name) { return found }
-        _ = try? await host.read(metaGroup, linearizable: true, timeoutMilliseconds: writeTimeoutMilliseconds) { _ in 0 }
+        _ = try? await host.read(metaGroup, linearizable: true, timeoutMilliseconds: writeTimeoutMilliseconds) { _ in 0
+        }
         return meta.current.database(tenant, name)
     }
 
@@ -80,7 +81,8 @@ public final class Coordinator: Sendable {
         tenant: String, database name: String, precision: Precision?, body: [UInt8]
     ) async throws(CoordinatorError) -> Int {
         guard let database = await database(tenant, name) else {
-            throw CoordinatorError(.notFound, "meta.database_not_found", "database '\(name)' does not exist in tenant '\(tenant)'")
+            throw CoordinatorError(
+                .notFound, "meta.database_not_found", "database '\(name)' does not exist in tenant '\(tenant)'")
         }
         let unit = precision ?? Precision(parsing: database.options.precision) ?? .nanoseconds
         let now = Int64(Date().timeIntervalSince1970 * 1e9)
@@ -145,7 +147,8 @@ public final class Coordinator: Sendable {
         guard let refreshed = meta.current.database(tenant, database.name),
             let found = refreshed.buckets.first(where: { $0.start <= timestamp && timestamp < $0.end })
         else {
-            throw CoordinatorError(.internalError, "meta.bucket_missing", "bucket at \(start) was created but is not visible")
+            throw CoordinatorError(
+                .internalError, "meta.bucket_missing", "bucket at \(start) was created but is not visible")
         }
         database = refreshed
         return found
@@ -160,7 +163,8 @@ public final class Coordinator: Sendable {
         var lastError: (any Error)?
         for target in targets {
             do {
-                _ = try await host.propose(command, to: group, via: NodeID(target), timeoutMilliseconds: writeTimeoutMilliseconds)
+                _ = try await host.propose(
+                    command, to: group, via: NodeID(target), timeoutMilliseconds: writeTimeoutMilliseconds)
                 return
             } catch {
                 lastError = error
@@ -177,7 +181,8 @@ public final class Coordinator: Sendable {
             default: return CoordinatorError(.unavailable, "raft.unavailable", "\(what): \(host.description)")
             }
         }
-        return CoordinatorError(.unavailable, "raft.unavailable", "\(what): \(error.map { "\($0)" } ?? "no replica reachable")")
+        return CoordinatorError(
+            .unavailable, "raft.unavailable", "\(what): \(error.map { "\($0)" } ?? "no replica reachable")")
     }
 
     // MARK: - Reads
@@ -190,7 +195,8 @@ public final class Coordinator: Sendable {
         filter: @escaping @Sendable ([Tag]) -> Bool
     ) async throws(CoordinatorError) -> [Row] {
         guard let database = await database(tenant, name) else {
-            throw CoordinatorError(.notFound, "meta.database_not_found", "database '\(name)' does not exist in tenant '\(tenant)'")
+            throw CoordinatorError(
+                .notFound, "meta.database_not_found", "database '\(name)' does not exist in tenant '\(tenant)'")
         }
         var rows: [Row] = []
         let request = VnodeQuery.scan(measurement: measurement, start: start, end: end).bytes
@@ -208,9 +214,12 @@ public final class Coordinator: Sendable {
     }
 
     /// Measurements and their columns across a database (for SHOW TABLES / DESCRIBE TABLE).
-    public func schema(tenant: String, database name: String) async throws(CoordinatorError) -> [String: MeasurementSchema] {
+    public func schema(
+        tenant: String, database name: String
+    ) async throws(CoordinatorError) -> [String: MeasurementSchema] {
         guard let database = await database(tenant, name) else {
-            throw CoordinatorError(.notFound, "meta.database_not_found", "database '\(name)' does not exist in tenant '\(tenant)'")
+            throw CoordinatorError(
+                .notFound, "meta.database_not_found", "database '\(name)' does not exist in tenant '\(tenant)'")
         }
         var result: [String: MeasurementSchema] = [:]
         for bucket in database.buckets {
@@ -228,7 +237,9 @@ public final class Coordinator: Sendable {
     }
 
     /// Runs a vnode query on a replica of `set`: this node's if it has one, else the leader hint's, else any.
-    func read(_ request: [UInt8], from set: ReplicaSetInfo, linearizable: Bool) async throws(CoordinatorError) -> [UInt8] {
+    func read(
+        _ request: [UInt8], from set: ReplicaSetInfo, linearizable: Bool
+    ) async throws(CoordinatorError) -> [UInt8] {
         var targets = set.nodes.contains(nodeID) ? [nodeID] : set.nodes
         if let hint = set.leaderHint, let index = targets.firstIndex(of: hint) { targets.swapAt(0, index) }
         var lastError: (any Error)?
@@ -244,4 +255,3 @@ public final class Coordinator: Sendable {
         throw Self.unavailable(lastError, what: "replica set \(set.id)")
     }
 }
-

@@ -11,13 +11,19 @@ struct Authenticator: Sendable {
     let rootPassword: String?
     let meta: MetaStore
 
-    enum Need { case any, read(String), write(String), admin }
+    enum Need {
+        case any
+        case read(String)
+        case write(String)
+        case admin
+    }
 
     /// `nil` if the request may proceed, else the 401 or 403 response to send.
     func check(_ request: Request, _ need: Need) -> Response? {
         guard enabled else { return nil }
         guard let (user, password) = credentials(request) else {
-            return unauthorized("credentials required: HTTP Basic, u/p parameters or 'Authorization: Token user:password'")
+            return unauthorized(
+                "credentials required: HTTP Basic, u/p parameters or 'Authorization: Token user:password'")
         }
         if user == "root" {
             guard let rootPassword, constantTimeEqual(password, rootPassword) else {

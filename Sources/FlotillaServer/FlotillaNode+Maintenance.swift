@@ -55,7 +55,9 @@ extension FlotillaNode {
         let state = meta.current
         var changed: [UInt64: UInt64] = [:]
         for location in state.allReplicaSets {
-            if let leader = hints[location.set.id], location.set.leaderHint != leader { changed[location.set.id] = leader }
+            if let leader = hints[location.set.id], location.set.leaderHint != leader {
+                changed[location.set.id] = leader
+            }
         }
         guard !changed.isEmpty else { return }
         if (try? await coordinator.execute(.leaderHints(changed))) == nil {

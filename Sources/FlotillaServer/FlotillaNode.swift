@@ -1,15 +1,15 @@
+import Coordinator
 import Foundation
 import Hummingbird
-import Coordinator
 import Logging
 import Meta
 import MultiRaft
-import TSDB
 import NIOCore
 import Prometheus
 import RaftCore
 import RaftTransport
 import ServiceLifecycle
+import TSDB
 
 /// One `flotilla server` process: its identity, transport, multi-Raft host and HTTP API, run under a
 /// `ServiceGroup` that shuts down gracefully on SIGTERM/SIGINT (HTTP stops first, then the Raft host).
@@ -42,7 +42,8 @@ public struct FlotillaNode: Sendable {
         } else {
             guard let clusterText = options.initialCluster else {
                 throw ServerError.badArgument(
-                    "\(directory) holds no node yet: give --initial-cluster (a new cluster) or --join (not yet supported)")
+                    "\(directory) holds no node yet: give --initial-cluster (a new cluster) or --join (not yet supported)"
+                )
             }
             let initial = try NodeIdentity.parseInitialCluster(clusterText)
             guard let ownRaft = initial[options.nodeID] else {

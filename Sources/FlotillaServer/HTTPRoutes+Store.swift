@@ -94,7 +94,9 @@ extension HTTPRoutes {
         }
         if accept.contains("application/nd-json") || accept.contains("application/x-ndjson") {
             let lines = result.jsonObjects().map {
-                String(decoding: (try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys])) ?? Data(), as: UTF8.self)
+                String(
+                    decoding: (try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys])) ?? Data(),
+                    as: UTF8.self)
             }
             return plain(lines.map { $0 + "\n" }.joined(), type: "application/nd-json")
         }
@@ -116,7 +118,8 @@ extension HTTPRoutes {
                 guard let inflated = Gzip.decompress(bytes, limit: node.options.maxBodyBytes) else {
                     return .failure(
                         ResponseError(
-                            errorResponse(.badRequest, code: "write.bad_gzip", message: "the gzip body does not decompress")))
+                            errorResponse(
+                                .badRequest, code: "write.bad_gzip", message: "the gzip body does not decompress")))
                 }
                 bytes = inflated
             }

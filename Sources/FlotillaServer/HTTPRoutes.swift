@@ -79,7 +79,8 @@ struct HTTPRoutes: Sendable {
         if let denied = authenticator.check(request, .admin) { return denied }
         guard node.options.faultInjection else {
             return errorResponse(
-                .notFound, code: "debug.disabled", message: "fault injection is off; start the server with --fault-injection")
+                .notFound, code: "debug.disabled",
+                message: "fault injection is off; start the server with --fault-injection")
         }
         var request = request
         let text = String(decoding: try await collect(&request), as: UTF8.self)

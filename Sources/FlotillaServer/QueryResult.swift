@@ -129,7 +129,8 @@ struct QueryResult: Sendable {
 
     func csv() -> String {
         func quote(_ s: String) -> String {
-            s.contains(",") || s.contains("\"") || s.contains("\n") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
+            s.contains(",") || s.contains("\"") || s.contains("\n")
+                ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
         }
         var out = columns.map(quote).joined(separator: ",") + "\n"
         for row in rows { out += row.map { quote($0.text) }.joined(separator: ",") + "\n" }
@@ -150,7 +151,8 @@ struct QueryResult: Sendable {
         for row in cells { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
         let line = "+" + widths.map { String(repeating: "-", count: $0 + 2) }.joined(separator: "+") + "+\n"
         func render(_ values: [String]) -> String {
-            "|" + values.enumerated().map { " " + $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) + " " }
+            "|"
+                + values.enumerated().map { " " + $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) + " " }
                 .joined(separator: "|") + "|\n"
         }
         return line + render(columns) + line + cells.map(render).joined() + line

@@ -59,7 +59,9 @@ extension SQLExecutor {
         let rows = try await coordinator.checksums(set)
         return QueryResult(
             columns: ["vnode_id", "node_id", "checksum", "points"],
-            rows: rows.map { [.unsigned($0.vnode), .unsigned($0.node), .string(hex($0.checksum)), .unsigned($0.points)] })
+            rows: rows.map {
+                [.unsigned($0.vnode), .unsigned($0.node), .string(hex($0.checksum)), .unsigned($0.points)]
+            })
     }
 
     private func hex(_ value: UInt64) -> String {
@@ -80,7 +82,8 @@ extension SQLExecutor {
         guard
             state.allReplicaSets.contains(where: { $0.tenant == tenant && $0.set.vnodes.contains { $0.id == vnode } })
         else {
-            throw CoordinatorError(.notFound, "meta.vnode_not_found", "vnode \(vnode) does not exist in tenant '\(tenant)'")
+            throw CoordinatorError(
+                .notFound, "meta.vnode_not_found", "vnode \(vnode) does not exist in tenant '\(tenant)'")
         }
     }
 }

@@ -32,7 +32,8 @@ struct SQLExecutor: Sendable {
         case .describeTable(let table):
             let schema = try await coordinator.schema(tenant: tenant, database: database)
             guard let columns = schema[table] else {
-                throw CoordinatorError(.notFound, "sql.table_not_found", "table '\(table)' does not exist in '\(database)'")
+                throw CoordinatorError(
+                    .notFound, "sql.table_not_found", "table '\(table)' does not exist in '\(database)'")
             }
             var rows: [[SQLValue]] = [[.string("time"), .string("TIMESTAMP(NANOSECOND)"), .string("TIME")]]
             rows += columns.tags.sorted().map { [.string($0), .string("STRING"), .string("TAG")] }
@@ -52,10 +53,12 @@ struct SQLExecutor: Sendable {
         case .createDatabase(let name, let ifNotExists, let options):
             var parsed = DatabaseOptions()
             try apply(options, to: &parsed, creating: true)
-            return try await meta(.createDatabase(tenant: tenant, name: name, options: parsed, ifNotExists: ifNotExists))
+            return try await meta(
+                .createDatabase(tenant: tenant, name: name, options: parsed, ifNotExists: ifNotExists))
         case .alterDatabase(let name, let options):
             guard var parsed = coordinator.meta.current.database(tenant, name)?.options else {
-                throw CoordinatorError(.notFound, "meta.database_not_found", "database '\(name)' does not exist in tenant '\(tenant)'")
+                throw CoordinatorError(
+                    .notFound, "meta.database_not_found", "database '\(name)' does not exist in tenant '\(tenant)'")
             }
             try apply(options, to: &parsed, creating: false)
             return try await meta(.alterDatabase(tenant: tenant, name: name, options: parsed))
@@ -63,7 +66,8 @@ struct SQLExecutor: Sendable {
             return try await meta(.dropDatabase(tenant: tenant, name: name))
         case .createUser(let name, let password, let ifNotExists):
             return try await meta(
-                .createUser(name: name, passwordHash: passwordHash(user: name, password: password), ifNotExists: ifNotExists))
+                .createUser(
+                    name: name, passwordHash: passwordHash(user: name, password: password), ifNotExists: ifNotExists))
         case .dropUser(let name):
             return try await meta(.dropUser(name: name))
         case .grant(let privilege, let database, let user):
@@ -85,13 +89,16 @@ struct SQLExecutor: Sendable {
         let result = try await coordinator.execute(command)
         guard result.ok else {
             let kind: CoordinatorError.Kind =
-                result.code.hasSuffix("not_found") ? .notFound : result.code.hasSuffix("exists") ? .conflict : .badRequest
+                result.code.hasSuffix("not_found")
+                ? .notFound : result.code.hasSuffix("exists") ? .conflict : .badRequest
             throw CoordinatorError(kind, result.code, result.message)
         }
         return .message("ok")
     }
 
-    private func apply(_ options: [DatabaseOption], to parsed: inout DatabaseOptions, creating: Bool) throws(CoordinatorError) {
+    private func apply(
+        _ options: [DatabaseOption], to parsed: inout DatabaseOptions, creating: Bool
+    ) throws(CoordinatorError) {
         func bad(_ text: String) -> CoordinatorError { CoordinatorError(.badRequest, "sql.bad_option", text) }
         for option in options {
             switch (option.name, option.value) {
@@ -104,11 +111,15 @@ struct SQLExecutor: Sendable {
                 if text.lowercased() == "inf" {
                     parsed.ttl = nil
                 } else {
-                    guard let ns = DurationLiteral.parse(text), ns > 0 else { throw bad("TTL '\(text)' is not a duration") }
+                    guard let ns = DurationLiteral.parse(text), ns > 0 else {
+                        throw bad("TTL '\(text)' is not a duration")
+                    }
                     parsed.ttl = ns
                 }
             case ("VNODE_DURATION", .string(let text)):
-                guard let ns = DurationLiteral.parse(text), ns > 0 else { throw bad("VNODE_DURATION '\(text)' is not a duration") }
+                guard let ns = DurationLiteral.parse(text), ns > 0 else {
+                    throw bad("VNODE_DURATION '\(text)' is not a duration")
+                }
                 parsed.vnodeDuration = ns
             case ("PRECISION", .string(let text)):
                 guard ["ns", "us", "ms"].contains(text.lowercased()) else {
@@ -127,12 +138,16 @@ struct SQLExecutor: Sendable {
             Dictionary(view.groups.map { ($0.group.rawValue, $0.leader?.rawValue) }, uniquingKeysWith: { a, _ in a })
         }
         var rows: [[SQLValue]] = []
-        for (name, database) in (coordinator.meta.current.tenants[tenant]?.databases ?? [:]).sorted(by: { $0.key < $1.key }) {
+        for (name, database) in (coordinator.meta.current.tenants[tenant]?.databases ?? [:]).sorted(by: {
+            $0.key < $1.key
+        }) {
             for bucket in database.buckets {
                 for set in bucket.replicaSets {
                     let leader = (leaders[set.id] ?? nil) ?? set.leaderHint
                     let location = set.nodes.map { $0 == leader ? "\($0)*" : "\($0)" }.joined(separator: ",")
-                    rows.append([.unsigned(set.id), .string(location), .string(name), .time(bucket.start), .time(bucket.end)])
+                    rows.append([
+                        .unsigned(set.id), .string(location), .string(name), .time(bucket.start), .time(bucket.end),
+                    ])
                 }
             }
         }
@@ -174,7 +189,9 @@ struct SQLExecutor: Sendable {
             switch item {
             case .all:
                 columns.append(("time", { .time($0.timestamp) }))
-                for key in tagKeys.sorted() { columns.append((key, { row in row.tag(key).map { .string($0) } ?? .null })) }
+                for key in tagKeys.sorted() {
+                    columns.append((key, { row in row.tag(key).map { .string($0) } ?? .null }))
+                }
                 for key in fieldKeys.sorted() { columns.append((key, { row in value(row.fields[key]) })) }
             case .column(let name, let alias):
                 columns.append((alias ?? name, { row in column(name, of: row) }))
@@ -191,7 +208,9 @@ struct SQLExecutor: Sendable {
         struct Key: Hashable, Comparable {
             var bin: Int64
             var tags: [String]
-            static func < (a: Key, b: Key) -> Bool { (a.bin, a.tags.joined(separator: "\u{0}")) < (b.bin, b.tags.joined(separator: "\u{0}")) }
+            static func < (a: Key, b: Key) -> Bool {
+                (a.bin, a.tags.joined(separator: "\u{0}")) < (b.bin, b.tags.joined(separator: "\u{0}"))
+            }
         }
         var groups: [Key: [Row]] = [:]
         for row in rows {
@@ -253,7 +272,8 @@ struct SQLExecutor: Sendable {
             let total = numbers.reduce(0, +)
             if fn == .avg { return .double(total / Double(numbers.count)) }
             if values.allSatisfy({ if case .integer = $0.1 { true } else { false } }) {
-                return .integer(values.reduce(Int64(0)) { if case .integer(let v) = $1.1 { return $0 &+ v } else { return $0 } })
+                return .integer(
+                    values.reduce(Int64(0)) { if case .integer(let v) = $1.1 { return $0 &+ v } else { return $0 } })
             }
             return .double(total)
         case .min, .max:
@@ -346,7 +366,8 @@ struct Compiled {
                 throw CoordinatorError(.badRequest, "sql.bad_time", "'\(s)' is not an RFC 3339 time or an integer")
             }
             return t
-        default: throw CoordinatorError(.badRequest, "sql.bad_time", "time compares with an RFC 3339 string or an integer")
+        default:
+            throw CoordinatorError(.badRequest, "sql.bad_time", "time compares with an RFC 3339 string or an integer")
         }
     }
 

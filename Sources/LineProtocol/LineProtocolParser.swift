@@ -25,7 +25,8 @@ public struct LineProtocolParser {
             while lineEnd < bytes.count && bytes[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
             var contentEnd = lineEnd
             if contentEnd > lineStart && bytes[contentEnd - 1] == UInt8(ascii: "\r") { contentEnd -= 1 }
-            var cursor = LineCursor(bytes: bytes, position: lineStart, end: contentEnd, line: lineNumber, lineStart: lineStart)
+            var cursor = LineCursor(
+                bytes: bytes, position: lineStart, end: contentEnd, line: lineNumber, lineStart: lineStart)
             cursor.skipSpaces()
             if !cursor.atEnd && cursor.peek != UInt8(ascii: "#") {
                 points.append(try parseLine(&cursor))
@@ -49,7 +50,9 @@ public struct LineProtocolParser {
                 tags.append(Tag(key, value))
             }
         }
-        guard !c.atEnd, c.peek == UInt8(ascii: " ") else { throw c.error("expected a space and fields after the series") }
+        guard !c.atEnd, c.peek == UInt8(ascii: " ") else {
+            throw c.error("expected a space and fields after the series")
+        }
         c.skipSpaces()
         var fields: [Field] = []
         repeat {
@@ -65,7 +68,9 @@ public struct LineProtocolParser {
         } while !c.atEnd && c.peek == UInt8(ascii: ",")
         var timestamp = defaultTimestamp
         if !c.atEnd {
-            guard c.peek == UInt8(ascii: " ") else { throw c.error("expected a space or the end of the line after fields") }
+            guard c.peek == UInt8(ascii: " ") else {
+                throw c.error("expected a space or the end of the line after fields")
+            }
             c.skipSpaces()
             if !c.atEnd {
                 let raw = try c.integerToken(what: "timestamp")
@@ -166,7 +171,8 @@ struct LineCursor {
         }
         if last == UInt8(ascii: "i") || last == UInt8(ascii: "u") {
             let digits = token.dropLast()
-            if last == UInt8(ascii: "i"), let value = Int64(String(decoding: digits, as: UTF8.self)), isInteger(digits) {
+            if last == UInt8(ascii: "i"), let value = Int64(String(decoding: digits, as: UTF8.self)), isInteger(digits)
+            {
                 return .integer(value)
             }
             if last == UInt8(ascii: "u"), let value = UInt64(String(decoding: digits, as: UTF8.self)), isInteger(digits)
@@ -174,13 +180,17 @@ struct LineCursor {
                 return .unsigned(value)
             }
             position = start
-            throw error("'\(String(decoding: token, as: UTF8.self))' is not a valid \(last == UInt8(ascii: "i") ? "integer" : "unsigned") value of field '\(key)'")
+            throw error(
+                "'\(String(decoding: token, as: UTF8.self))' is not a valid \(last == UInt8(ascii: "i") ? "integer" : "unsigned") value of field '\(key)'"
+            )
         }
         if isFloat(token), let value = Double(String(decoding: token, as: UTF8.self)), value.isFinite {
             return .float(value)
         }
         position = start
-        throw error("'\(String(decoding: token, as: UTF8.self))' is not a valid value of field '\(key)' (number, 1i, 1u, \"string\", true/false)")
+        throw error(
+            "'\(String(decoding: token, as: UTF8.self))' is not a valid value of field '\(key)' (number, 1i, 1u, \"string\", true/false)"
+        )
     }
 
     private func isInteger(_ digits: ArraySlice<UInt8>) -> Bool {

@@ -110,7 +110,10 @@ public struct UserInfo: Codable, Sendable, Equatable {
 /// The whole metadata state.
 public struct MetaState: Codable, Sendable, Equatable {
     public var nodes: [UInt64: NodeInfo] = [:]
-    public var tenants: [String: TenantInfo] = ["cnosdb": TenantInfo(name: "cnosdb", databases: ["public": DatabaseInfo(name: "public", options: DatabaseOptions())])]
+    public var tenants: [String: TenantInfo] = [
+        "cnosdb": TenantInfo(
+            name: "cnosdb", databases: ["public": DatabaseInfo(name: "public", options: DatabaseOptions())])
+    ]
     public var users: [String: UserInfo] = [:]
     /// The first id handed out to buckets, replica sets and vnodes (lower ids are fixed groups, e.g. meta's).
     public static let firstID: UInt64 = 100

@@ -3,16 +3,20 @@ extension MetaStore {
     static func applyReplicaCommand(_ command: MetaCommand, to state: inout MetaState) -> MetaResult {
         switch command {
         case .addVnode(let setID, let node):
-            guard state.nodes[node] != nil else { return .failure("meta.node_not_found", "node \(node) is not in the cluster") }
+            guard state.nodes[node] != nil else {
+                return .failure("meta.node_not_found", "node \(node) is not in the cluster")
+            }
             guard let location = state.replicaSet(setID) else { return notFound(setID) }
             if location.set.nodes.contains(node) {
                 return location.set.pending == PendingChange(kind: .add, node: node)
-                    ? .success : .failure("meta.vnode_exists", "replica set \(setID) already has a vnode on node \(node)")
+                    ? .success
+                    : .failure("meta.vnode_exists", "replica set \(setID) already has a vnode on node \(node)")
             }
             if let pending = location.set.pending {
                 return .failure(
                     "meta.change_pending",
-                    "replica set \(setID) is still changing (\(pending.kind.rawValue) node \(pending.node)); retry later")
+                    "replica set \(setID) is still changing (\(pending.kind.rawValue) node \(pending.node)); retry later"
+                )
             }
             let id = state.nextID
             state.nextID += 1

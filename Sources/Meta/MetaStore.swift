@@ -14,7 +14,8 @@ public final class MetaStore: StateMachine, @unchecked Sendable {
     private let lock = NSLock()
     /// Runs after each applied command with the states before and after it, and after a snapshot is restored
     /// (with no previous state: a restore must not be read as the removal of whatever it lacks).
-    public var onChange: ((_ command: MetaCommand?, _ index: LogIndex, _ before: MetaState?, _ after: MetaState) -> Void)?
+    public var onChange:
+        ((_ command: MetaCommand?, _ index: LogIndex, _ before: MetaState?, _ after: MetaState) -> Void)?
 
     public init() {}
 
@@ -68,7 +69,8 @@ public final class MetaStore: StateMachine, @unchecked Sendable {
             }
             if state.tenants[tenant]!.databases[name] != nil {
                 return ifNotExists
-                    ? .success : .failure("meta.database_exists", "database '\(name)' already exists in tenant '\(tenant)'")
+                    ? .success
+                    : .failure("meta.database_exists", "database '\(name)' already exists in tenant '\(tenant)'")
             }
             state.tenants[tenant]!.databases[name] = DatabaseInfo(name: name, options: options)
         case .alterDatabase(let tenant, let name, let options):
@@ -82,7 +84,8 @@ public final class MetaStore: StateMachine, @unchecked Sendable {
             }
         case .createBucket(let tenant, let database, let start, let end, let placement):
             guard var info = state.tenants[tenant]?.databases[database] else {
-                return .failure("meta.database_not_found", "database '\(database)' does not exist in tenant '\(tenant)'")
+                return .failure(
+                    "meta.database_not_found", "database '\(database)' does not exist in tenant '\(tenant)'")
             }
             if info.buckets.contains(where: { $0.start <= start && start < $0.end }) { return .success }
             var sets: [ReplicaSetInfo] = []
@@ -111,10 +114,14 @@ public final class MetaStore: StateMachine, @unchecked Sendable {
                 return .failure("meta.user_not_found", "user '\(name)' does not exist")
             }
         case .grant(let user, let database, let privilege):
-            guard state.users[user] != nil else { return .failure("meta.user_not_found", "user '\(user)' does not exist") }
+            guard state.users[user] != nil else {
+                return .failure("meta.user_not_found", "user '\(user)' does not exist")
+            }
             state.users[user]!.grants[database] = privilege
         case .revoke(let user, let database):
-            guard state.users[user] != nil else { return .failure("meta.user_not_found", "user '\(user)' does not exist") }
+            guard state.users[user] != nil else {
+                return .failure("meta.user_not_found", "user '\(user)' does not exist")
+            }
             state.users[user]!.grants[database] = nil
         case .leaderHint(let setID, let node):
             _ = state.updateReplicaSet(setID) { $0.leaderHint = node }

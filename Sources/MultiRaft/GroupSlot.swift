@@ -6,7 +6,8 @@ import RaftStorage
 final class GroupSlot {
     let id: GroupID
     var node: RaftNode
-    let machine: any StateMachine
+    /// Replaced whole when a snapshot restored in the background is complete.
+    var machine: any StateMachine
     /// The last entry applied to `machine` (entries at or below it are skipped, e.g. after a restart from a
     /// snapshot file newer than the WAL's compaction record).
     var machineApplied: LogIndex
@@ -21,6 +22,13 @@ final class GroupSlot {
     var waitingReads: [UInt64] = []
     /// A snapshot arriving from the leader.
     var receiving: SnapshotReceive?
+    /// A snapshot of this replica is being written in the background (the log is compacted once it is durable).
+    var compacting = false
+    /// The index of a snapshot being restored into a fresh machine in the background: meanwhile committed
+    /// entries are not applied (they are, from the log, once it is in) and linearizable reads wait.
+    var restoring: LogIndex?
+    /// Counts restores, so that one overtaken by a newer snapshot is dropped when it completes.
+    var restoreGeneration: UInt64 = 0
 
     init(id: GroupID, node: RaftNode, machine: any StateMachine, machineApplied: LogIndex) {
         self.id = id
@@ -37,6 +45,13 @@ struct SnapshotReceive {
     var index: LogIndex
     var offset: UInt64
     var lastChunkTick: UInt64
+}
+
+/// Hands a value that is not `Sendable` (a snapshot writer, a state machine) to a background thread and back:
+/// the loop thread does not touch it from the moment it hands it over until the result comes back.
+struct Handoff<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }
 
 /// The sending side of a snapshot transfer to one member.

@@ -31,7 +31,8 @@ public struct HostView {
             return GroupSummary(
                 group: id, role: slot.node.role, term: slot.node.term, leader: slot.node.leader,
                 commit: slot.node.log.committed, applied: slot.machineApplied, lastIndex: slot.node.log.lastIndex,
-                voters: membership.allVoters.sorted(), learners: membership.learners.union(membership.learnersNext).sorted(),
+                voters: membership.allVoters.sorted(),
+                learners: membership.learners.union(membership.learnersNext).sorted(),
                 quiet: slot.quiet, checksum: slot.machine.checksum)
         }
     }

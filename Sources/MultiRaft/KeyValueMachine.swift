@@ -6,7 +6,11 @@ public final class KeyValueMachine: StateMachine {
     public private(set) var values: [String: [UInt8]] = [:]
     public private(set) var appliedCommands = 0
 
-    public init() {}
+    /// Whether the host writes and restores this machine's snapshots on its background threads (the vnodes' way;
+    /// tests use it to exercise that path with a small machine).
+    public let snapshotsInBackground: Bool
+
+    public init(snapshotsInBackground: Bool = false) { self.snapshotsInBackground = snapshotsInBackground }
 
     /// Encodes a "set" command.
     public static func setCommand(key: String, value: [UInt8]) -> [UInt8] {

@@ -23,12 +23,14 @@ extension MultiRaftHost {
             outbox[node, default: []].append(
                 .forwardProposal(
                     ForwardedProposal(
-                        requestID: id, group: group, timeoutMilliseconds: UInt32(timeout / 1_000_000), command: command)))
+                        requestID: id, group: group, timeoutMilliseconds: UInt32(timeout / 1_000_000), command: command)
+                ))
         case .readRemote(let group, let node, let linearizable, let request, let timeout, let complete):
             if isKnownDown(node) { return complete(.failure(.noLeader(group, leaderHint: nil))) }
             nextRequest += 1
             let id = nextRequest
-            remoteProposals[id] = RemoteWaiter(group: group, node: node, deadline: Self.now() + timeout, complete: complete)
+            remoteProposals[id] = RemoteWaiter(
+                group: group, node: node, deadline: Self.now() + timeout, complete: complete)
             outbox[node, default: []].append(
                 .forwardRead(
                     ForwardedRead(
@@ -53,7 +55,8 @@ extension MultiRaftHost {
             if isKnownDown(node) { return complete(.failure(.noLeader(group, leaderHint: nil))) }
             nextRequest += 1
             let id = nextRequest
-            remoteProposals[id] = RemoteWaiter(group: group, node: node, deadline: Self.now() + timeout, complete: complete)
+            remoteProposals[id] = RemoteWaiter(
+                group: group, node: node, deadline: Self.now() + timeout, complete: complete)
             outbox[node, default: []].append(
                 .forwardAdmin(
                     ForwardedAdmin(
@@ -144,7 +147,8 @@ extension MultiRaftHost {
                 transport.send([.forwardReply(ForwardReply(requestID: request.requestID, outcome: outcome))], to: peer)
             }
             proposeLocally(
-                request.group, request.command, timeout: UInt64(request.timeoutMilliseconds) * 1_000_000, complete: reply)
+                request.group, request.command, timeout: UInt64(request.timeoutMilliseconds) * 1_000_000,
+                complete: reply)
         case .forwardRead(let request):
             let transport = self.transport
             let reply = { @Sendable (result: Result<[UInt8], HostError>) in
@@ -164,7 +168,8 @@ extension MultiRaftHost {
                 request.group, request.operation, timeout: UInt64(request.timeoutMilliseconds) * 1_000_000,
                 complete: { result in
                     let outcome = result.mapError { $0.forwardFailure }
-                    transport.send([.forwardReply(ForwardReply(requestID: request.requestID, outcome: outcome))], to: peer)
+                    transport.send(
+                        [.forwardReply(ForwardReply(requestID: request.requestID, outcome: outcome))], to: peer)
                 })
         case .forwardReply(let reply):
             remoteProposals.removeValue(forKey: reply.requestID)?.complete(reply.outcome.mapError { HostError($0) })

@@ -100,8 +100,10 @@ extension MultiRaftHost {
         }
     }
 
-    private func apply(_ entry: Entry, in slot: GroupSlot) {
-        guard entry.index > slot.machineApplied else { return }
+    /// Applies a committed entry (once: entries at or below `machineApplied` are skipped; none while a snapshot
+    /// is being restored, since `restored` applies them from the log afterwards) and answers its proposer.
+    func apply(_ entry: Entry, in slot: GroupSlot) {
+        guard entry.index > slot.machineApplied, slot.restoring == nil else { return }
         slot.machineApplied = entry.index
         guard case .data(let bytes) = entry.payload, bytes.count >= 8 else { return }
         var id: UInt64 = 0
@@ -115,7 +117,7 @@ extension MultiRaftHost {
         }
     }
 
-    private func serveReads(_ slot: GroupSlot) {
+    func serveReads(_ slot: GroupSlot) {
         guard !slot.waitingReads.isEmpty else { return }
         slot.waitingReads.removeAll { context in
             guard let waiter = reads[context] else { return true }

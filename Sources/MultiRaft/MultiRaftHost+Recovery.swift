@@ -35,9 +35,7 @@ extension MultiRaftHost {
                 try snapshots.removeAll(group: group)
             }
             if let (metadata, reader) = try snapshots.latest(group: group, chunkSize: settings.snapshotChunkBytes) {
-                var data: [UInt8] = []
-                while let chunk = try reader.next() { data += chunk }
-                try machine.restore(data)
+                try machine.restore(chunks: { try reader.next() })
                 applied = metadata.index
             }
             guard applied >= state.snapshot.index else {

@@ -1,3 +1,4 @@
+import Dispatch
 import RaftCore
 import RaftStorage
 import RaftWire
@@ -7,45 +8,126 @@ extension MultiRaftHost {
 
     /// Once enough entries were applied since the last snapshot: writes the state machine to a snapshot file
     /// (fsynced, renamed into place), then compacts the log; the WAL's compaction record follows in the next
-    /// batch. A crash in between leaves a newer snapshot file than the WAL says, which recovery handles.
+    /// batch. A crash in between leaves a newer snapshot file than the WAL says, which recovery handles. A
+    /// machine with `snapshotsInBackground` is serialized and synced on `snapshotWrites` from a copy-on-write
+    /// source while the group goes on; the log is compacted only when the file is durable.
     func maybeCompact(_ slot: GroupSlot) {
         let every = UInt64(settings.snapshotEveryEntries)
         guard every > 0, slot.machineApplied.rawValue >= slot.snapshotIndex.rawValue + every,
-            slot.machineApplied <= slot.node.log.applied, slot.receiving == nil
+            slot.machineApplied <= slot.node.log.applied, slot.receiving == nil, !slot.compacting,
+            slot.restoring == nil, let metadata = slot.node.snapshotMetadata(through: slot.machineApplied)
         else { return }
-        guard let metadata = slot.node.compactLog(through: slot.machineApplied) else { return }
+        let writer: SnapshotWriter
         do {
-            let writer = try snapshots.beginWrite(group: slot.id, metadata: metadata)
-            try writer.write(slot.machine.snapshot())
-            _ = try writer.finish()
-            slot.snapshotIndex = metadata.index
-            pendingRecords.append(.compact(slot.id, metadata))
-            logger.debug("snapshot written", metadata: ["raft.group": "\(slot.id)", "index": "\(metadata.index)"])
+            writer = try snapshots.beginWrite(group: slot.id, metadata: metadata)
         } catch {
-            // The log was already compacted in memory: without the file this replica cannot serve or restore
-            // its state, so it stops (as on a WAL failure) rather than run on.
-            storageFailed("snapshot of group \(slot.id) failed: \(error)", groups: [slot])
+            return storageFailed("snapshot of group \(slot.id) failed: \(error)", groups: [slot])
+        }
+        let source = slot.machine.snapshotSource()
+        let file = Handoff(writer)
+        slot.compacting = true
+        snapshotWork(on: slot.machine.snapshotsInBackground ? snapshotWrites : nil) {
+            try source.write { try file.value.write($0) }
+            try file.value.seal()
+        } then: { [self] error in
+            compactionWritten(slot, metadata, writer, error)
         }
     }
 
-    /// The member installed a snapshot received from its leader: the state machine takes its data.
-    func install(_ snapshot: SnapshotMetadata, in slot: GroupSlot) {
+    /// The snapshot file of a local compaction is sealed (or failed): make it the group's and compact the log.
+    private func compactionWritten(
+        _ slot: GroupSlot, _ metadata: SnapshotMetadata, _ writer: SnapshotWriter, _ error: (any Error)?
+    ) {
+        slot.compacting = false
+        guard slots[slot.id] === slot, storageError == nil else { return writer.abort() }
+        if let error {
+            writer.abort()
+            return storageFailed("snapshot of group \(slot.id) failed: \(error)", groups: [slot])
+        }
+        // A snapshot received meanwhile may have overtaken this one.
+        if let latest = snapshots.latestMetadata(group: slot.id), latest.index >= metadata.index {
+            return writer.abort()
+        }
+        guard slot.node.snapshotMetadata(through: metadata.index) == metadata else { return writer.abort() }
         do {
-            guard let (metadata, reader) = try snapshots.latest(group: slot.id, chunkSize: settings.snapshotChunkBytes),
+            try writer.commit()
+        } catch {
+            return storageFailed("snapshot of group \(slot.id) failed: \(error)", groups: [slot])
+        }
+        _ = slot.node.compactLog(through: metadata.index)
+        slot.snapshotIndex = metadata.index
+        pendingRecords.append(.compact(slot.id, metadata))
+        logger.debug("snapshot written", metadata: ["raft.group": "\(slot.id)", "index": "\(metadata.index)"])
+    }
+
+    /// The member installed a snapshot received from its leader: the state machine takes its data. A machine
+    /// with `snapshotsInBackground` is restored into a fresh one on `snapshotRestores`; until it is in, the
+    /// group applies nothing (the entries wait in the log) and linearizable reads wait.
+    func install(_ snapshot: SnapshotMetadata, in slot: GroupSlot) {
+        let reader: SnapshotReader
+        do {
+            guard let (metadata, found) = try snapshots.latest(group: slot.id, chunkSize: settings.snapshotChunkBytes),
                 metadata.index == snapshot.index
             else {
-                storageFailed("group \(slot.id) installed snapshot \(snapshot.index) whose file is missing", groups: [slot])
-                return
+                return storageFailed(
+                    "group \(slot.id) installed snapshot \(snapshot.index) whose file is missing", groups: [slot])
             }
-            var data: [UInt8] = []
-            data.reserveCapacity(Int(reader.remaining))
-            while let chunk = try reader.next() { data += chunk }
-            try slot.machine.restore(data)
-            slot.machineApplied = snapshot.index
-            slot.snapshotIndex = snapshot.index
-            logger.debug("installed snapshot", metadata: ["raft.group": "\(slot.id)", "index": "\(snapshot.index)"])
+            reader = found
         } catch {
-            storageFailed("group \(slot.id) could not load snapshot \(snapshot.index): \(error)", groups: [slot])
+            return storageFailed("group \(slot.id) could not load snapshot \(snapshot.index): \(error)", groups: [slot])
+        }
+        let background = slot.machine.snapshotsInBackground
+        let machine = Handoff(background ? factory(slot.id) : slot.machine)
+        let data = Handoff(reader)
+        slot.restoreGeneration += 1
+        let generation = slot.restoreGeneration
+        slot.restoring = snapshot.index
+        snapshotWork(on: background ? snapshotRestores : nil) {
+            try machine.value.restore(chunks: { try data.value.next() })
+        } then: { [self] error in
+            restored(snapshot, into: machine.value, of: slot, generation: generation, error)
+        }
+    }
+
+    private func restored(
+        _ snapshot: SnapshotMetadata, into machine: any StateMachine, of slot: GroupSlot, generation: UInt64,
+        _ error: (any Error)?
+    ) {
+        guard slots[slot.id] === slot, slot.restoreGeneration == generation, storageError == nil else { return }
+        slot.restoring = nil
+        if let error {
+            return storageFailed("group \(slot.id) could not load snapshot \(snapshot.index): \(error)", groups: [slot])
+        }
+        slot.machine = machine
+        slot.machineApplied = snapshot.index
+        slot.snapshotIndex = snapshot.index
+        logger.debug("installed snapshot", metadata: ["raft.group": "\(slot.id)", "index": "\(snapshot.index)"])
+        // What the member committed while the machine was being restored.
+        var next = snapshot.index + 1
+        while next <= slot.node.log.applied, let entry = slot.node.log.entry(at: next) {
+            apply(entry, in: slot)
+            next += 1
+        }
+        serveReads(slot)
+        maybeCompact(slot)
+    }
+
+    /// Runs `work` on `queue` and then `done` with its error on the loop thread; both at once, here, when `queue`
+    /// is nil (small machines).
+    func snapshotWork(
+        on queue: DispatchQueue?, _ work: @escaping @Sendable () throws -> Void,
+        then done: @escaping ((any Error)?) -> Void
+    ) {
+        guard let queue else {
+            var failure: (any Error)?
+            do { try work() } catch { failure = error }
+            return done(failure)
+        }
+        let done = Handoff(done)
+        queue.async { [self] in
+            var failure: (any Error)?
+            do { try work() } catch { failure = error }
+            enqueue(.run { [failure] in done.value(failure) })
         }
     }
 
@@ -124,7 +206,8 @@ extension MultiRaftHost {
     }
 
     func expireSnapshotTransfers() {
-        for (key, transfer) in sending where tickCount - transfer.lastProgressTick > 50 {
+        // Generous: a receiver syncs a large snapshot before it acknowledges the last chunk.
+        for (key, transfer) in sending where tickCount - transfer.lastProgressTick > 300 {
             finishTransfer(key, succeeded: false)
         }
         // An incoming transfer that stalled (its leader died) or that the log overtook is dropped.
@@ -143,16 +226,13 @@ extension MultiRaftHost {
 
     // MARK: - Receiving
 
-    /// Stores a chunk from the leader; once the last one is in and the checksum matched, steps the snapshot
-    /// message into the member, which then installs it through its next Ready.
+    /// Stores a chunk from the leader; once the last one is in, seals (syncs) the file, off the loop thread for
+    /// a large machine, and then, if the checksum matched, steps the snapshot message into the member, which
+    /// installs it through its next Ready. The last chunk is acknowledged only then.
     func receive(_ chunk: SnapshotChunk, from peer: NodeID) {
         guard let slot = slots[chunk.group], case .snapshot(let metadata) = chunk.message.body else { return }
-        func answer(_ accepted: Bool, _ offset: UInt64) {
-            outbox[peer, default: []].append(
-                .snapshotAck(
-                    SnapshotAck(
-                        group: chunk.group, from: settings.nodeID, index: metadata.index, offset: offset,
-                        accepted: accepted)))
+        let answer = { [self] (accepted: Bool, offset: UInt64) in
+            answerChunk(chunk.group, metadata.index, offset: offset, accepted: accepted, to: peer)
         }
         do {
             if chunk.offset == 0 {
@@ -163,7 +243,8 @@ extension MultiRaftHost {
                 let writer = try snapshots.beginWrite(
                     group: chunk.group, metadata: metadata,
                     expecting: SnapshotChecksum(dataLength: chunk.totalBytes, crc: chunk.crc))
-                slot.receiving = SnapshotReceive(writer: writer, index: metadata.index, offset: 0, lastChunkTick: tickCount)
+                slot.receiving = SnapshotReceive(
+                    writer: writer, index: metadata.index, offset: 0, lastChunkTick: tickCount)
             }
             guard var receiving = slot.receiving, receiving.index == metadata.index, receiving.offset == chunk.offset
             else { return answer(false, chunk.offset) }
@@ -171,27 +252,52 @@ extension MultiRaftHost {
             receiving.offset += UInt64(chunk.data.count)
             receiving.lastChunkTick = tickCount
             slot.receiving = receiving
-            if receiving.offset >= chunk.totalBytes {
-                // Install the file only if the member will take the snapshot (same rules as the core), so that
-                // the store never holds a snapshot newer than the member's log.
-                guard chunk.message.term >= slot.node.term, metadata.index > slot.node.log.committed,
-                    slot.node.log.term(at: metadata.index) != metadata.term
-                else {
-                    receiving.writer.abort()
-                    slot.receiving = nil
-                    return answer(false, receiving.offset)
-                }
-                _ = try receiving.writer.finish()
-                slot.receiving = nil
-                slot.node.step(chunk.message)
-                wake(slot, work: true)
+            guard receiving.offset >= chunk.totalBytes else { return answer(true, receiving.offset) }
+            slot.receiving = nil
+            let writer = receiving.writer
+            let file = Handoff(writer)
+            snapshotWork(on: slot.machine.snapshotsInBackground ? snapshotWrites : nil) {
+                try file.value.seal()
+            } then: { [self] error in
+                receivedSealed(chunk, writer, into: slot, from: peer, error)
             }
-            answer(true, receiving.offset)
         } catch {
             logger.error("receiving snapshot \(metadata.index) of group \(chunk.group) failed: \(error)")
             slot.receiving?.writer.abort()
             slot.receiving = nil
             answer(false, chunk.offset)
         }
+    }
+
+    /// The last chunk's file is sealed: install it if the member will take the snapshot (same rules as the
+    /// core), so that the store never holds a snapshot newer than the member's log, and answer the leader.
+    private func receivedSealed(
+        _ chunk: SnapshotChunk, _ writer: SnapshotWriter, into slot: GroupSlot, from peer: NodeID, _ error: (any Error)?
+    ) {
+        guard case .snapshot(let metadata) = chunk.message.body else { return }
+        guard slots[slot.id] === slot, storageError == nil else { return writer.abort() }
+        let total = chunk.totalBytes
+        guard error == nil, chunk.message.term >= slot.node.term, metadata.index > slot.node.log.committed,
+            slot.node.log.term(at: metadata.index) != metadata.term
+        else {
+            if let error { logger.error("receiving snapshot \(metadata.index) of group \(slot.id) failed: \(error)") }
+            writer.abort()
+            return answerChunk(slot.id, metadata.index, offset: total, accepted: false, to: peer)
+        }
+        do {
+            try writer.commit()
+        } catch {
+            logger.error("receiving snapshot \(metadata.index) of group \(slot.id) failed: \(error)")
+            return answerChunk(slot.id, metadata.index, offset: total, accepted: false, to: peer)
+        }
+        slot.node.step(chunk.message)
+        wake(slot, work: true)
+        answerChunk(slot.id, metadata.index, offset: total, accepted: true, to: peer)
+    }
+
+    private func answerChunk(_ group: GroupID, _ index: LogIndex, offset: UInt64, accepted: Bool, to peer: NodeID) {
+        outbox[peer, default: []].append(
+            .snapshotAck(
+                SnapshotAck(group: group, from: settings.nodeID, index: index, offset: offset, accepted: accepted)))
     }
 }

@@ -38,7 +38,8 @@ extension MultiRaftHost {
                 slots[waiter.group]?.waitingReads.removeAll { $0 == context }
                 waiter.fail(
                     waiter.parked
-                        ? .noLeader(waiter.group, leaderHint: slots[waiter.group]?.node.leader) : .timeout(waiter.group))
+                        ? .noLeader(waiter.group, leaderHint: slots[waiter.group]?.node.leader) : .timeout(waiter.group)
+                )
             } else if waiter.parked {
                 submitRead(context)
             }

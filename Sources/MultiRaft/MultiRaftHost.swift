@@ -61,6 +61,10 @@ public final class MultiRaftHost: @unchecked Sendable {
     var storageError: String?
     /// Each group's commit index as recovered from the WAL (set before the loop starts, then read-only).
     var recoveredCommits: [GroupID: LogIndex] = [:]
+    /// Where large snapshots are serialized and synced, and where they are restored into fresh machines (one
+    /// at a time each, which bounds the memory they take); their results come back through `enqueue(.run)`.
+    let snapshotWrites = DispatchQueue(label: "flotilla.snapshot-writes")
+    let snapshotRestores = DispatchQueue(label: "flotilla.snapshot-restores")
 
     public init(
         settings: HostSettings, transport: any RaftTransport, peers: Set<NodeID>,
@@ -115,6 +119,10 @@ public final class MultiRaftHost: @unchecked Sendable {
         finished.lock()
         while !isFinished && thread != nil { finished.wait() }
         finished.unlock()
+        // Background snapshot work still running finds the loop gone and drops its result; wait for it, so that
+        // nothing writes into the data directory after shutdown returns.
+        snapshotWrites.sync {}
+        snapshotRestores.sync {}
         transport.shutdown()
     }
 
@@ -139,7 +147,9 @@ public final class MultiRaftHost: @unchecked Sendable {
     public func propose(
         _ command: [UInt8], to group: GroupID, via node: NodeID, timeoutMilliseconds: Int? = nil
     ) async throws -> [UInt8] {
-        if node == settings.nodeID { return try await propose(command, to: group, timeoutMilliseconds: timeoutMilliseconds) }
+        if node == settings.nodeID {
+            return try await propose(command, to: group, timeoutMilliseconds: timeoutMilliseconds)
+        }
         let timeout = UInt64(timeoutMilliseconds ?? settings.requestTimeoutMilliseconds) * 1_000_000
         return try await withCheckedThrowingContinuation { continuation in
             enqueue(

@@ -4,7 +4,12 @@ import RaftCore
 /// from a snapshot. Owned by the host's loop thread: never touched concurrently.
 ///
 /// Contract: `apply` is deterministic (same commands in the same order give the same state on every replica);
-/// `snapshot()` captures exactly the state after the last applied command; `restore` replaces the whole state.
+/// `snapshot()` and `snapshotSource()` capture exactly the state after the last applied command; `restore`
+/// replaces the whole state.
+///
+/// Large machines (a vnode holding gigabytes) set `snapshotsInBackground`: the host then serializes their
+/// `snapshotSource()` and runs `restore(chunks:)` on a fresh machine on a background thread, so that the loop
+/// thread (and every other group's heartbeats) never waits for them. Small ones (meta) do both on the loop thread.
 public protocol StateMachine: AnyObject {
     /// Applies one committed command. Returns a result for the proposer (empty if none).
     func apply(_ command: ArraySlice<UInt8>, at index: LogIndex) -> [UInt8]
@@ -14,7 +19,44 @@ public protocol StateMachine: AnyObject {
     func restore(_ data: [UInt8]) throws
     /// A checksum of the applied data: equal on replicas that applied the same commands.
     var checksum: UInt64 { get }
+    /// A frozen copy of the state that produces the snapshot's bytes on any thread, while this machine goes on
+    /// applying commands. Taking it must be cheap (copy-on-write), not a serialization.
+    func snapshotSource() -> any SnapshotSource
+    /// Replaces the state with a snapshot's, pulling its bytes chunk by chunk (`nil` at the end).
+    func restore(chunks next: () throws -> [UInt8]?) throws
+    /// Whether the host writes and restores this machine's snapshots on a background thread (see above). A
+    /// machine that says so is handed to that thread whole while it restores: it must hold no reference that
+    /// another thread uses.
+    var snapshotsInBackground: Bool { get }
 }
 
-/// Makes the state machine of a group: the host calls it when it creates or recovers a group.
+/// A frozen state machine state that writes its snapshot's bytes, in pieces, to `emit`. Safe to use on any
+/// thread; used once.
+public protocol SnapshotSource: Sendable {
+    func write(_ emit: ([UInt8]) throws -> Void) throws
+}
+
+/// The snapshot of a small machine: its bytes, taken at once.
+public struct BytesSnapshotSource: SnapshotSource {
+    public let bytes: [UInt8]
+
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    public func write(_ emit: ([UInt8]) throws -> Void) throws { try emit(bytes) }
+}
+
+extension StateMachine {
+    public func snapshotSource() -> any SnapshotSource { BytesSnapshotSource(snapshot()) }
+
+    public func restore(chunks next: () throws -> [UInt8]?) throws {
+        var data: [UInt8] = []
+        while let chunk = try next() { data += chunk }
+        try restore(data)
+    }
+
+    public var snapshotsInBackground: Bool { false }
+}
+
+/// Makes the state machine of a group: the host calls it when it creates or recovers a group, and for a
+/// snapshot restored in the background (the fresh machine replaces the group's once it is complete).
 public typealias StateMachineFactory = @Sendable (GroupID) -> any StateMachine

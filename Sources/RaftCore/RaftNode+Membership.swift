@@ -109,11 +109,19 @@ extension RaftNode {
     /// - Returns: the metadata to store beside the snapshot's bytes, or `nil` if `index` is not after the
     ///   current snapshot or not yet applied.
     public mutating func compactLog(through index: LogIndex) -> SnapshotMetadata? {
-        guard index > log.snapshot.index, index <= log.applied, let term = log.term(at: index) else { return nil }
-        let metadata = SnapshotMetadata(index: index, term: term, membership: membership(at: index))
+        guard let metadata = snapshotMetadata(through: index) else { return nil }
         log.compact(to: metadata)
         membershipHistory.removeAll { $0.0 <= index }
         return metadata
+    }
+
+    /// The metadata a snapshot of everything up to `index` would carry, without compacting anything: the
+    /// shell writes a large snapshot in the background first and calls `compactLog(through:)` once it is
+    /// durable.
+    /// - Returns: `nil` if `index` is not after the current snapshot or not yet applied.
+    public func snapshotMetadata(through index: LogIndex) -> SnapshotMetadata? {
+        guard index > log.snapshot.index, index <= log.applied, let term = log.term(at: index) else { return nil }
+        return SnapshotMetadata(index: index, term: term, membership: membership(at: index))
     }
 
     /// The shell reports whether a snapshot it was sending to `member` arrived. On failure the leader

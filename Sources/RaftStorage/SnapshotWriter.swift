@@ -10,7 +10,8 @@ import RaftCore
 /// latest snapshot atomically, `abort()` (or dropping the writer) removes the temporary file.
 ///
 /// `finish()` fills in the header, appends the CRC-32C trailer, syncs the file, renames it to `.snap`, syncs the
-/// directory and then deletes the group's older snapshots. A crash at any point leaves either the previous
+/// directory and then deletes the group's older snapshots. It is `seal()` (the file's own work, which may run
+/// on a background thread) followed by `commit()` (the store's bookkeeping, on the store's owner). A crash at any point leaves either the previous
 /// snapshot or the new one as the latest, never a partial file (`.tmp` files are removed when the store opens).
 /// Not thread-safe: one owner writes it.
 public final class SnapshotWriter {
@@ -31,6 +32,8 @@ public final class SnapshotWriter {
     /// CRC-32C of the data alone; combined with the header's at the end.
     private var dataCRC: UInt32 = 0
     private var isOpen = true
+    /// The finished file, once `seal()` succeeded and until `commit()` or `abort()`.
+    private var sealed: SnapshotFile?
 
     init(
         store: SnapshotStore, group: GroupID, metadata: SnapshotMetadata, expected: SnapshotChecksum?
@@ -63,7 +66,7 @@ public final class SnapshotWriter {
         }
     }
 
-    deinit { if isOpen { discard() } }
+    deinit { abort() }
 
     /// Appends `chunk` to the snapshot's data.
     /// - Throws: `.verificationFailed` (and removes the file) if the data grows past the expected length; `.io`
@@ -88,12 +91,24 @@ public final class SnapshotWriter {
         dataLength += UInt64(chunk.count)
     }
 
-    /// Completes the file, checks it against `expected` if given, and makes it the group's latest snapshot.
+    /// Completes the file, checks it against `expected` if given, and makes it the group's latest snapshot:
+    /// `seal()` then `commit()`.
     /// - Returns: the data length and the checksum stored in the trailer.
     /// - Throws: `.verificationFailed` if the data does not match `expected` (nothing is left behind); `.io` if
     ///   a write, sync or rename fails (the previous snapshot stays the latest).
     @discardableResult
     public func finish() throws(SnapshotError) -> SnapshotChecksum {
+        let result = try seal()
+        try commit()
+        return result
+    }
+
+    /// The slow half of `finish()`: fills in the header, appends the trailer, syncs and closes the temporary
+    /// file. Touches nothing but this writer's file, so it may run on another thread than the store's owner
+    /// (while the owner does not use this writer).
+    /// - Throws: as `finish()`; the temporary file is removed on failure.
+    @discardableResult
+    public func seal() throws(SnapshotError) -> SnapshotChecksum {
         try checkOpen()
         let header = SnapshotHeader(group: group, metadata: metadata, dataLength: dataLength).encode()
         precondition(header.count == headerSize, "the header's size depends only on the metadata")
@@ -120,22 +135,37 @@ public final class SnapshotWriter {
         }
         close(fd)
         isOpen = false
-        do {
-            try POSIXFile.move(path, to: finalPath)
-        } catch {
-            try? POSIXFile.removeFile(path)
-            throw SnapshotError(io: error)
-        }
-        let file = SnapshotFile(
+        sealed = SnapshotFile(
             path: finalPath, header: SnapshotHeader(group: group, metadata: metadata, dataLength: dataLength),
             headerBytes: header, checksum: result)
-        try store.install(file)
         return result
+    }
+
+    /// The quick half of `finish()`, on the store's owner: renames the sealed file into place, syncs the
+    /// directory and makes it the group's latest snapshot (deleting the older ones).
+    /// - Throws: `.closed` if the writer was not sealed; `.io` if the rename or the sync fails (the previous
+    ///   snapshot stays the latest).
+    public func commit() throws(SnapshotError) {
+        guard let file = sealed else {
+            throw SnapshotError(.closed, "commit() needs a sealed writer; call seal() first", file: temporaryPath)
+        }
+        sealed = nil
+        do {
+            try POSIXFile.move(temporaryPath, to: finalPath)
+        } catch {
+            try? POSIXFile.removeFile(temporaryPath)
+            throw SnapshotError(io: error)
+        }
+        try store.install(file)
     }
 
     /// Gives up: closes and removes the temporary file. The group's latest snapshot is unchanged.
     public func abort() {
         if isOpen { discard() }
+        if sealed != nil {
+            sealed = nil
+            try? POSIXFile.removeFile(temporaryPath)
+        }
     }
 
     private func checkOpen() throws(SnapshotError) {

@@ -31,7 +31,6 @@ public final class NIOTransport: RaftTransport {
         var stopped = false
     }
 
-
     public init(
         settings: TransportSettings, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "flotilla.transport")

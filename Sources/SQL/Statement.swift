@@ -94,7 +94,12 @@ public indirect enum SQLExpression: Sendable, Equatable {
 }
 
 public enum Comparison: String, Sendable, Equatable {
-    case equal = "=", notEqual = "!=", less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">="
+    case equal = "="
+    case notEqual = "!="
+    case less = "<"
+    case lessOrEqual = "<="
+    case greater = ">"
+    case greaterOrEqual = ">="
 }
 
 /// A statement that does not parse: what was expected and at which character.

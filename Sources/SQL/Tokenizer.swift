@@ -35,7 +35,9 @@ func tokenize(_ text: String) throws(SQLError) -> [Token] {
         }
         let start = i
         if c.properties.isAlphabetic || c == "_" {
-            while i < chars.count && (chars[i].properties.isAlphabetic || chars[i] == "_" || ("0"..."9").contains(chars[i])) {
+            while i < chars.count
+                && (chars[i].properties.isAlphabetic || chars[i] == "_" || ("0"..."9").contains(chars[i]))
+            {
                 i += 1
             }
             tokens.append(Token(kind: .word(String(String.UnicodeScalarView(chars[start..<i]))), position: start))
@@ -66,7 +68,8 @@ func tokenize(_ text: String) throws(SQLError) -> [Token] {
                 i += 1
             }
             guard closed else { throw SQLError("unterminated \(c == "'" ? "string" : "quoted identifier")", at: start) }
-            tokens.append(Token(kind: c == "'" ? .string(String(value)) : .quotedIdentifier(String(value)), position: start))
+            tokens.append(
+                Token(kind: c == "'" ? .string(String(value)) : .quotedIdentifier(String(value)), position: start))
         } else {
             let two = i + 1 < chars.count ? String(String.UnicodeScalarView([c, chars[i + 1]])) : ""
             if ["<=", ">=", "!=", "<>"].contains(two) {

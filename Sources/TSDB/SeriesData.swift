@@ -67,18 +67,31 @@ final class SeriesData {
             hash ^= UInt64(byte)
             hash = hash &* 0x100_0000_01b3
         }
-        func mix64(_ value: UInt64) { for shift in stride(from: 0, to: 64, by: 8) { mix(UInt8(truncatingIfNeeded: value >> UInt64(shift))) } }
+        func mix64(_ value: UInt64) {
+            for shift in stride(from: 0, to: 64, by: 8) { mix(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
+        }
         for byte in key.bytes { mix(byte) }
         mix64(UInt64(bitPattern: timestamps[row]))
         for name in columns.keys.sorted() {
             guard let value = columns[name]!.value(at: row) else { continue }
             for byte in name.utf8 { mix(byte) }
             switch value {
-            case .float(let v): mix(0); mix64(v.bitPattern)
-            case .integer(let v): mix(1); mix64(UInt64(bitPattern: v))
-            case .unsigned(let v): mix(2); mix64(v)
-            case .string(let v): mix(3); for byte in v.utf8 { mix(byte) }; mix(0xFF)
-            case .boolean(let v): mix(4); mix(v ? 1 : 0)
+            case .float(let v):
+                mix(0)
+                mix64(v.bitPattern)
+            case .integer(let v):
+                mix(1)
+                mix64(UInt64(bitPattern: v))
+            case .unsigned(let v):
+                mix(2)
+                mix64(v)
+            case .string(let v):
+                mix(3)
+                for byte in v.utf8 { mix(byte) }
+                mix(0xFF)
+            case .boolean(let v):
+                mix(4)
+                mix(v ? 1 : 0)
             }
         }
         // SplitMix64's finalizer spreads the bits, so that the sum of many rows stays a good hash.
@@ -94,6 +107,14 @@ final class SeriesData {
     var fieldNames: [String] { columns.keys.sorted() }
 
     func fieldType(_ field: String) -> String? { columns[field]?.typeName }
+
+    /// The rows as they are now, as values that later upserts do not change (copy-on-write: nothing is copied
+    /// until then).
+    func frozen() -> SeriesColumns {
+        SeriesColumns(
+            measurement: measurement, tags: tags, timestamps: timestamps,
+            columns: columns.keys.sorted().map { ($0, columns[$0]!) })
+    }
 
     /// The row as a point (fields in name order): snapshots and checksums.
     func point(at row: Int) -> Point {

@@ -67,7 +67,8 @@ extension VnodeStore {
             return PointCodec.encode(
                 rows.map { row in
                     var point = Point(
-                        measurement: measurement, tags: [], fields: row.fields.sorted { $0.key < $1.key }.map { Field($0.key, $0.value) },
+                        measurement: measurement, tags: [],
+                        fields: row.fields.sorted { $0.key < $1.key }.map { Field($0.key, $0.value) },
                         timestamp: row.timestamp)
                     point.tags = row.tags
                     return point
@@ -94,7 +95,9 @@ extension VnodeStore {
     /// Decodes the rows of a scan answer.
     public static func rows(from answer: [UInt8]) throws(CodecError) -> [Row] {
         try PointCodec.decode(answer[...]).map { point in
-            Row(tags: point.tags, timestamp: point.timestamp, fields: Dictionary(point.fields.map { ($0.key, $0.value) }) { _, b in b })
+            Row(
+                tags: point.tags, timestamp: point.timestamp,
+                fields: Dictionary(point.fields.map { ($0.key, $0.value) }) { _, b in b })
         }
     }
 

@@ -6,9 +6,10 @@ import RaftCore
 ///
 /// Commands: `0x01` + `PointCodec` batch (upserts). Series are indexed by key and by measurement; each series keeps
 /// its rows in time order by column (`SeriesData`). The snapshot is the canonical list of points (series sorted by
-/// key, rows by time, fields by name). The checksum is the wrapping sum of every row's hash (FNV-1a 64 over series
+/// key, rows by time, fields by name), in frames. The checksum is the wrapping sum of every row's hash (FNV-1a 64 over series
 /// key, time and fields, then mixed), kept up to date on every upsert, so caught-up replicas agree and reading it
-/// costs nothing.
+/// costs nothing. Snapshots are framed (`VnodeSnapshotSource`) and produced from a copy-on-write freeze of the
+/// columns, so that the host can write and restore them off its loop thread.
 public final class VnodeStore: StateMachine {
     private(set) var series: [SeriesKey: SeriesData] = [:]
     private(set) var byMeasurement: [String: [SeriesData]] = [:]
@@ -46,24 +47,38 @@ public final class VnodeStore: StateMachine {
 
     // MARK: - Snapshot
 
+    /// Snapshots are large: the host writes and restores them off its loop thread.
+    public var snapshotsInBackground: Bool { true }
+
+    public func snapshotSource() -> any SnapshotSource {
+        VnodeSnapshotSource(series: series.keys.sorted().map { series[$0]!.frozen() })
+    }
+
     public func snapshot() -> [UInt8] {
-        var points: [Point] = []
-        points.reserveCapacity(pointCount)
-        for key in series.keys.sorted() {
-            let data = series[key]!
-            for row in 0..<data.rowCount { points.append(data.point(at: row)) }
-        }
-        return PointCodec.encode(points)
+        var bytes: [UInt8] = []
+        try? snapshotSource().write { bytes += $0 }
+        return bytes
     }
 
     public func restore(_ data: [UInt8]) throws {
-        let points = try PointCodec.decode(data[...])
+        var done = false
+        try restore(chunks: {
+            defer { done = true }
+            return done ? nil : data
+        })
+    }
+
+    public func restore(chunks next: () throws -> [UInt8]?) throws {
         series = [:]
         byMeasurement = [:]
         pointCount = 0
         typeConflicts = 0
         digest = 0
-        for point in points { upsert(point) }
+        var frames = VnodeSnapshotFrames()
+        while let chunk = try next() {
+            for batch in try frames.take(chunk) { for point in batch { upsert(point) } }
+        }
+        try frames.finish()
     }
 
     public var checksum: UInt64 { digest }

@@ -22,12 +22,15 @@ struct BenchCommand: AsyncParsableCommand {
         let urls = url.split(separator: ",").map(String.init)
         let clients = urls.map { FlotillaClient(url: $0, connections: concurrency) }
         let setup = "CREATE DATABASE IF NOT EXISTS \(db)" + (create.isEmpty ? "" : " WITH \(create)")
-        let (status, body) = try await clients[0].send(.POST, "/api/v1/sql?tenant=\(encodeQuery(tenant))", body: Array(setup.utf8))
+        let (status, body) = try await clients[0].send(
+            .POST, "/api/v1/sql?tenant=\(encodeQuery(tenant))", body: Array(setup.utf8))
         guard status == 200 else {
             print("cannot create the database (HTTP \(status)): \(body)")
             throw ExitCode(1)
         }
-        print("bench: \(concurrency) clients, \(points) points per request, \(series) series, \(Int(duration)) s, against \(urls.joined(separator: " "))")
+        print(
+            "bench: \(concurrency) clients, \(points) points per request, \(series) series, \(Int(duration)) s, against \(urls.joined(separator: " "))"
+        )
         let stats = StatsBox()
         let started = Date()
         let deadline = started.addingTimeInterval(duration)
@@ -76,12 +79,18 @@ struct BenchCommand: AsyncParsableCommand {
         let elapsed = Date().timeIntervalSince(started)
         let s = stats.mutex.withLock { $0 }
         let sorted = s.latencies.sorted()
-        func percentile(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] * 1000 }
+        func percentile(_ p: Double) -> Double {
+            sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] * 1000
+        }
         print("")
-        print(String(format: "requests/s %.0f   points/s %.0f   errors %d", Double(s.requests) / elapsed, Double(s.points) / elapsed, s.errors))
         print(
             String(
-                format: "latency ms: p50 %.1f   p90 %.1f   p99 %.1f   max %.1f", percentile(0.5), percentile(0.9), percentile(0.99),
+                format: "requests/s %.0f   points/s %.0f   errors %d", Double(s.requests) / elapsed,
+                Double(s.points) / elapsed, s.errors))
+        print(
+            String(
+                format: "latency ms: p50 %.1f   p90 %.1f   p99 %.1f   max %.1f", percentile(0.5), percentile(0.9),
+                percentile(0.99),
                 sorted.last.map { $0 * 1000 } ?? 0))
         for client in clients { await client.shutdown() }
     }

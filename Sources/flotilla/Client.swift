@@ -35,5 +35,6 @@ struct FlotillaClient {
 
 /// Percent-encodes a query parameter value.
 func encodeQuery(_ value: String) -> String {
-    value.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-_.~"))) ?? value
+    value.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-_.~")))
+        ?? value
 }

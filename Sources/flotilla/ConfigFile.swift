@@ -19,7 +19,9 @@ enum ConfigFile {
             }
             let key = parts[0].trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "_", with: "-")
             var value = parts[1].trimmingCharacters(in: .whitespaces)
-            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
+            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") {
+                value = String(value.dropFirst().dropLast())
+            }
             values[key] = value
         }
         return values

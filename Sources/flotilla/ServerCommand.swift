@@ -35,7 +35,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "fsync the WAL before acknowledging: on (default) or off (benchmarks only; loses data on a crash).")
     var fsync: String?
 
-    @Flag(help: "Drop a damaged WAL record in the middle of the log and everything after it, instead of refusing to start.")
+    @Flag(
+        help:
+            "Drop a damaged WAL record in the middle of the log and everything after it, instead of refusing to start.")
     var repair = false
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")

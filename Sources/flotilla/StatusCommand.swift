@@ -4,7 +4,8 @@ import NIOHTTP1
 
 /// `flotilla status`: nodes, groups, leaders, terms, commit/applied indexes and lag, from `/api/v1/cluster`.
 struct StatusCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "status", abstract: "Show the cluster: nodes and groups.")
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Show the cluster: nodes and groups.")
 
     @Option(help: "A node's HTTP address.") var url = "http://127.0.0.1:8902"
 
@@ -20,7 +21,8 @@ struct StatusCommand: AsyncParsableCommand {
         print("NODE  STATE        RAFT                   HTTP")
         for node in view["nodes"] as? [[String: Any]] ?? [] {
             print(
-                pad("\(node["id"] ?? "")", 6) + pad("\(node["state"] ?? "")", 13) + pad("\(node["raft_addr"] ?? "-")", 23)
+                pad("\(node["id"] ?? "")", 6) + pad("\(node["state"] ?? "")", 13)
+                    + pad("\(node["raft_addr"] ?? "-")", 23)
                     + "\(node["http_addr"] ?? "-")")
         }
         print("GROUP          KIND  DATABASE         ROLE(here)   LEADER  TERM   COMMIT   APPLIED  LAG  MEMBERS")
@@ -28,7 +30,8 @@ struct StatusCommand: AsyncParsableCommand {
             let commit = group["commit"] as? Int ?? 0
             let applied = group["applied"] as? Int ?? 0
             let last = group["last_index"] as? Int ?? 0
-            let members = (group["members"] as? [[String: Any]] ?? []).map { "\($0["node"] ?? "")" }.joined(separator: ",")
+            let members = (group["members"] as? [[String: Any]] ?? []).map { "\($0["node"] ?? "")" }.joined(
+                separator: ",")
             let database = group["database"] as? String ?? "-"
             print(
                 pad("\(group["id"] ?? "")", 15) + pad("\(group["kind"] ?? "")", 6) + pad(database, 17)

@@ -25,14 +25,16 @@ struct WriteCommand: AsyncParsableCommand {
         }
         let client = FlotillaClient(url: url)
         defer { Task { await client.shutdown() } }
-        let path = "/api/v1/write?tenant=\(encodeQuery(tenant))&db=\(encodeQuery(db))&precision=\(encodeQuery(precision))"
+        let path =
+            "/api/v1/write?tenant=\(encodeQuery(tenant))&db=\(encodeQuery(db))&precision=\(encodeQuery(precision))"
         let (status, body) = try await client.send(.POST, path, body: Array(data))
         await client.shutdown()
         guard status == 200 else {
             FileHandle.standardError.write(Data("write failed (HTTP \(status)): \(body)\n".utf8))
             throw ExitCode(1)
         }
-        let lines = data.split(separator: UInt8(ascii: "\n")).filter { !$0.isEmpty && $0.first != UInt8(ascii: "#") }.count
+        let lines = data.split(separator: UInt8(ascii: "\n")).filter { !$0.isEmpty && $0.first != UInt8(ascii: "#") }
+            .count
         print("wrote \(lines) lines")
     }
 }

@@ -11,7 +11,9 @@ extension EndToEnd {
             try await ProcessCluster.run(nodes: 3, arguments: ["--kv-groups", "3"]) { cluster in
                 guard await cluster.waitForLeaders(groups: 4) else { return }
                 for i in 0..<12 {
-                    let ok = await cluster.eventually(10, "write k\(i)") { await cluster.put(i % 3 + 1, "k\(i)", "v\(i)") }
+                    let ok = await cluster.eventually(10, "write k\(i)") {
+                        await cluster.put(i % 3 + 1, "k\(i)", "v\(i)")
+                    }
                     guard ok else { return }
                 }
                 for id in 1...3 {
@@ -23,7 +25,8 @@ extension EndToEnd {
                 }
                 let metrics = await cluster.request(1, "GET", "/metrics")?.body ?? ""
                 for name in [
-                    "flotilla_raft_elections_total", "flotilla_raft_proposals_total", "flotilla_raft_commit_latency_seconds",
+                    "flotilla_raft_elections_total", "flotilla_raft_proposals_total",
+                    "flotilla_raft_commit_latency_seconds",
                     "flotilla_wal_fsync_seconds", "flotilla_transport_sent_bytes_total", "flotilla_raft_groups",
                 ] {
                     cluster.check(metrics.contains(name), "/metrics exports \(name)")
@@ -37,14 +40,20 @@ extension EndToEnd {
         func leaderFailover() async throws {
             try await ProcessCluster.run(nodes: 3, arguments: ["--kv-groups", "1"]) { cluster in
                 guard await cluster.waitForLeaders(groups: 2) else { return }
-                guard await cluster.eventually(10, "first write", { await cluster.put(1, "before", "1") }) else { return }
+                guard await cluster.eventually(10, "first write", { await cluster.put(1, "before", "1") }) else {
+                    return
+                }
                 let leader = await cluster.leader(of: kvGroup, askingNode: 1)!
                 cluster.kill9(leader)
                 let survivor = leader % 3 + 1
                 let started = Date()
-                guard await cluster.eventually(15, "a write after the leader died", { await cluster.put(survivor, "after", "2") })
+                guard
+                    await cluster.eventually(
+                        15, "a write after the leader died", { await cluster.put(survivor, "after", "2") })
                 else { return }
-                print("kill -9 of leader \(leader) -> next successful write: \(Int(Date().timeIntervalSince(started) * 1000)) ms")
+                print(
+                    "kill -9 of leader \(leader) -> next successful write: \(Int(Date().timeIntervalSince(started) * 1000)) ms"
+                )
                 let newLeader = await cluster.leader(of: kvGroup, askingNode: survivor)
                 cluster.check(newLeader != nil && newLeader != leader, "group 2 has a new leader, not \(leader)")
                 cluster.check(await cluster.get(survivor, "before") == "1", "the write before the crash survived")
@@ -52,18 +61,25 @@ extension EndToEnd {
                 _ = await cluster.eventually(20, "restarted node \(leader) caught up") {
                     await cluster.get(leader, "after", stale: true) == "2"
                 }
-                _ = await cluster.eventually(10, "a write through the restarted node") { await cluster.put(leader, "again", "3") }
+                _ = await cluster.eventually(10, "a write through the restarted node") {
+                    await cluster.put(leader, "again", "3")
+                }
             }
         }
 
         @Test("a node kept down while the others compact their logs catches up by snapshot")
         func snapshotCatchUp() async throws {
-            try await ProcessCluster.run(nodes: 3, arguments: ["--kv-groups", "1", "--snapshot-entries", "20"]) { cluster in
+            try await ProcessCluster.run(nodes: 3, arguments: ["--kv-groups", "1", "--snapshot-entries", "20"]) {
+                cluster in
                 guard await cluster.waitForLeaders(groups: 2) else { return }
-                guard await cluster.eventually(10, "first write", { await cluster.put(1, "warm", "up") }) else { return }
+                guard await cluster.eventually(10, "first write", { await cluster.put(1, "warm", "up") }) else {
+                    return
+                }
                 cluster.kill9(3)
                 for i in 0..<60 {
-                    guard await cluster.eventually(15, "write key\(i)", { await cluster.put(1 + i % 2, "key\(i)", "value\(i)") })
+                    guard
+                        await cluster.eventually(
+                            15, "write key\(i)", { await cluster.put(1 + i % 2, "key\(i)", "value\(i)") })
                     else { return }
                 }
                 try cluster.start(3)
@@ -72,8 +88,10 @@ extension EndToEnd {
                     let first = await cluster.get(3, "key0", stale: true)
                     return last == "value59" && first == "value0"
                 }
-                let log = (try? String(contentsOfFile: cluster.nodes[3]!.directory + "/flotilla.log", encoding: .utf8)) ?? ""
-                cluster.check(log.contains("installed snapshot"), "node 3 caught up through a snapshot, not the log alone")
+                let log =
+                    (try? String(contentsOfFile: cluster.nodes[3]!.directory + "/flotilla.log", encoding: .utf8)) ?? ""
+                cluster.check(
+                    log.contains("installed snapshot"), "node 3 caught up through a snapshot, not the log alone")
             }
         }
 
@@ -87,10 +105,13 @@ extension EndToEnd {
                 let isolated = (1...3).first { $0 != metaLeader && $0 != dataLeader }!
                 let others = (1...3).filter { $0 != isolated }
                 let termsBefore = await cluster.terms(askingNode: others[0])
-                _ = await cluster.request(isolated, "POST", "/api/v1/debug/isolate", body: others.map(String.init).joined(separator: ","))
+                _ = await cluster.request(
+                    isolated, "POST", "/api/v1/debug/isolate", body: others.map(String.init).joined(separator: ","))
                 for id in others { _ = await cluster.request(id, "POST", "/api/v1/debug/isolate", body: "\(isolated)") }
                 _ = await cluster.eventually(15, "the isolated node tries to elect itself") {
-                    await cluster.groups(isolated).contains { ["preCandidate", "candidate"].contains($0["role"] as? String) }
+                    await cluster.groups(isolated).contains {
+                        ["preCandidate", "candidate"].contains($0["role"] as? String)
+                    }
                 }
                 cluster.check(await cluster.put(others[0], "b", "2"), "the majority keeps accepting writes")
                 for id in 1...3 { _ = await cluster.request(id, "POST", "/api/v1/debug/isolate", body: "") }
@@ -98,7 +119,8 @@ extension EndToEnd {
                     await cluster.get(isolated, "b", stale: true) == "2"
                 }
                 cluster.check(await cluster.leader(of: 1, askingNode: others[0]) == metaLeader, "meta leader unchanged")
-                cluster.check(await cluster.leader(of: kvGroup, askingNode: others[0]) == dataLeader, "data leader unchanged")
+                cluster.check(
+                    await cluster.leader(of: kvGroup, askingNode: others[0]) == dataLeader, "data leader unchanged")
                 let termsAfter = await cluster.terms(askingNode: others[0])
                 cluster.check(termsAfter == termsBefore, "terms unchanged (pre-vote): \(termsBefore) -> \(termsAfter)")
             }

@@ -27,7 +27,10 @@ extension EndToEnd {
                 let node1 = "http://127.0.0.1:\(base)"
                 let node3 = "http://127.0.0.1:\(base + 20)"
                 if round == 1 {
-                    #expect(await client.eventually { await client.status("PUT", node1 + "/api/v1/kv/greeting", "hello") == 200 })
+                    #expect(
+                        await client.eventually {
+                            await client.status("PUT", node1 + "/api/v1/kv/greeting", "hello") == 200
+                        })
                 } else {
                     #expect(await client.eventually { await client.body(node3 + "/api/v1/kv/greeting") == "hello" })
                 }

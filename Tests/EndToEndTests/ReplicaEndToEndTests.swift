@@ -13,21 +13,30 @@ extension EndToEnd {
             try await ProcessCluster.run(nodes: 4, arguments: ["--snapshot-entries", "300"]) { cluster in
                 guard await cluster.waitForLeaders(groups: 1) else { return }
                 guard
-                    await cluster.eventually(30, "four registered nodes and a REPLICA 3 database", {
-                        guard let nodes = await cluster.sqlRows(1, "SHOW DATANODES"), nodes.count == 4 else { return false }
-                        return await cluster.sql(1, "CREATE DATABASE IF NOT EXISTS rep WITH SHARD 1 REPLICA 3")?.status == 200
-                    })
+                    await cluster.eventually(
+                        30, "four registered nodes and a REPLICA 3 database",
+                        {
+                            guard let nodes = await cluster.sqlRows(1, "SHOW DATANODES"), nodes.count == 4 else {
+                                return false
+                            }
+                            return await cluster.sql(1, "CREATE DATABASE IF NOT EXISTS rep WITH SHARD 1 REPLICA 3")?
+                                .status == 200
+                        })
                 else { return }
                 let load = WriteLoad()
                 let writer = Task { await load.run(cluster) }
                 defer { writer.cancel() }
                 var found = 0
                 guard
-                    await cluster.eventually(30, "the first bucket exists", {
-                        guard let row = await cluster.sqlRows(1, "SHOW REPLICAS", db: "rep")?.first else { return false }
-                        found = row["replica_id"] as? Int ?? 0
-                        return found > 0
-                    })
+                    await cluster.eventually(
+                        30, "the first bucket exists",
+                        {
+                            guard let row = await cluster.sqlRows(1, "SHOW REPLICAS", db: "rep")?.first else {
+                                return false
+                            }
+                            found = row["replica_id"] as? Int ?? 0
+                            return found > 0
+                        })
                 else { return }
                 let set = found
 
@@ -64,7 +73,9 @@ extension EndToEnd {
                 await cluster.expectMembership(set, [2, 3, 4])
                 print("replica e2e step: 5. A replica back")
                 // 5. A replica back on node 1, killing the target while it catches up.
-                let add = Task { await cluster.sql(2, "REPLICA ADD replica_id \(set) node_id 1", db: "rep", timeout: 120) }
+                let add = Task {
+                    await cluster.sql(2, "REPLICA ADD replica_id \(set) node_id 1", db: "rep", timeout: 120)
+                }
                 try await load.waitForMore(50)
                 cluster.kill9(1)
                 try await load.waitForMore(200)
@@ -81,11 +92,15 @@ extension EndToEnd {
                 await load.stopped()
                 print("replica e2e step: verifying")
                 let acknowledged = load.acknowledged.withLock { $0 }
-                cluster.check(acknowledged.count > 500, "writes went on during the changes (\(acknowledged.count) acknowledged)")
-                print("replica changes: \(acknowledged.count) points acknowledged during the changes to replica set \(set)")
+                cluster.check(
+                    acknowledged.count > 500, "writes went on during the changes (\(acknowledged.count) acknowledged)")
+                print(
+                    "replica changes: \(acknowledged.count) points acknowledged during the changes to replica set \(set)"
+                )
                 for node in 1...4 {
                     _ = await cluster.eventually(60, "node \(node) reads back every acknowledged point") {
-                        guard let reply = await cluster.sql(node, "SELECT time FROM m", db: "rep&epoch=ns", timeout: 60),
+                        guard
+                            let reply = await cluster.sql(node, "SELECT time FROM m", db: "rep&epoch=ns", timeout: 60),
                             reply.status == 200
                         else { return false }
                         let present = Set(reply.body.split(separator: "\n").dropFirst().map(String.init))
@@ -121,7 +136,8 @@ final class WriteLoad: Sendable {
                 times.append(String(time))
             }
             let node = request % 4 + 1
-            if await cluster.request(node, "POST", "/api/v1/write?db=rep&precision=ns", body: lines.joined(separator: "\n"))?
+            if await cluster.request(
+                node, "POST", "/api/v1/write?db=rep&precision=ns", body: lines.joined(separator: "\n"))?
                 .status == 200
             {
                 acknowledged.withLock { $0.formUnion(times) }
@@ -147,13 +163,16 @@ final class WriteLoad: Sendable {
 }
 
 extension ProcessCluster {
-    func sql(_ node: Int, _ statement: String, db: String, accept: String = "text/csv", timeout: TimeInterval) async -> Reply? {
+    func sql(
+        _ node: Int, _ statement: String, db: String, accept: String = "text/csv", timeout: TimeInterval
+    ) async -> Reply? {
         await request(node, "POST", "/api/v1/sql?db=\(db)", body: statement, accept: accept, timeout: timeout)
     }
 
     /// A statement's rows as JSON objects (nil unless it answered 200).
     func sqlRows(_ node: Int, _ statement: String, db: String = "public") async -> [[String: Any]]? {
-        guard let reply = await sql(node, statement, db: db, accept: "application/json", timeout: 30), reply.status == 200
+        guard let reply = await sql(node, statement, db: db, accept: "application/json", timeout: 30),
+            reply.status == 200
         else { return nil }
         return try? JSONSerialization.jsonObject(with: Data(reply.body.utf8)) as? [[String: Any]]
     }
@@ -200,10 +219,13 @@ extension ProcessCluster {
     /// `nodes`, all voters, with no change pending.
     func expectMembership(_ set: Int, _ nodes: Set<Int>) async {
         _ = await eventually(60, "replica set \(set) on nodes \(nodes.sorted()) in meta and in Raft") {
-            guard let row = await sqlRows(1, "SHOW REPLICAS", db: "rep")?.first(where: { $0["replica_id"] as? Int == set }),
+            guard
+                let row = await sqlRows(1, "SHOW REPLICAS", db: "rep")?.first(where: { $0["replica_id"] as? Int == set }
+                ),
                 let location = row["location"] as? String
             else { return false }
-            let listed = Set(location.split(separator: ",").compactMap { Int($0.replacingOccurrences(of: "*", with: "")) })
+            let listed = Set(
+                location.split(separator: ",").compactMap { Int($0.replacingOccurrences(of: "*", with: "")) })
             guard listed == nodes else { return false }
             guard let vnodes = await sqlRows(1, "SHOW VNODES", db: "rep"),
                 vnodes.filter({ $0["replica_id"] as? Int == set }).allSatisfy({ $0["status"] as? String == "ok" })
@@ -224,11 +246,13 @@ extension ProcessCluster {
         _ = await eventually(60, "no node keeps a group or a snapshot file that meta does not place on it") {
             guard let vnodes = await sqlRows(1, "SHOW VNODES", db: "rep") else { return false }
             for node in 1...4 {
-                let placed = Set(vnodes.filter { $0["node_id"] as? Int == node }.compactMap { $0["replica_id"] as? Int })
+                let placed = Set(
+                    vnodes.filter { $0["node_id"] as? Int == node }.compactMap { $0["replica_id"] as? Int })
                 let hosted = Set(
                     await groups(node).filter { $0["kind"] as? String == "data" }.compactMap { $0["id"] as? Int })
                 guard hosted == placed else { return false }
-                let files = (try? FileManager.default.contentsOfDirectory(atPath: nodes[node]!.directory + "/snapshots")) ?? []
+                let files =
+                    (try? FileManager.default.contentsOfDirectory(atPath: nodes[node]!.directory + "/snapshots")) ?? []
                 let groupsWithFiles = Set(
                     files.compactMap { name -> Int? in
                         guard name.hasPrefix("snap-"), name.count > 21 else { return nil }

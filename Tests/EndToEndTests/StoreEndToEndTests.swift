@@ -35,7 +35,8 @@ extension EndToEnd {
                                 }
                                 let node = (writer + r) % 3 + 1
                                 guard cluster.nodes[node]?.process != nil else { continue }
-                                if await cluster.request(node, "POST", "/api/v1/write?db=load", body: lines.joined(separator: "\n"))?
+                                if await cluster.request(
+                                    node, "POST", "/api/v1/write?db=load", body: lines.joined(separator: "\n"))?
                                     .status == 200
                                 {
                                     acknowledged.keys.withLock { $0.formUnion(keys) }
@@ -61,7 +62,8 @@ extension EndToEnd {
                     try await group.waitForAll()
                 }
                 let acked = acknowledged.keys.withLock { $0 }
-                cluster.check(acked.count > writers * requests * perRequest / 3, "most writes were acknowledged (\(acked.count))")
+                cluster.check(
+                    acked.count > writers * requests * perRequest / 3, "most writes were acknowledged (\(acked.count))")
                 for node in 1...3 {
                     var missing = acked
                     _ = await cluster.eventually(120, "node \(node) reads back every acknowledged point") {
@@ -79,7 +81,9 @@ extension EndToEnd {
                         missing = acked.subtracting(present)
                         return missing.isEmpty
                     }
-                    cluster.check(missing.isEmpty, "node \(node) misses \(missing.count) acknowledged points, e.g. \(Array(missing.prefix(3)))")
+                    cluster.check(
+                        missing.isEmpty,
+                        "node \(node) misses \(missing.count) acknowledged points, e.g. \(Array(missing.prefix(3)))")
                 }
                 _ = await cluster.eventually(30, "every data group's replicas hold identical data") {
                     var byGroup: [Int: Set<String>] = [:]
@@ -98,16 +102,26 @@ extension EndToEnd {
         func badInputIsRefused() async throws {
             try await ProcessCluster.run(nodes: 3, arguments: ["--max-body-bytes", "4096"]) { cluster in
                 guard await cluster.waitForLeaders(groups: 1) else { return }
-                guard await cluster.eventually(20, "a first write", { await cluster.request(1, "POST", "/api/v1/write", body: "ok v=1 1")?.status == 200 })
+                guard
+                    await cluster.eventually(
+                        20, "a first write",
+                        { await cluster.request(1, "POST", "/api/v1/write", body: "ok v=1 1")?.status == 200 })
                 else { return }
                 let malformed = await cluster.request(2, "POST", "/api/v1/write", body: "ok v=2 2\nok v=oops 3")
                 cluster.check(malformed?.status == 400, "malformed line: 400")
-                cluster.check(malformed?.body.contains("line 2, column 6") == true, "names the line and column: \(malformed?.body ?? "")")
+                cluster.check(
+                    malformed?.body.contains("line 2, column 6") == true,
+                    "names the line and column: \(malformed?.body ?? "")")
                 let precision = await cluster.request(1, "POST", "/api/v1/write?precision=fortnights", body: "ok v=2 2")
-                cluster.check(precision?.status == 400 && precision?.body.contains("write.bad_precision") == true, "bad precision: 400")
+                cluster.check(
+                    precision?.status == 400 && precision?.body.contains("write.bad_precision") == true,
+                    "bad precision: 400")
                 let unknown = await cluster.request(1, "POST", "/api/v1/write?db=nope", body: "ok v=2 2")
-                cluster.check(unknown?.status == 404 && unknown?.body.contains("meta.database_not_found") == true, "unknown database: 404")
-                let large = await cluster.request(1, "POST", "/api/v1/write", body: String(repeating: "ok v=3 3\n", count: 1_000))
+                cluster.check(
+                    unknown?.status == 404 && unknown?.body.contains("meta.database_not_found") == true,
+                    "unknown database: 404")
+                let large = await cluster.request(
+                    1, "POST", "/api/v1/write", body: String(repeating: "ok v=3 3\n", count: 1_000))
                 cluster.check(large?.status == 413, "oversized body: 413")
                 let sqlError = await cluster.sql(1, "SELEC 1")
                 cluster.check(sqlError?.status == 400 && sqlError?.body.contains("character 1") == true, "bad SQL: 400")

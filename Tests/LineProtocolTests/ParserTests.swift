@@ -23,17 +23,20 @@ struct ParserTests {
     }
 
     @Test func everyFieldType() throws {
-        let point = try one(#"m f=1.5,i=-3i,u=7u,s="hi",t=t,T=T,tr=true,Tr=True,TR=TRUE,fa=f,F=F,Fa=False,FA=FALSE,e=-1.2e3"#)
-        #expect(point.fields.map(\.value) == [
-            .float(1.5), .integer(-3), .unsigned(7), .string("hi"), .boolean(true), .boolean(true), .boolean(true),
-            .boolean(true), .boolean(true), .boolean(false), .boolean(false), .boolean(false), .boolean(false),
-            .float(-1200),
-        ])
+        let point = try one(
+            #"m f=1.5,i=-3i,u=7u,s="hi",t=t,T=T,tr=true,Tr=True,TR=TRUE,fa=f,F=F,Fa=False,FA=FALSE,e=-1.2e3"#)
+        #expect(
+            point.fields.map(\.value) == [
+                .float(1.5), .integer(-3), .unsigned(7), .string("hi"), .boolean(true), .boolean(true), .boolean(true),
+                .boolean(true), .boolean(true), .boolean(false), .boolean(false), .boolean(false), .boolean(false),
+                .float(-1200),
+            ])
         #expect(point.timestamp == 42, "no timestamp: the server's time")
     }
 
     @Test func escapes() throws {
-        let point = try one(#"my\ meas\,urement,tag\ key=tag\,val\=ue field\=key="a \"quoted\" \\ string, with = signs" 1"#)
+        let point = try one(
+            #"my\ meas\,urement,tag\ key=tag\,val\=ue field\=key="a \"quoted\" \\ string, with = signs" 1"#)
         #expect(point.measurement == "my meas,urement")
         #expect(point.tags == [Tag("tag key", "tag,val=ue")])
         #expect(point.fields == [Field("field=key", .string(#"a "quoted" \ string, with = signs"#))])
@@ -45,7 +48,8 @@ struct ParserTests {
     }
 
     @Test(arguments: [
-        (Precision.nanoseconds, Int64(5)), (.microseconds, 5_000), (.milliseconds, 5_000_000), (.seconds, 5_000_000_000),
+        (Precision.nanoseconds, Int64(5)), (.microseconds, 5_000), (.milliseconds, 5_000_000),
+        (.seconds, 5_000_000_000),
         (.minutes, 300_000_000_000), (.hours, 18_000_000_000_000),
     ])
     func precisions(precision: Precision, expected: Int64) throws {
@@ -91,7 +95,8 @@ struct ParserTests {
         for _ in 0..<3_000 {
             let length = Int.random(in: 0..<60, using: &generator)
             let bytes = (0..<length).map { _ in
-                Bool.random(using: &generator) ? alphabet.randomElement(using: &generator)! : UInt8.random(in: 0...255, using: &generator)
+                Bool.random(using: &generator)
+                    ? alphabet.randomElement(using: &generator)! : UInt8.random(in: 0...255, using: &generator)
             }
             _ = try? parser.parse(bytes)
         }
@@ -101,7 +106,8 @@ struct ParserTests {
         var generator = SystemRandomNumberGenerator()
         let pieces = ["a", "b c", "d,e", "f=g", #"h\i"#, "j\"k", "ü"]
         for _ in 0..<500 {
-            let measurement = (0..<Int.random(in: 1...3, using: &generator)).map { _ in pieces.randomElement()! }.joined()
+            let measurement = (0..<Int.random(in: 1...3, using: &generator)).map { _ in pieces.randomElement()! }
+                .joined()
             var tags: [Tag] = []
             for i in 0..<Int.random(in: 0...3, using: &generator) {
                 tags.append(Tag("t\(i)\(pieces.randomElement()!)", pieces.randomElement()!))
@@ -147,7 +153,10 @@ enum LineFormatter {
             case .float(let v): value = "\(v)"
             case .integer(let v): value = "\(v)i"
             case .unsigned(let v): value = "\(v)u"
-            case .string(let v): value = "\"" + v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+            case .string(let v):
+                value =
+                    "\"" + v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                    + "\""
             case .boolean(let v): value = v ? "true" : "false"
             }
             return escape(field.key, ",= ") + "=" + value

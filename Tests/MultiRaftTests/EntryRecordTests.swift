@@ -15,7 +15,10 @@ import Testing
         #expect(records.count == 4, "100 MiB in records of at most 32 MiB")
         var next = LogIndex(1)
         for record in records {
-            guard case .entries(let group, let run) = record else { Issue.record("not an entries record"); continue }
+            guard case .entries(let group, let run) = record else {
+                Issue.record("not an entries record")
+                continue
+            }
             #expect(group == GroupID(5))
             #expect(run.first?.index == next, "contiguous, in order")
             #expect(run.reduce(0) { $0 + $1.byteCount } <= MultiRaftHost.entryRecordBytes)

@@ -12,11 +12,15 @@ final class HostCluster {
     var hosts: [NodeID: MultiRaftHost] = [:]
     var founding: [GroupID: Set<NodeID>]
     var configure: (inout HostSettings) -> Void
+    /// Whether the groups' key-value machines take the host's background snapshot path.
+    let backgroundSnapshots: Bool
 
     /// `voters`: how many of the nodes found the groups (all by default); the others start without them.
     init(
-        nodes: Int, groups: [GroupID], voters: Int? = nil, configure: @escaping (inout HostSettings) -> Void = { _ in }
+        nodes: Int, groups: [GroupID], voters: Int? = nil, backgroundSnapshots: Bool = false,
+        configure: @escaping (inout HostSettings) -> Void = { _ in }
     ) throws {
+        self.backgroundSnapshots = backgroundSnapshots
         root = NSTemporaryDirectory() + "flotilla-host-\(UUID().uuidString)"
         let ids = (1...nodes).map { NodeID(UInt64($0)) }
         self.ids = ids
@@ -32,7 +36,7 @@ final class HostCluster {
         configure(&settings)
         let host = MultiRaftHost(
             settings: settings, transport: network.transport(for: id), peers: Set(ids),
-            stateMachine: { _ in KeyValueMachine() })
+            stateMachine: { [backgroundSnapshots] _ in KeyValueMachine(snapshotsInBackground: backgroundSnapshots) })
         try host.start(founding: founding)
         hosts[id] = host
     }

@@ -53,19 +53,26 @@ struct MultiRaftHostTests {
         #expect(try await cluster.get("y", group: group, via: NodeID(3)) == "2")
     }
 
-    @Test("a host kept down past compaction catches up by a chunked snapshot")
-    func snapshotCatchUp() async throws {
+    @Test(
+        "a host kept down past compaction catches up by a chunked snapshot, written and restored on the loop thread or in the background",
+        arguments: [false, true])
+    func snapshotCatchUp(background: Bool) async throws {
         let group = GroupID(1)
-        let cluster = try HostCluster(nodes: 3, groups: [group]) { settings in
+        let cluster = try HostCluster(nodes: 3, groups: [group], backgroundSnapshots: background) { settings in
             settings.snapshotEveryEntries = 20
             settings.snapshotChunkBytes = 64
         }
         defer { cluster.shutdown() }
         try await cluster.put("warm", "up", group: group, via: NodeID(1))
         cluster.stop(NodeID(3))
-        for i in 0..<60 { try await cluster.put("key\(i)", String(repeating: "v", count: 20), group: group, via: NodeID(1)) }
+        for i in 0..<60 {
+            try await cluster.put("key\(i)", String(repeating: "v", count: 20), group: group, via: NodeID(1))
+        }
         try cluster.start(NodeID(3))
+        // Writes go on while node 3 takes the snapshot in: what commits meanwhile is applied after it.
+        for i in 0..<30 { try await cluster.put("late\(i)", "\(i)", group: group, via: NodeID(1)) }
         try await cluster.put("after", "restart", group: group, via: NodeID(1))
+        #expect(try await cluster.get("late29", group: group, via: NodeID(3)) == "29")
         #expect(try await cluster.get("key7", group: group, via: NodeID(3)) == String(repeating: "v", count: 20))
         #expect(try await cluster.get("after", group: group, via: NodeID(3)) == "restart")
         let files = try FileManager.default.contentsOfDirectory(atPath: "\(cluster.root)/node3/snapshots")

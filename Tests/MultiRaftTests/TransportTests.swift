@@ -36,7 +36,8 @@ func waitUntil(_ seconds: Double = 30, _ condition: () -> Bool) async -> Bool {
 
 @Suite("NIO transport on loopback", .serialized)
 struct TransportTests {
-    func makePair(clusterA: UInt64 = 7, clusterB: UInt64 = 7) throws -> (NIOTransport, NIOTransport, Recorder, Recorder) {
+    func makePair(clusterA: UInt64 = 7, clusterB: UInt64 = 7) throws -> (NIOTransport, NIOTransport, Recorder, Recorder)
+    {
         var ports = [try freePort()]
         while ports.count < 2 {
             let port = try freePort()
@@ -59,11 +60,21 @@ struct TransportTests {
     @Test("frames cross one connection in both directions, in order")
     func exchange() async throws {
         let (a, b, ra, rb) = try makePair()
-        defer { a.shutdown(); b.shutdown() }
+        defer {
+            a.shutdown()
+            b.shutdown()
+        }
         let message = Message(from: NodeID(1), to: NodeID(2), term: Term(3), body: .timeoutNow)
-        #expect(await waitUntil { a.send([.ping], to: NodeID(2)); return !rb.frames.withLock { $0.isEmpty } })
+        #expect(
+            await waitUntil {
+                a.send([.ping], to: NodeID(2))
+                return !rb.frames.withLock { $0.isEmpty }
+            })
         a.send((0..<100).map { _ in .message(group: GroupID(9), message) }, to: NodeID(2))
-        #expect(await waitUntil { rb.frames.withLock { $0.filter { if case .message = $0.1 { true } else { false } }.count } == 100 })
+        #expect(
+            await waitUntil {
+                rb.frames.withLock { $0.filter { if case .message = $0.1 { true } else { false } }.count } == 100
+            })
         // The accepting side answers over the same connection (it never dials the lower id).
         b.send([.ping], to: NodeID(1))
         #expect(await waitUntil { !ra.frames.withLock { $0.isEmpty } })
@@ -73,8 +84,15 @@ struct TransportTests {
     @Test("a node of another cluster is refused at the handshake and delivers nothing")
     func otherClusterRefused() async throws {
         let (a, b, _, rb) = try makePair(clusterA: 7, clusterB: 8)
-        defer { a.shutdown(); b.shutdown() }
-        #expect(await waitUntil { a.send([.ping], to: NodeID(2)); return b.statistics.refusedConnections > 0 })
+        defer {
+            a.shutdown()
+            b.shutdown()
+        }
+        #expect(
+            await waitUntil {
+                a.send([.ping], to: NodeID(2))
+                return b.statistics.refusedConnections > 0
+            })
         #expect(rb.frames.withLock { $0.isEmpty })
         #expect(rb.connected.withLock { $0.isEmpty })
     }
@@ -82,7 +100,10 @@ struct TransportTests {
     @Test("a stranger sending garbage is refused, and the node keeps serving its peers")
     func strangerRefused() async throws {
         let (a, b, _, rb) = try makePair()
-        defer { a.shutdown(); b.shutdown() }
+        defer {
+            a.shutdown()
+            b.shutdown()
+        }
         let port = b.settings.listen.port
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
@@ -99,20 +120,35 @@ struct TransportTests {
         _ = write(fd, garbage, garbage.count)
         #expect(await waitUntil { b.statistics.refusedConnections == 1 })
         close(fd)
-        #expect(await waitUntil { a.send([.ping], to: NodeID(2)); return !rb.frames.withLock { $0.isEmpty } })
+        #expect(
+            await waitUntil {
+                a.send([.ping], to: NodeID(2))
+                return !rb.frames.withLock { $0.isEmpty }
+            })
     }
 
     @Test("isolation drops frames both ways until healed")
     func isolation() async throws {
         let (a, b, _, rb) = try makePair()
-        defer { a.shutdown(); b.shutdown() }
-        #expect(await waitUntil { a.send([.ping], to: NodeID(2)); return !rb.frames.withLock { $0.isEmpty } })
+        defer {
+            a.shutdown()
+            b.shutdown()
+        }
+        #expect(
+            await waitUntil {
+                a.send([.ping], to: NodeID(2))
+                return !rb.frames.withLock { $0.isEmpty }
+            })
         a.isolate(from: [NodeID(2)])
         let before = rb.frames.withLock { $0.count }
         for _ in 0..<10 { a.send([.ping], to: NodeID(2)) }
         #expect(a.statistics.framesDropped >= 10)
         a.isolate(from: [])
-        #expect(await waitUntil { a.send([.ping], to: NodeID(2)); return rb.frames.withLock { $0.count } > before })
+        #expect(
+            await waitUntil {
+                a.send([.ping], to: NodeID(2))
+                return rb.frames.withLock { $0.count } > before
+            })
     }
 }
 
@@ -127,7 +163,9 @@ func freePort() throws -> Int {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = UInt16(port).bigEndian
         let ok = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
         }
         if ok { return port }
     }

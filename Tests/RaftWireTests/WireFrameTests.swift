@@ -46,7 +46,8 @@ import Testing
             #expect(decoded.0 == frame)
         }
         let remove = WireFrame.forwardAdmin(
-            ForwardedAdmin(requestID: 9, group: GroupID(100), timeoutMilliseconds: 5_000, operation: .remove(NodeID(2))))
+            ForwardedAdmin(requestID: 9, group: GroupID(100), timeoutMilliseconds: 5_000, operation: .remove(NodeID(2)))
+        )
         #expect(
             Self.hex(remove.bytes)
                 == "464c0108" + "1d000000" + "0900000000000000" + "6400000000000000" + "88130000" + "03"

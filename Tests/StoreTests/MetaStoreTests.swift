@@ -31,9 +31,13 @@ struct MetaStoreTests {
 
     @Test func replicaChangesKeepTheFoundersAndRecordWhatIsPending() throws {
         let store = MetaStore()
-        for id in UInt64(1)...4 { _ = apply(store, .registerNode(NodeInfo(id: id, raftAddress: "r", httpAddress: "h"))) }
+        for id in UInt64(1)...4 {
+            _ = apply(store, .registerNode(NodeInfo(id: id, raftAddress: "r", httpAddress: "h")))
+        }
         _ = apply(store, .createDatabase(tenant: "cnosdb", name: "db", options: DatabaseOptions(), ifNotExists: false))
-        _ = apply(store, .createBucket(tenant: "cnosdb", database: "db", start: 0, end: 100, placement: [[1, 2, 3], [1, 2, 3]]))
+        _ = apply(
+            store,
+            .createBucket(tenant: "cnosdb", database: "db", start: 0, end: 100, placement: [[1, 2, 3], [1, 2, 3]]))
         let set = try #require(store.current.replicaSet(101)?.set)
         #expect(set.foundingVoters == [1, 2, 3])
 
@@ -63,7 +67,11 @@ struct MetaStoreTests {
         _ = apply(store, .createBucket(tenant: "cnosdb", database: "public", start: 0, end: 10, placement: [[1]]))
         let set = store.current.allReplicaSets[0].set.id
         #expect(apply(store, .removeVnode(replicaSet: set, node: 1)).code == "meta.last_replica")
-        #expect(apply(store, .dropBucket(tenant: "cnosdb", database: "public", bucket: store.current.allReplicaSets[0].bucket.id)).ok)
+        #expect(
+            apply(
+                store,
+                .dropBucket(tenant: "cnosdb", database: "public", bucket: store.current.allReplicaSets[0].bucket.id)
+            ).ok)
         #expect(store.current.allReplicaSets.isEmpty)
     }
 
@@ -71,11 +79,17 @@ struct MetaStoreTests {
         let store = MetaStore()
         #expect(apply(store, .dropDatabase(tenant: "cnosdb", name: "none")).code == "meta.database_not_found")
         #expect(
-            apply(store, .createDatabase(tenant: "cnosdb", name: "public", options: DatabaseOptions(), ifNotExists: false))
-                .code == "meta.database_exists")
-        #expect(apply(store, .createDatabase(tenant: "cnosdb", name: "public", options: DatabaseOptions(), ifNotExists: true)).ok)
+            apply(
+                store, .createDatabase(tenant: "cnosdb", name: "public", options: DatabaseOptions(), ifNotExists: false)
+            )
+            .code == "meta.database_exists")
+        #expect(
+            apply(
+                store, .createDatabase(tenant: "cnosdb", name: "public", options: DatabaseOptions(), ifNotExists: true)
+            ).ok)
         #expect(apply(store, .createTenant(name: "t2", ifNotExists: false)).ok)
-        #expect(apply(store, .grant(user: "nobody", database: "public", privilege: "read")).code == "meta.user_not_found")
+        #expect(
+            apply(store, .grant(user: "nobody", database: "public", privilege: "read")).code == "meta.user_not_found")
     }
 
     @Test func snapshotRoundTrip() throws {

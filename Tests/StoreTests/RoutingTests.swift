@@ -18,7 +18,8 @@ struct RoutingTests {
 
     @Test func replicaSetsFollowTheGoldenHash() {
         // hash("cpu,host=a") = 0xff716a83b04e6ac7 (SeriesKeyTests): 0xff716a83b04e6ac7 % 4 == 3, % 3 == 0.
-        let point = Point(measurement: "cpu", tags: [LineProtocol.Tag("host", "a")], fields: [Field("v", .float(1))], timestamp: 5)
+        let point = Point(
+            measurement: "cpu", tags: [LineProtocol.Tag("host", "a")], fields: [Field("v", .float(1))], timestamp: 5)
         #expect(Coordinator.replicaSetIndex(of: point, shards: 4) == Int(UInt64(0xff71_6a83_b04e_6ac7) % 4))
         #expect(Coordinator.replicaSetIndex(of: point, shards: 3) == Int(UInt64(0xff71_6a83_b04e_6ac7) % 3))
         #expect(Coordinator.replicaSetIndex(of: point, shards: 1) == 0)
@@ -28,7 +29,8 @@ struct RoutingTests {
         var counts = [0, 0, 0, 0]
         for i in 0..<4_000 {
             let point = Point(
-                measurement: "m", tags: [LineProtocol.Tag("host", "h\(i)")], fields: [Field("v", .float(1))], timestamp: 0)
+                measurement: "m", tags: [LineProtocol.Tag("host", "h\(i)")], fields: [Field("v", .float(1))],
+                timestamp: 0)
             counts[Coordinator.replicaSetIndex(of: point, shards: 4)] += 1
         }
         #expect(counts.allSatisfy { $0 > 800 && $0 < 1_200 }, "\(counts)")

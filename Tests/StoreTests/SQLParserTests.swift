@@ -17,10 +17,11 @@ struct SQLParserTests {
         #expect(select.groupTags == ["host"])
         #expect(select.descending)
         #expect(select.limit == 10 && select.offset == 2)
-        #expect(select.items == [
-            .timeBin(alias: "t"), .column("host", alias: nil), .aggregate(.avg, column: "usage", alias: nil),
-            .aggregate(.count, column: nil, alias: nil),
-        ])
+        #expect(
+            select.items == [
+                .timeBin(alias: "t"), .column("host", alias: nil), .aggregate(.avg, column: "usage", alias: nil),
+                .aggregate(.count, column: nil, alias: nil),
+            ])
         #expect(
             select.filter
                 == .and(
@@ -34,30 +35,43 @@ struct SQLParserTests {
 
     @Test func ddlAndUsers() throws {
         #expect(
-            try SQLParser.parse("CREATE DATABASE IF NOT EXISTS d WITH TTL '30d' SHARD 4 VNODE_DURATION '1d' REPLICA 3 PRECISION 'ms'")
+            try SQLParser.parse(
+                "CREATE DATABASE IF NOT EXISTS d WITH TTL '30d' SHARD 4 VNODE_DURATION '1d' REPLICA 3 PRECISION 'ms'")
                 == .createDatabase(
                     name: "d", ifNotExists: true,
                     options: [
-                        DatabaseOption(name: "TTL", value: .string("30d")), DatabaseOption(name: "SHARD", value: .integer(4)),
+                        DatabaseOption(name: "TTL", value: .string("30d")),
+                        DatabaseOption(name: "SHARD", value: .integer(4)),
                         DatabaseOption(name: "VNODE_DURATION", value: .string("1d")),
                         DatabaseOption(name: "REPLICA", value: .integer(3)),
                         DatabaseOption(name: "PRECISION", value: .string("ms")),
                     ]))
         #expect(try SQLParser.parse("drop database d") == .dropDatabase(name: "d"))
-        #expect(try SQLParser.parse("CREATE USER u WITH PASSWORD = 'p''w'") == .createUser(name: "u", password: "p'w", ifNotExists: false))
-        #expect(try SQLParser.parse("GRANT write ON DATABASE d TO u") == .grant(privilege: "write", database: "d", user: "u"))
+        #expect(
+            try SQLParser.parse("CREATE USER u WITH PASSWORD = 'p''w'")
+                == .createUser(name: "u", password: "p'w", ifNotExists: false))
+        #expect(
+            try SQLParser.parse("GRANT write ON DATABASE d TO u")
+                == .grant(privilege: "write", database: "d", user: "u"))
         #expect(try SQLParser.parse("REVOKE ALL ON DATABASE d FROM u") == .revoke(database: "d", user: "u"))
         #expect(try SQLParser.parse("SHOW REPLICAS") == .showReplicas)
         #expect(try SQLParser.parse("describe table \"my table\"") == .describeTable("my table"))
-        #expect(try SQLParser.parse("ALTER DATABASE d SET TTL 'inf'") == .alterDatabase(name: "d", options: [DatabaseOption(name: "TTL", value: .string("inf"))]))
+        #expect(
+            try SQLParser.parse("ALTER DATABASE d SET TTL 'inf'")
+                == .alterDatabase(name: "d", options: [DatabaseOption(name: "TTL", value: .string("inf"))]))
     }
 
     @Test func replicaCommands() throws {
         #expect(try SQLParser.parse("REPLICA ADD replica_id 101 node_id 4") == .replica(.add(replicaSet: 101, node: 4)))
-        #expect(try SQLParser.parse("replica remove REPLICA_ID 101 NODE_ID 1") == .replica(.remove(replicaSet: 101, node: 1)))
-        #expect(try SQLParser.parse("REPLICA PROMOTE replica_id 7 node_id 2") == .replica(.promote(replicaSet: 7, node: 2)))
+        #expect(
+            try SQLParser.parse("replica remove REPLICA_ID 101 NODE_ID 1")
+                == .replica(.remove(replicaSet: 101, node: 1)))
+        #expect(
+            try SQLParser.parse("REPLICA PROMOTE replica_id 7 node_id 2") == .replica(.promote(replicaSet: 7, node: 2)))
         #expect(try SQLParser.parse("REPLICA DESTROY replica_id 7") == .replica(.destroy(replicaSet: 7)))
-        #expect(try SQLParser.parse("REPLICA DESTORY replica_id 7") == .replica(.destroy(replicaSet: 7)), "CnosDB's spelling")
+        #expect(
+            try SQLParser.parse("REPLICA DESTORY replica_id 7") == .replica(.destroy(replicaSet: 7)),
+            "CnosDB's spelling")
         #expect(try SQLParser.parse("MOVE VNODE 12 TO NODE 3") == .vnode(.move(vnode: 12, toNode: 3)))
         #expect(try SQLParser.parse("COPY VNODE 12 TO NODE 3") == .vnode(.copy(vnode: 12, toNode: 3)))
         #expect(try SQLParser.parse("DROP VNODE 12") == .vnode(.drop(vnode: 12)))

@@ -39,6 +39,42 @@ struct VnodeStoreTests {
         #expect(copy.checksum != store.checksum, "the checksum covers field values")
     }
 
+    @Test("a snapshot source is frozen when taken, spans many frames and restores from chunks of any size")
+    func snapshotSourceIsFrozenAndStreams() throws {
+        let store = VnodeStore()
+        var lines: [String] = []
+        for i in 0..<10_000 { lines.append("cpu,host=h\(i % 7) u=\(i)i,s=\"v\(i)\" \(i)") }
+        try write(store, lines.joined(separator: "\n"))
+        let checksumThen = store.checksum
+        let source = store.snapshotSource()
+        // Later writes change existing rows, add rows and add series: none of it reaches the source.
+        try write(store, "cpu,host=h1 u=-1i 1\ncpu,host=h1 u=5i 20000\nnew v=1 1")
+        #expect(store.checksum != checksumThen)
+        var frames: [[UInt8]] = []
+        try source.write { frames.append($0) }
+        #expect(frames.count == 3, "10,000 points in frames of 4,096")
+        let bytes = frames.flatMap { $0 }
+        for chunkSize in [1, 7, 4_096, bytes.count] {
+            var offset = 0
+            let copy = VnodeStore()
+            try copy.restore(chunks: {
+                guard offset < bytes.count else { return nil }
+                defer { offset += chunkSize }
+                return Array(bytes[offset..<min(offset + chunkSize, bytes.count)])
+            })
+            #expect(copy.checksum == checksumThen, "chunks of \(chunkSize) bytes")
+            #expect(copy.pointCount == 10_000)
+        }
+    }
+
+    @Test("a snapshot cut inside a frame is refused")
+    func truncatedSnapshotIsRefused() throws {
+        let store = VnodeStore()
+        try write(store, "cpu,host=a u=1 1\ncpu,host=b u=2 2")
+        let bytes = store.snapshot()
+        #expect(throws: CodecError.self) { try VnodeStore().restore(Array(bytes.dropLast(3))) }
+    }
+
     @Test func replicasApplyingTheSameCommandsAgree() throws {
         let a = VnodeStore()
         let b = VnodeStore()
