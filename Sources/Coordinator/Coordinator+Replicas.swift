@@ -214,11 +214,22 @@ extension Coordinator {
     func administer(
         _ operation: AdminOperation, set: ReplicaSetInfo, timeoutMilliseconds: Int
     ) async throws(CoordinatorError) {
-        let group = GroupID(set.id)
         var candidates = set.nodes.map { NodeID($0) }
         if let hint = set.leaderHint, let index = candidates.firstIndex(of: NodeID(hint)) {
             candidates.swapAt(0, index)
         }
+        try await administer(
+            operation, group: GroupID(set.id), candidates: candidates, what: "replica set \(set.id)",
+            timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    /// Runs `operation` on `group`'s leader, starting with `candidates[0]`, following the hints of the nodes
+    /// asked and waiting out elections. One attempt waits at most `attemptMilliseconds` (by default 8 s, or the
+    /// whole timeout for a learner's catch-up).
+    func administer(
+        _ operation: AdminOperation, group: GroupID, candidates: [NodeID], what: String, timeoutMilliseconds: Int,
+        attemptMilliseconds: Int? = nil
+    ) async throws(CoordinatorError) {
         let deadline = Date().addingTimeInterval(Double(timeoutMilliseconds) / 1000)
         var target = candidates[0]
         var next = 1
@@ -228,7 +239,13 @@ extension Coordinator {
             // leader that died with the request is given up on soon, and the next one asked.
             let remaining = Int(deadline.timeIntervalSinceNow * 1000)
             let attempt: Int
-            if case .addLearner = operation { attempt = remaining } else { attempt = min(remaining, 8_000) }
+            if let attemptMilliseconds {
+                attempt = min(remaining, attemptMilliseconds)
+            } else if case .addLearner = operation {
+                attempt = remaining
+            } else {
+                attempt = min(remaining, 8_000)
+            }
             do {
                 try await host.administer(operation, group: group, via: target, timeoutMilliseconds: max(attempt, 100))
                 return
@@ -247,7 +264,7 @@ extension Coordinator {
             next += 1
             try? await Task.sleep(for: .milliseconds(100))
         }
-        throw Self.unavailable(lastError, what: "replica set \(set.id) (\(operation))")
+        throw Self.unavailable(lastError, what: "\(what) (\(operation))")
     }
 
     // MARK: - Housekeeping, run by the meta leader

@@ -128,12 +128,13 @@ public final class Coordinator: Sendable {
         let state = meta.current
         let shard = max(1, database.options.shard)
         let replica = max(1, database.options.replica)
-        guard state.nodes.count >= replica else {
+        let eligible = state.nodes.values.filter(\.acceptsVnodes).count
+        guard eligible >= replica else {
             throw CoordinatorError(
                 .unavailable, "meta.not_enough_nodes",
-                "REPLICA \(replica) needs \(replica) nodes; \(state.nodes.count) have registered so far")
+                "REPLICA \(replica) needs \(replica) nodes; \(eligible) have registered and are not draining")
         }
-        var counts = state.vnodeCounts
+        var counts = state.vnodeCounts.filter { state.nodes[$0.key]?.acceptsVnodes == true }
         var placement: [[UInt64]] = []
         for _ in 0..<shard {
             let chosen = counts.sorted { ($0.value, $0.key) < ($1.value, $1.key) }.prefix(replica).map(\.key).sorted()

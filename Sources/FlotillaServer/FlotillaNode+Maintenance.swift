@@ -24,7 +24,7 @@ final class LeaderHints: Sendable {
 }
 
 extension FlotillaNode {
-    /// The node's background duties, once a second: report leader hints; every few seconds, remove groups that
+    /// The node's background duties, once a second: learn new nodes' addresses, report leader hints; every few seconds, remove groups that
     /// meta no longer places here (what a crash left), and, on the meta leader, expire buckets past their TTL
     /// and finish membership changes left pending.
     func runMaintenance() async {
@@ -36,6 +36,7 @@ extension FlotillaNode {
                 return
             }
             round += 1
+            learnPeerAddresses()  // a registration applied before a restart restored meta from a snapshot
             await reportLeaderHints()
             guard round % 5 == 0 else { continue }
             await sweepOrphanGroups()

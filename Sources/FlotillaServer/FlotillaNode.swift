@@ -39,11 +39,13 @@ public struct FlotillaNode: Sendable {
             identity = saved
             if let http = options.httpAddress { identity.httpAddress = http }
             if let raft = options.raftAddress { identity.raftAddress = raft }
+        } else if let joined = options.joined {
+            identity = try NodeIdentity(joining: joined, options: options)
         } else {
             guard let clusterText = options.initialCluster else {
                 throw ServerError.badArgument(
-                    "\(directory) holds no node yet: give --initial-cluster (a new cluster) or --join (not yet supported)"
-                )
+                    "\(directory) holds no node yet: give --initial-cluster (a new cluster) or --join HOST:PORT (the "
+                        + "HTTP address of a running node)")
             }
             let initial = try NodeIdentity.parseInitialCluster(clusterText)
             guard let ownRaft = initial[options.nodeID] else {
@@ -64,6 +66,9 @@ public struct FlotillaNode: Sendable {
         for (id, address) in identity.initialCluster where id != identity.nodeID {
             peers[NodeID(id)] = PeerAddress(address)
         }
+        for other in options.joined?.nodes ?? [] where other.nodeID != identity.nodeID {
+            peers[NodeID(other.nodeID)] = PeerAddress(other.raftAddress)
+        }
         let settings = TransportSettings(
             clusterID: identity.clusterID, nodeID: NodeID(identity.nodeID), listen: raftAddress, peers: peers)
         transport = NIOTransport(settings: settings, logger: logger)
@@ -80,7 +85,14 @@ public struct FlotillaNode: Sendable {
                 return VnodeStore()
             }, logger: logger)
         let nodeID = identity.nodeID
-        metaStore.onChange = { [host] command, index, before, after in
+        metaStore.onChange = { [host, transport] command, index, before, after in
+            // A node that joined: every transport learns its address as its registration applies.
+            if case .registerNode(let info) = command, info.id != identity.nodeID,
+                let address = PeerAddress(info.raftAddress)
+            {
+                transport.setAddress(address, of: NodeID(info.id))
+                host.addPeer(NodeID(info.id))
+            }
             // On the loop thread, as the meta entry applies: create and destroy this node's vnodes' groups. An
             // entry replayed after a restart may be older than this node's groups: it destroys nothing.
             let replayed = index <= host.recoveredCommitFromLoopThread(of: NodeIdentity.metaGroup)
@@ -131,15 +143,47 @@ public struct FlotillaNode: Sendable {
         logger.info(
             "node \(identity.nodeID) of cluster \(identity.clusterID) serving HTTP on \(identity.httpAddress), Raft on \(identity.raftAddress); \(recovery.groups.count) groups recovered"
         )
+        learnPeerAddresses()
         Task { await registerInMeta() }
         Task { await runMaintenance() }
+        if identity.initialCluster[identity.nodeID] == nil {
+            Task { await joinMetaGroup() }
+        }
+    }
+
+    /// Points the transport at every node meta knows of (nodes that joined after the founders).
+    func learnPeerAddresses() {
+        for info in meta.current.nodes.values where info.id != identity.nodeID {
+            if let address = PeerAddress(info.raftAddress) { transport.setAddress(address, of: NodeID(info.id)) }
+            host.addPeer(NodeID(info.id))
+        }
+    }
+
+    /// A node that joined hosts a replica of the meta group as a learner, as every node beyond the three meta
+    /// voters does: it creates its (empty) replica and asks the meta leader to add it, until it has caught up.
+    func joinMetaGroup() async {
+        await host.ensureGroup(NodeIdentity.metaGroup, membership: .empty)
+        while !Task.isCancelled {
+            do {
+                try await coordinator.joinMetaGroup(identity.nodeID)
+                logger.info("node \(identity.nodeID) follows the meta group")
+                return
+            } catch {
+                logger.warning("joining the meta group: \(error); retrying")
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
     }
 
     /// Writes this node's addresses into the meta group (retried until it commits), so every node can list them.
     func registerInMeta() async {
         let info = NodeInfo(id: identity.nodeID, raftAddress: identity.raftAddress, httpAddress: identity.httpAddress)
         for _ in 0..<600 {
-            if meta.current.nodes[identity.nodeID] == info { return }
+            if let known = meta.current.nodes[identity.nodeID], known.raftAddress == info.raftAddress,
+                known.httpAddress == info.httpAddress
+            {
+                return
+            }
             do {
                 _ = try await coordinator.execute(.registerNode(info))
                 return

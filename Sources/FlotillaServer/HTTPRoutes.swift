@@ -19,6 +19,7 @@ struct HTTPRoutes: Sendable {
             if let denied = authenticator.check(request, .any) { return denied }
             return try await cluster()
         }
+        router.post("/api/v1/cluster/join") { request, _ in try await join(request) }
         router.get("/metrics") { request, _ in
             if let denied = authenticator.check(request, .any) { return denied }
             var bytes: [UInt8] = []

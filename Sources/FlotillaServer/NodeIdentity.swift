@@ -107,3 +107,23 @@ public enum ServerError: Error, CustomStringConvertible {
         }
     }
 }
+
+extension NodeIdentity {
+    /// The identity of a node joining a running cluster, from the running node's answer.
+    init(joining answer: JoinAnswer, options: ServerOptions) throws(ServerError) {
+        guard let clusterID = UInt64(answer.clusterID) else {
+            throw .badArgument("the node asked to join answered a cluster id '\(answer.clusterID)' that is not a number")
+        }
+        var founders: [UInt64: String] = [:]
+        for (id, address) in answer.initialCluster {
+            guard let id = UInt64(id) else { throw .badArgument("the node asked to join answered a founder id '\(id)'") }
+            founders[id] = address
+        }
+        guard let raft = options.raftAddress else {
+            throw .badArgument("--join needs --raft-addr (this node's Raft address, HOST:PORT)")
+        }
+        self.init(
+            nodeID: options.nodeID, clusterID: clusterID, raftAddress: raft,
+            httpAddress: options.httpAddress ?? "127.0.0.1:8902", initialCluster: founders, kvGroups: 0)
+    }
+}

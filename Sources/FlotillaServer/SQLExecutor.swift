@@ -42,8 +42,13 @@ struct SQLExecutor: Sendable {
         case .showDataNodes:
             let nodes = coordinator.meta.current.nodes.values.sorted { $0.id < $1.id }
             return QueryResult(
-                columns: ["node_id", "raft_addr", "http_addr"],
-                rows: nodes.map { [.unsigned($0.id), .string($0.raftAddress), .string($0.httpAddress)] })
+                columns: ["node_id", "raft_addr", "http_addr", "status"],
+                rows: nodes.map {
+                    [
+                        .unsigned($0.id), .string($0.raftAddress), .string($0.httpAddress),
+                        .string($0.acceptsVnodes ? "active" : "draining"),
+                    ]
+                })
         case .showReplicas:
             return await showReplicas()
         case .createTenant(let name, let ifNotExists):
@@ -82,6 +87,9 @@ struct SQLExecutor: Sendable {
             return try await run(command)
         case .checksumGroup(let set):
             return try await checksumGroup(set)
+        case .drainNode(let node):
+            let moves = try await coordinator.drainNode(node)
+            return QueryResult(columns: ["move"], rows: moves.map { [.string($0)] })
         }
     }
 

@@ -7,6 +7,8 @@ public struct ServerOptions: Sendable {
     public var httpAddress: String?
     public var raftAddress: String?
     public var initialCluster: String?
+    /// For a first start with `--join`: what the running node answered (the CLI asks it before starting).
+    public var joined: JoinAnswer?
     public var fsync: FsyncPolicy = .always
     public var repairWAL = false
     public var kvGroups = 0

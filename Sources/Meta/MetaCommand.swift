@@ -1,7 +1,10 @@
 /// A change to the metadata, as written to the meta group's log. Placement decisions travel inside the command
 /// (the proposer computed them from its view); applying a command is deterministic.
 public enum MetaCommand: Codable, Sendable, Equatable {
+    /// Records a node's addresses (a founder at start, a node joining with `--join`); keeps its draining flag.
     case registerNode(NodeInfo)
+    /// Marks a node as draining (no new vnodes go there) or takes the mark back.
+    case setDraining(node: UInt64, draining: Bool)
     case createTenant(name: String, ifNotExists: Bool)
     case dropTenant(name: String)
     case createDatabase(tenant: String, name: String, options: DatabaseOptions, ifNotExists: Bool)

@@ -5,12 +5,19 @@ public struct NodeInfo: Codable, Sendable, Equatable {
     public var id: UInt64
     public var raftAddress: String
     public var httpAddress: String
+    /// Set by `DRAIN NODE`: no new vnode is placed here, and the drain moved every vnode away (`nil`: not
+    /// draining; optional so that metadata written before the field existed still decodes).
+    public var draining: Bool?
 
-    public init(id: UInt64, raftAddress: String, httpAddress: String) {
+    public init(id: UInt64, raftAddress: String, httpAddress: String, draining: Bool? = nil) {
         self.id = id
         self.raftAddress = raftAddress
         self.httpAddress = httpAddress
+        self.draining = draining
     }
+
+    /// Whether new vnodes may be placed on this node.
+    public var acceptsVnodes: Bool { draining != true }
 }
 
 /// Options of a database (`CREATE DATABASE ... WITH ...`).

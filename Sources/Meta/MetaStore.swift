@@ -52,8 +52,14 @@ public final class MetaStore: StateMachine, @unchecked Sendable {
     /// The deterministic transition function.
     static func apply(_ command: MetaCommand, to state: inout MetaState) -> MetaResult {
         switch command {
-        case .registerNode(let node):
+        case .registerNode(var node):
+            node.draining = state.nodes[node.id]?.draining
             state.nodes[node.id] = node
+        case .setDraining(let id, let draining):
+            guard state.nodes[id] != nil else {
+                return .failure("meta.node_not_found", "node \(id) is not a node of this cluster")
+            }
+            state.nodes[id]!.draining = draining ? true : nil
         case .createTenant(let name, let ifNotExists):
             if state.tenants[name] != nil {
                 return ifNotExists ? .success : .failure("meta.tenant_exists", "tenant '\(name)' already exists")

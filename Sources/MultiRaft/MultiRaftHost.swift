@@ -187,6 +187,19 @@ public final class MultiRaftHost: @unchecked Sendable {
     /// before `start`.
     public var onLeadership: (@Sendable (GroupID) -> Void)?
 
+    /// Makes `peer` (a node that joined the cluster) one this host pings every tick, so that the transport
+    /// connects to it and its liveness is tracked before any group has a reason to talk to it. Any thread.
+    public func addPeer(_ peer: NodeID) {
+        guard peer != settings.nodeID else { return }
+        enqueue(
+            .run { [self] in
+                guard !knownPeers.contains(peer) else { return }
+                knownPeers.insert(peer)
+                lastHeard[peer] = tickCount
+                livePeers.insert(peer)
+            })
+    }
+
     /// True if this node currently leads `group`.
     public func isLeader(of group: GroupID) async -> Bool {
         await inspect { view in view.role(of: group) == .leader }

@@ -86,8 +86,18 @@ public final class NIOTransport: RaftTransport {
         channel.writeAndFlush(channel.allocator.buffer(bytes: bytes), promise: nil)
     }
 
+    /// Records where `peer` listens and, if this node is the dialing side and not connected to it, dials at once:
+    /// a node that just joined knows nobody's id below its own until they call it.
     public func setAddress(_ address: PeerAddress, of peer: NodeID) {
-        state.withLock { $0.peers[peer] = address }
+        state.withLock { state in
+            guard state.peers[peer] != address else { return }
+            state.peers[peer] = address
+            state.nextDialAt[peer] = nil
+            state.failures[peer] = 0
+            if state.connections[peer] == nil && state.server != nil && !state.stopped && peer != settings.nodeID {
+                dialIfDue(peer, &state)
+            }
+        }
     }
 
     public func isolate(from peers: Set<NodeID>) {

@@ -117,6 +117,10 @@ public struct SQLParser {
             let node = UInt64(try integer("a node id"))
             return .vnode(copy ? .copy(vnode: vnode, toNode: node) : .move(vnode: vnode, toNode: node))
         }
+        if keyword("DRAIN") {
+            try expectKeyword("NODE")
+            return .drainNode(UInt64(try integer("a node id")))
+        }
         if keyword("CHECKSUM") {
             try expectKeyword("GROUP")
             return .checksumGroup(replicaSet: UInt64(try integer("a replica set id")))

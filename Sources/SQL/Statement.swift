@@ -22,6 +22,8 @@ public enum Statement: Sendable, Equatable {
     /// `MOVE VNODE v TO NODE n`, `COPY VNODE v TO NODE n`, `DROP VNODE v`.
     case vnode(VnodeCommand)
     case checksumGroup(replicaSet: UInt64)
+    /// `DRAIN NODE n`: move every vnode off node `n` (so that it can leave the cluster).
+    case drainNode(UInt64)
 }
 
 /// A replica-group command (PRODUCT.md §5).

@@ -19,10 +19,14 @@ struct FlotillaClient {
 
     /// Sends a request; returns the status and the body as text.
     func send(
-        _ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, accept: String? = nil
+        _ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, accept: String? = nil,
+        basicAuth: (user: String, password: String)? = nil
     ) async throws -> (Int, String) {
         var request = HTTPClientRequest(url: base + path)
         request.method = method
+        if let (user, password) = basicAuth {
+            request.headers.add(name: "Authorization", value: "Basic " + Data("\(user):\(password)".utf8).base64EncodedString())
+        }
         if let accept { request.headers.add(name: "Accept", value: accept) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         let response = try await http.execute(request, timeout: .seconds(30))

@@ -26,7 +26,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "The founding nodes' Raft addresses: 1=HOST:PORT,2=HOST:PORT,3=HOST:PORT (same on every founder).")
     var initialCluster: String?
 
-    @Option(help: "Join a running cluster through this node's Raft address (arrives with issue 5 of 5).")
+    @Option(
+        help:
+            "Join a running cluster: the HTTP address (HOST:PORT) of any of its nodes. Only on the first start; needs --raft-addr.")
     var join: String?
 
     @Option(help: "A TOML file with the same settings (node-id, data-dir, http-addr, ...); flags override it.")
@@ -68,12 +70,12 @@ struct ServerCommand: AsyncParsableCommand {
             throw ValidationError("--node-id is required (a positive integer)")
         }
         guard let dataDir = dataDir ?? file["data-dir"] else { throw ValidationError("--data-dir is required") }
-        if join ?? file["join"] != nil {
-            throw ValidationError("--join is not supported yet (issue 5 of 5); start founders with --initial-cluster")
-        }
         var options = ServerOptions(nodeID: nodeID, dataDirectory: dataDir)
         options.httpAddress = httpAddr ?? file["http-addr"]
         options.raftAddress = raftAddr ?? file["raft-addr"]
+        if let join = join ?? file["join"], !FileManager.default.fileExists(atPath: dataDir + "/node.json") {
+            options.joined = try await askToJoin(join, options: options, password: rootPassword ?? file["root-password"])
+        }
         options.initialCluster = initialCluster ?? file["initial-cluster"]
         switch fsync ?? file["fsync"] ?? "on" {
         case "on", "true", "always": options.fsync = .always
@@ -107,5 +109,36 @@ struct ServerCommand: AsyncParsableCommand {
             logger.critical("cannot start: \(error)")
             throw ExitCode(2)
         }
+    }
+
+    /// Asks the running node at `address` to record this one, and returns its answer (retrying for a while when
+    /// its cluster has no meta leader yet).
+    private func askToJoin(_ address: String, options: ServerOptions, password: String?) async throws -> JoinAnswer {
+        guard let raft = options.raftAddress else {
+            throw ValidationError("--join needs --raft-addr (this node's Raft address, HOST:PORT)")
+        }
+        let request = JoinRequest(
+            nodeID: options.nodeID, raftAddress: raft, httpAddress: options.httpAddress ?? "127.0.0.1:8902")
+        let client = FlotillaClient(url: address.hasPrefix("http") ? address : "http://" + address)
+        defer { Task { [client] in await client.shutdown() } }
+        var last = ""
+        for _ in 0..<60 {
+            let status: Int
+            let body: String
+            do {
+                (status, body) = try await client.send(
+                    .POST, "/api/v1/cluster/join", body: Array(try JSONEncoder().encode(request)),
+                    basicAuth: password.map { ("root", $0) })
+            } catch {
+                last = "\(error)"
+                try await Task.sleep(for: .seconds(1))
+                continue
+            }
+            if status == 200 { return try JSONDecoder().decode(JoinAnswer.self, from: Data(body.utf8)) }
+            last = "HTTP \(status): \(body)"
+            guard status == 503 else { break }
+            try await Task.sleep(for: .seconds(1))
+        }
+        throw ValidationError("cannot join through \(address): \(last)")
     }
 }

@@ -22,6 +22,8 @@ final class ProcessCluster: @unchecked Sendable {
     var nodes: [Int: Node] = [:]
     let extraArguments: [String]
     var initialCluster: String
+    /// Nodes `1...founders` found the cluster; the others start with `--join` through node 1.
+    let founders: Int
     private(set) var failed = false
 
     /// The `flotilla` binary beside the test bundle (SwiftPM builds it because the test target depends on it).
@@ -37,26 +39,28 @@ final class ProcessCluster: @unchecked Sendable {
         return "flotilla"
     }
 
-    init(nodes count: Int, arguments: [String] = []) throws {
+    /// Starts the founders; nodes beyond `founders` are started (joining) by the test.
+    init(nodes count: Int, founders: Int? = nil, arguments: [String] = []) throws {
         root = NSTemporaryDirectory() + "flotilla-e2e-\(UUID().uuidString.prefix(8))"
         extraArguments = arguments
+        self.founders = founders ?? count
         var ports = try freePorts(2 * count)
         var list: [String] = []
         for id in 1...count {
             let node = Node(
                 id: id, httpPort: ports.removeFirst(), raftPort: ports.removeFirst(), directory: "\(root)/node\(id)")
             nodes[id] = node
-            list.append("\(id)=127.0.0.1:\(node.raftPort)")
+            if id <= self.founders { list.append("\(id)=127.0.0.1:\(node.raftPort)") }
         }
         initialCluster = list.joined(separator: ",")
-        for id in 1...count { try start(id) }
+        for id in 1...self.founders { try start(id) }
     }
 
     /// Runs `body` against a new cluster; on failure prints each node's log; always stops the nodes.
     static func run(
-        nodes: Int, arguments: [String] = [], _ body: (ProcessCluster) async throws -> Void
+        nodes: Int, founders: Int? = nil, arguments: [String] = [], _ body: (ProcessCluster) async throws -> Void
     ) async throws {
-        let cluster = try ProcessCluster(nodes: nodes, arguments: arguments)
+        let cluster = try ProcessCluster(nodes: nodes, founders: founders, arguments: arguments)
         defer { cluster.stopAll() }
         do {
             try await body(cluster)
@@ -81,9 +85,12 @@ final class ProcessCluster: @unchecked Sendable {
         process.arguments =
             [
                 "server", "--node-id", "\(id)", "--data-dir", node.directory, "--http-addr",
-                "127.0.0.1:\(node.httpPort)", "--raft-addr", "127.0.0.1:\(node.raftPort)", "--initial-cluster",
-                initialCluster, "--fault-injection", "--log-level", "debug",
-            ] + extraArguments
+                "127.0.0.1:\(node.httpPort)", "--raft-addr", "127.0.0.1:\(node.raftPort)",
+                "--fault-injection", "--log-level", "debug",
+            ]
+            + (id <= founders
+                ? ["--initial-cluster", initialCluster] : ["--join", "127.0.0.1:\(nodes[1]!.httpPort)"])
+            + extraArguments
         process.standardOutput = log
         process.standardError = log
         try process.run()
