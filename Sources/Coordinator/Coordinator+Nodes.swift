@@ -22,7 +22,8 @@ extension Coordinator {
     /// are short (the metadata is small, and a request sent before the connections are up is lost).
     public func joinMetaGroup(_ node: UInt64) async throws(CoordinatorError) {
         try await administer(
-            .addLearner(NodeID(node)), group: metaGroup, candidates: metaNodes.map { NodeID($0) }, what: "the meta group",
+            .addLearner(NodeID(node)), group: metaGroup, candidates: metaNodes.map { NodeID($0) },
+            what: "the meta group",
             timeoutMilliseconds: Self.adminTimeoutMilliseconds, attemptMilliseconds: 5_000)
     }
 

@@ -73,7 +73,8 @@ extension HTTPRoutes {
         node.logger.info("node \(joining.nodeID) joins the cluster from \(joining.raftAddress)")
         let answer = JoinAnswer(
             clusterID: String(node.identity.clusterID),
-            initialCluster: Dictionary(uniqueKeysWithValues: node.identity.initialCluster.map { ("\($0.key)", $0.value) }),
+            initialCluster: Dictionary(
+                uniqueKeysWithValues: node.identity.initialCluster.map { ("\($0.key)", $0.value) }),
             nodes: node.meta.current.nodes.values.sorted { $0.id < $1.id }.map {
                 JoinRequest(nodeID: $0.id, raftAddress: $0.raftAddress, httpAddress: $0.httpAddress)
             })

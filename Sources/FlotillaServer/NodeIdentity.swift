@@ -112,11 +112,14 @@ extension NodeIdentity {
     /// The identity of a node joining a running cluster, from the running node's answer.
     init(joining answer: JoinAnswer, options: ServerOptions) throws(ServerError) {
         guard let clusterID = UInt64(answer.clusterID) else {
-            throw .badArgument("the node asked to join answered a cluster id '\(answer.clusterID)' that is not a number")
+            throw .badArgument(
+                "the node asked to join answered a cluster id '\(answer.clusterID)' that is not a number")
         }
         var founders: [UInt64: String] = [:]
         for (id, address) in answer.initialCluster {
-            guard let id = UInt64(id) else { throw .badArgument("the node asked to join answered a founder id '\(id)'") }
+            guard let id = UInt64(id) else {
+                throw .badArgument("the node asked to join answered a founder id '\(id)'")
+            }
             founders[id] = address
         }
         guard let raft = options.raftAddress else {

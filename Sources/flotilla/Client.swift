@@ -25,7 +25,8 @@ struct FlotillaClient {
         var request = HTTPClientRequest(url: base + path)
         request.method = method
         if let (user, password) = basicAuth {
-            request.headers.add(name: "Authorization", value: "Basic " + Data("\(user):\(password)".utf8).base64EncodedString())
+            request.headers.add(
+                name: "Authorization", value: "Basic " + Data("\(user):\(password)".utf8).base64EncodedString())
         }
         if let accept { request.headers.add(name: "Accept", value: accept) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }

@@ -28,7 +28,8 @@ struct ServerCommand: AsyncParsableCommand {
 
     @Option(
         help:
-            "Join a running cluster: the HTTP address (HOST:PORT) of any of its nodes. Only on the first start; needs --raft-addr.")
+            "Join a running cluster: the HTTP address (HOST:PORT) of any of its nodes. Only on the first start; needs --raft-addr."
+    )
     var join: String?
 
     @Option(help: "A TOML file with the same settings (node-id, data-dir, http-addr, ...); flags override it.")
@@ -74,7 +75,8 @@ struct ServerCommand: AsyncParsableCommand {
         options.httpAddress = httpAddr ?? file["http-addr"]
         options.raftAddress = raftAddr ?? file["raft-addr"]
         if let join = join ?? file["join"], !FileManager.default.fileExists(atPath: dataDir + "/node.json") {
-            options.joined = try await askToJoin(join, options: options, password: rootPassword ?? file["root-password"])
+            options.joined = try await askToJoin(
+                join, options: options, password: rootPassword ?? file["root-password"])
         }
         options.initialCluster = initialCluster ?? file["initial-cluster"]
         switch fsync ?? file["fsync"] ?? "on" {

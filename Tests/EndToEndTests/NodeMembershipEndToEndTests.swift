@@ -55,13 +55,17 @@ extension EndToEnd {
                 // go on; then it is stopped for good.
                 var drained = "no answer"
                 let ok = await cluster.eventually(240, "DRAIN NODE 3") {
-                    guard let reply = await cluster.sql(2, "DRAIN NODE 3", db: "rep", timeout: 240) else { return false }
+                    guard let reply = await cluster.sql(2, "DRAIN NODE 3", db: "rep", timeout: 240) else {
+                        return false
+                    }
                     drained = "\(reply.status) \(reply.body)"
                     return reply.status == 200
                 }
                 cluster.check(ok, "DRAIN NODE 3: \(drained)")
                 let status = await cluster.sqlRows(1, "SHOW DATANODES")?.first { $0["node_id"] as? Int == 3 }
-                cluster.check(status?["status"] as? String == "draining", "node 3 is marked draining: \(String(describing: status))")
+                cluster.check(
+                    status?["status"] as? String == "draining",
+                    "node 3 is marked draining: \(String(describing: status))")
                 for set in sets { await cluster.expectMembership(set, [1, 2, 4]) }
                 await cluster.expectNoOrphans()
                 try await load.waitForMore(100)
@@ -86,7 +90,9 @@ extension EndToEnd {
                 }
                 for set in sets {
                     _ = await cluster.eventually(30, "CHECKSUM GROUP \(set) agrees on every vnode") {
-                        guard let rows = await cluster.sqlRows(1, "CHECKSUM GROUP \(set)", db: "rep") else { return false }
+                        guard let rows = await cluster.sqlRows(1, "CHECKSUM GROUP \(set)", db: "rep") else {
+                            return false
+                        }
                         return Set(rows.compactMap { $0["node_id"] as? Int }) == [1, 2, 4]
                             && Set(rows.map { $0["checksum"] as? String ?? "?" }).count == 1
                     }

@@ -92,6 +92,20 @@ struct MetaStoreTests {
             apply(store, .grant(user: "nobody", database: "public", privilege: "read")).code == "meta.user_not_found")
     }
 
+    @Test("a draining node keeps its mark when it registers again; unknown nodes cannot be drained")
+    func drainingMark() throws {
+        let store = MetaStore()
+        _ = apply(store, .registerNode(NodeInfo(id: 2, raftAddress: "r2", httpAddress: "h2")))
+        #expect(store.current.nodes[2]?.acceptsVnodes == true)
+        #expect(apply(store, .setDraining(node: 2, draining: true)).ok)
+        _ = apply(store, .registerNode(NodeInfo(id: 2, raftAddress: "r2", httpAddress: "h2-new")))
+        #expect(store.current.nodes[2]?.acceptsVnodes == false, "a restart does not undo a drain")
+        #expect(store.current.nodes[2]?.httpAddress == "h2-new")
+        #expect(apply(store, .setDraining(node: 2, draining: false)).ok)
+        #expect(store.current.nodes[2]?.acceptsVnodes == true)
+        #expect(apply(store, .setDraining(node: 9, draining: true)).code == "meta.node_not_found")
+    }
+
     @Test func snapshotRoundTrip() throws {
         let store = MetaStore()
         _ = apply(store, .createTenant(name: "t", ifNotExists: false))

@@ -77,6 +77,8 @@ struct SQLParserTests {
         #expect(try SQLParser.parse("DROP VNODE 12") == .vnode(.drop(vnode: 12)))
         #expect(try SQLParser.parse("SHOW VNODES") == .showVnodes)
         #expect(try SQLParser.parse("CHECKSUM GROUP 101") == .checksumGroup(replicaSet: 101))
+        #expect(try SQLParser.parse("drain node 3") == .drainNode(3))
+        #expect(throws: SQLError.self) { try SQLParser.parse("DRAIN 3") }
         #expect(throws: SQLError.self) { try SQLParser.parse("REPLICA ADD replica_id 101") }
         #expect(throws: SQLError.self) { try SQLParser.parse("REPLICA SPLIT replica_id 101") }
         #expect(throws: SQLError.self) { try SQLParser.parse("MOVE VNODE 12 TO 3") }
