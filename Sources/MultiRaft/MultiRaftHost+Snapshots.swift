@@ -21,7 +21,9 @@ extension MultiRaftHost {
         do {
             writer = try snapshots.beginWrite(group: slot.id, metadata: metadata)
         } catch {
-            return storageFailed("snapshot of group \(slot.id) failed: \(error)", groups: [slot])
+            // Nothing is compacted yet, so this is not fatal: a received snapshot of the same index may be sealing
+            // under that name (`.busy`), or a newer one is in (`.stale`). The next round tries again if still due.
+            return logger.warning("snapshot of group \(slot.id) postponed: \(error)")
         }
         let source = slot.machine.snapshotSource()
         let file = Handoff(writer)
@@ -256,7 +258,7 @@ extension MultiRaftHost {
             slot.receiving = nil
             let writer = receiving.writer
             let file = Handoff(writer)
-            snapshotWork(on: slot.machine.snapshotsInBackground ? snapshotWrites : nil) {
+            snapshotWork(on: slot.machine.snapshotsInBackground ? snapshotSeals : nil) {
                 try file.value.seal()
             } then: { [self] error in
                 receivedSealed(chunk, writer, into: slot, from: peer, error)

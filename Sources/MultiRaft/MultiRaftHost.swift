@@ -61,9 +61,12 @@ public final class MultiRaftHost: @unchecked Sendable {
     var storageError: String?
     /// Each group's commit index as recovered from the WAL (set before the loop starts, then read-only).
     var recoveredCommits: [GroupID: LogIndex] = [:]
-    /// Where large snapshots are serialized and synced, and where they are restored into fresh machines (one
-    /// at a time each, which bounds the memory they take); their results come back through `enqueue(.run)`.
+    /// Where large snapshots are serialized and synced, where received ones are synced (apart, so that a
+    /// leader's acknowledgement never waits behind a long local serialization), and where they are restored
+    /// into fresh machines (one at a time each, which bounds the memory they take); their results come back
+    /// through `enqueue(.run)`.
     let snapshotWrites = DispatchQueue(label: "flotilla.snapshot-writes")
+    let snapshotSeals = DispatchQueue(label: "flotilla.snapshot-seals")
     let snapshotRestores = DispatchQueue(label: "flotilla.snapshot-restores")
 
     public init(
@@ -122,6 +125,7 @@ public final class MultiRaftHost: @unchecked Sendable {
         // Background snapshot work still running finds the loop gone and drops its result; wait for it, so that
         // nothing writes into the data directory after shutdown returns.
         snapshotWrites.sync {}
+        snapshotSeals.sync {}
         snapshotRestores.sync {}
         transport.shutdown()
     }

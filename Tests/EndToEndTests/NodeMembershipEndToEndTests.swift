@@ -9,17 +9,7 @@ extension EndToEnd {
         func joinAndDrainUnderLoad() async throws {
             try await ProcessCluster.run(nodes: 4, founders: 3, arguments: ["--snapshot-entries", "300"]) { cluster in
                 guard await cluster.waitForLeaders(groups: 1) else { return }
-                guard
-                    await cluster.eventually(
-                        30, "three registered nodes and a SHARD 2 REPLICA 3 database",
-                        {
-                            guard let nodes = await cluster.sqlRows(1, "SHOW DATANODES"), nodes.count == 3 else {
-                                return false
-                            }
-                            return await cluster.sql(1, "CREATE DATABASE IF NOT EXISTS rep WITH SHARD 2 REPLICA 3")?
-                                .status == 200
-                        })
-                else { return }
+                guard await cluster.createRepDatabase(nodes: 3, shard: 2) else { return }
                 let load = WriteLoad()
                 let writer = Task { await load.run(cluster) }
                 defer { writer.cancel() }

@@ -12,17 +12,7 @@ extension EndToEnd {
         func replicaChangesUnderLoad() async throws {
             try await ProcessCluster.run(nodes: 4, arguments: ["--snapshot-entries", "300"]) { cluster in
                 guard await cluster.waitForLeaders(groups: 1) else { return }
-                guard
-                    await cluster.eventually(
-                        30, "four registered nodes and a REPLICA 3 database",
-                        {
-                            guard let nodes = await cluster.sqlRows(1, "SHOW DATANODES"), nodes.count == 4 else {
-                                return false
-                            }
-                            return await cluster.sql(1, "CREATE DATABASE IF NOT EXISTS rep WITH SHARD 1 REPLICA 3")?
-                                .status == 200
-                        })
-                else { return }
+                guard await cluster.createRepDatabase(nodes: 4, shard: 1) else { return }
                 let load = WriteLoad()
                 let writer = Task { await load.run(cluster) }
                 defer { writer.cancel() }
@@ -163,6 +153,14 @@ final class WriteLoad: Sendable {
 }
 
 extension ProcessCluster {
+    /// Waits until `nodes` nodes have registered, then creates the `rep` database (`SHARD shard REPLICA 3`).
+    func createRepDatabase(nodes count: Int, shard: Int) async -> Bool {
+        await eventually(30, "\(count) registered nodes and a SHARD \(shard) REPLICA 3 database") {
+            guard let nodes = await sqlRows(1, "SHOW DATANODES"), nodes.count == count else { return false }
+            return await sql(1, "CREATE DATABASE IF NOT EXISTS rep WITH SHARD \(shard) REPLICA 3")?.status == 200
+        }
+    }
+
     func sql(
         _ node: Int, _ statement: String, db: String, accept: String = "text/csv", timeout: TimeInterval
     ) async -> Reply? {
