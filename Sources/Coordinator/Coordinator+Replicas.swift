@@ -35,8 +35,7 @@ extension Coordinator {
 
     /// True once the local meta replica has applied everything committed before the call (a ReadIndex round).
     public func metaIsCurrent() async -> Bool {
-        (try? await host.read(metaGroup, linearizable: true, timeoutMilliseconds: writeTimeoutMilliseconds) { _ in 0 })
-            != nil
+        (try? await awaitCurrentMeta()) != nil
     }
 
     func replicaSet(_ id: UInt64) async throws(CoordinatorError) -> ReplicaSetInfo {

@@ -18,10 +18,17 @@ public final class Coordinator: Sendable {
     let metaNodes: [UInt64]
     public let metaGroup: GroupID
     let writeTimeoutMilliseconds: Int
+    /// Gives every request one identity for all its attempts: the groups' machines apply it once.
+    let requests: RequestSequencer
+    /// Linearizable reads of the meta group, batched: one ReadIndex round serves every request that arrived
+    /// while the previous round ran.
+    let metaBarrier: ReadBarrier
+    /// How many nodes founded the cluster (they count towards REPLICA before they have registered).
+    public let foundingNodeCount: Int
 
     public init(
         host: MultiRaftHost, meta: MetaStore, nodeID: UInt64, metaGroup: GroupID, metaNodes: [UInt64],
-        writeTimeoutMilliseconds: Int = 5_000
+        foundingNodeCount: Int = 0, writeTimeoutMilliseconds: Int = 5_000
     ) {
         self.host = host
         self.meta = meta
@@ -29,20 +36,34 @@ public final class Coordinator: Sendable {
         self.metaGroup = metaGroup
         self.metaNodes = metaNodes
         self.writeTimeoutMilliseconds = writeTimeoutMilliseconds
+        self.requests = RequestSequencer(client: nodeID)
+        self.foundingNodeCount = foundingNodeCount
+        self.metaBarrier = ReadBarrier { [host] in
+            _ = try await host.read(metaGroup, linearizable: true, timeoutMilliseconds: writeTimeoutMilliseconds) { _ in
+                0
+            }
+        }
     }
 
     // MARK: - Meta
 
-    /// Proposes a metadata change and returns what applying it answered.
+    /// Proposes a metadata change and returns what applying it answered. Every attempt carries the same
+    /// request identity, so the change applies once however the attempts end.
     public func execute(_ command: MetaCommand) async throws(CoordinatorError) -> MetaResult {
         let bytes = MetaStore.encode(command)
+        let sequence = requests.begin()
+        defer { requests.end(sequence) }
         var lastError: (any Error)?
         let targets = metaNodes.contains(nodeID) ? [nodeID] : metaNodes
         for target in targets {
             do {
                 let answer = try await host.propose(
-                    bytes, to: metaGroup, via: NodeID(target), timeoutMilliseconds: writeTimeoutMilliseconds)
+                    requests.request(sequence).envelope(bytes), to: metaGroup, via: NodeID(target),
+                    timeoutMilliseconds: writeTimeoutMilliseconds)
+                try Self.checkNotExpired(answer, what: "the meta group")
                 return MetaStore.decodeResult(answer)
+            } catch let error as CoordinatorError {
+                throw error
             } catch {
                 lastError = error
             }
@@ -50,12 +71,41 @@ public final class Coordinator: Sendable {
         throw Self.unavailable(lastError, what: "the meta group")
     }
 
-    /// The database, from the local meta replica; on a miss, after a linearizable meta read (so that a database
-    /// created through another node a moment ago is found).
-    public func database(_ tenant: String, _ name: String) async -> DatabaseInfo? {
-        if let found = meta.current.database(tenant, name) { return found }
-        _ = try? await host.read(metaGroup, linearizable: true, timeoutMilliseconds: writeTimeoutMilliseconds) { _ in 0
+    /// A request whose result its group no longer keeps (it waited in flight through more of this node's
+    /// requests than a session remembers) has an unknown outcome: never report it as done.
+    static func checkNotExpired(_ answer: [UInt8], what: String) throws(CoordinatorError) {
+        guard answer == DeduplicatingMachine.expiredAnswer else { return }
+        throw CoordinatorError(
+            .unavailable, "raft.outcome_unknown",
+            "\(what): the request was in flight too long for its outcome to be known; check and retry")
+    }
+
+    /// Returns once the local meta replica has applied everything committed before the call (a meta ReadIndex
+    /// round that started after the call, shared with the requests that arrived meanwhile).
+    /// - Throws: `meta.unavailable` (503) when no round completes in time (no meta leader, this node cut off
+    ///   from it, or still replaying its log).
+    public func awaitCurrentMeta() async throws(CoordinatorError) {
+        do {
+            try await metaBarrier.wait()
+        } catch {
+            throw CoordinatorError(
+                .unavailable, "meta.unavailable",
+                "this node cannot confirm it has the latest metadata (\(error)); retry, or read with "
+                    + "consistency=stale")
         }
+    }
+
+    /// How many meta ReadIndex rounds ran (each served every request that waited for it).
+    public var metaReadRounds: Int { metaBarrier.rounds }
+
+    /// The database. `fresh`: from meta state at least as new as a meta read index taken after the call (what
+    /// a linearizable request plans from). Otherwise from the local meta replica, and on a miss after a meta
+    /// read (a database created through another node a moment ago is found).
+    public func database(
+        _ tenant: String, _ name: String, fresh: Bool = false
+    ) async throws(CoordinatorError) -> DatabaseInfo? {
+        if !fresh, let found = meta.current.database(tenant, name) { return found }
+        try await awaitCurrentMeta()
         return meta.current.database(tenant, name)
     }
 
@@ -80,7 +130,7 @@ public final class Coordinator: Sendable {
     public func write(
         tenant: String, database name: String, precision: Precision?, body: [UInt8]
     ) async throws(CoordinatorError) -> Int {
-        guard let database = await database(tenant, name) else {
+        guard let database = try await database(tenant, name) else {
             throw CoordinatorError(
                 .notFound, "meta.database_not_found", "database '\(name)' does not exist in tenant '\(tenant)'")
         }
@@ -98,6 +148,12 @@ public final class Coordinator: Sendable {
         for point in points {
             let bucket = try await bucket(for: point.timestamp, tenant: tenant, database: &info)
             let set = bucket.replicaSets[Self.replicaSetIndex(of: point, shards: bucket.replicaSets.count)]
+            guard set.isLive else {
+                throw CoordinatorError(
+                    .conflict, "meta.replica_set_destroyed",
+                    "replica set \(set.id) of bucket \(bucket.id) (\(bucket.start)..<\(bucket.end)) was destroyed with "
+                        + "REPLICA DESTROY; the series of this point cannot be written into that time range")
+            }
             batches[set.id, default: (set, [])].points.append(point)
         }
         do {
@@ -122,12 +178,50 @@ public final class Coordinator: Sendable {
     private func bucket(
         for timestamp: Int64, tenant: String, database: inout DatabaseInfo
     ) async throws(CoordinatorError) -> BucketInfo {
-        if let found = database.buckets.first(where: { $0.start <= timestamp && timestamp < $0.end }) { return found }
-        let width = database.options.vnodeDuration
-        let start = Self.bucketStart(of: timestamp, width: width)
+        for _ in 0..<3 {
+            if let found = database.buckets.first(where: { $0.start <= timestamp && timestamp < $0.end }) {
+                return found
+            }
+            let (start, end) = Self.newBucketRange(
+                for: timestamp, width: database.options.vnodeDuration,
+                existing: database.buckets.map { ($0.start, $0.end) })
+            let result = try await execute(
+                .createBucket(
+                    tenant: tenant, database: database.name, start: start, end: end,
+                    placement: try placement(for: database.options)))
+            guard result.ok else { throw CoordinatorError(.notFound, result.code, result.message) }
+            // The bucket was created through the meta leader, which may be another node: wait until this node's
+            // meta replica has applied it.
+            try await awaitCurrentMeta()
+            guard let refreshed = meta.current.database(tenant, database.name) else {
+                throw CoordinatorError(
+                    .notFound, "meta.database_not_found",
+                    "database '\(database.name)' does not exist in tenant '\(tenant)'")
+            }
+            database = refreshed
+        }
+        throw CoordinatorError(
+            .unavailable, "meta.bucket_missing",
+            "no bucket holds time \(timestamp) after three attempts to create one (buckets changing concurrently); retry"
+        )
+    }
+
+    /// The range of a new bucket for `timestamp`: aligned to `width` (`bucketStart`), cut where the neighbouring
+    /// buckets begin and end, so that buckets never overlap (also after `VNODE_DURATION` changed).
+    public static func newBucketRange(
+        for timestamp: Int64, width: Int64, existing: [(start: Int64, end: Int64)]
+    ) -> (start: Int64, end: Int64) {
+        let aligned = bucketStart(of: timestamp, width: width)
+        let previousEnd = existing.lazy.map(\.end).filter { $0 <= timestamp }.max() ?? Int64.min
+        let nextStart = existing.lazy.map(\.start).filter { $0 > timestamp }.min() ?? Int64.max
+        return (max(aligned, previousEnd), min(aligned &+ width, nextStart))
+    }
+
+    /// Where a new bucket's replica sets go: per set, the REPLICA eligible nodes holding the fewest vnodes.
+    private func placement(for options: DatabaseOptions) throws(CoordinatorError) -> [[UInt64]] {
         let state = meta.current
-        let shard = max(1, database.options.shard)
-        let replica = max(1, database.options.replica)
+        let shard = max(1, options.shard)
+        let replica = max(1, options.replica)
         let eligible = state.nodes.values.filter(\.acceptsVnodes).count
         guard eligible >= replica else {
             throw CoordinatorError(
@@ -141,37 +235,45 @@ public final class Coordinator: Sendable {
             for node in chosen { counts[node, default: 0] += 1 }
             placement.append(chosen)
         }
-        let result = try await execute(
-            .createBucket(
-                tenant: tenant, database: database.name, start: start, end: start &+ width, placement: placement))
-        guard result.ok else { throw CoordinatorError(.notFound, result.code, result.message) }
-        guard let refreshed = meta.current.database(tenant, database.name),
-            let found = refreshed.buckets.first(where: { $0.start <= timestamp && timestamp < $0.end })
-        else {
-            throw CoordinatorError(
-                .internalError, "meta.bucket_missing", "bucket at \(start) was created but is not visible")
-        }
-        database = refreshed
-        return found
+        return placement
     }
 
     /// Proposes `command` to a replica set's group: locally if this node hosts a replica, else through the
-    /// nodes that do (leader hint first).
+    /// nodes that do (leader hint first). Every attempt carries the same request identity: a copy that commits
+    /// after a later attempt (or after a later write to the same point) is dropped by the vnode, never applied
+    /// again.
     func propose(_ command: [UInt8], to set: ReplicaSetInfo) async throws(CoordinatorError) {
         let group = GroupID(set.id)
-        var targets = set.nodes.contains(nodeID) ? [nodeID] : set.nodes
-        if let hint = set.leaderHint, let index = targets.firstIndex(of: hint) { targets.swapAt(0, index) }
+        let targets = self.targets(of: set)
+        let sequence = requests.begin()
+        defer { requests.end(sequence) }
         var lastError: (any Error)?
         for target in targets {
             do {
-                _ = try await host.propose(
-                    command, to: group, via: NodeID(target), timeoutMilliseconds: writeTimeoutMilliseconds)
+                let answer = try await host.propose(
+                    requests.request(sequence).envelope(command), to: group, via: NodeID(target),
+                    timeoutMilliseconds: writeTimeoutMilliseconds)
+                try Self.checkNotExpired(answer, what: "replica set \(set.id)")
                 return
+            } catch let error as CoordinatorError {
+                throw error
             } catch {
                 lastError = error
             }
         }
         throw Self.unavailable(lastError, what: "replica set \(set.id)")
+    }
+
+    /// The nodes to send a replica set's requests to, in order: this node alone if it holds a voting replica,
+    /// else the set's other nodes, leader hint first. A local replica still being added (a learner catching up
+    /// on a MOVE, COPY or DRAIN target) is not used: it would hold every request until it caught up.
+    func targets(of set: ReplicaSetInfo) -> [UInt64] {
+        let localIsLearner = set.pending?.kind == .add && set.pending?.node == nodeID
+        if set.nodes.contains(nodeID) && !localIsLearner { return [nodeID] }
+        var targets = set.nodes.filter { $0 != nodeID }
+        if let hint = set.leaderHint, let index = targets.firstIndex(of: hint) { targets.swapAt(0, index) }
+        if localIsLearner { targets.append(nodeID) }  // the last resort
+        return targets
     }
 
     static func unavailable(_ error: (any Error)?, what: String) -> CoordinatorError {
@@ -189,20 +291,21 @@ public final class Coordinator: Sendable {
     // MARK: - Reads
 
     /// Every row of `measurement` in `[start, end)` whose series passes `filter`, from every replica set of the
-    /// buckets that overlap the range; linearizable (ReadIndex on each group) unless `stale`. A replica set this
-    /// node does not host is read on a node that does, over the Raft transport.
+    /// buckets that overlap the range; linearizable unless `stale`: the buckets come from meta state at least as
+    /// new as a meta read index taken after the call, and each group is read after its own ReadIndex round. A
+    /// replica set this node does not host is read on a node that does, over the Raft transport.
     public func scan(
         tenant: String, database name: String, measurement: String, start: Int64, end: Int64, stale: Bool,
         filter: @escaping @Sendable ([Tag]) -> Bool
     ) async throws(CoordinatorError) -> [Row] {
-        guard let database = await database(tenant, name) else {
+        guard let database = try await database(tenant, name, fresh: !stale) else {
             throw CoordinatorError(
                 .notFound, "meta.database_not_found", "database '\(name)' does not exist in tenant '\(tenant)'")
         }
         var rows: [Row] = []
         let request = VnodeQuery.scan(measurement: measurement, start: start, end: end).bytes
         for bucket in database.buckets where bucket.start < end && start < bucket.end {
-            for set in bucket.replicaSets {
+            for set in bucket.replicaSets where set.isLive {
                 let answer = try await read(request, from: set, linearizable: !stale)
                 do {
                     rows += try VnodeStore.rows(from: answer).filter { filter($0.tags) }
@@ -218,13 +321,13 @@ public final class Coordinator: Sendable {
     public func schema(
         tenant: String, database name: String
     ) async throws(CoordinatorError) -> [String: MeasurementSchema] {
-        guard let database = await database(tenant, name) else {
+        guard let database = try await database(tenant, name, fresh: true) else {
             throw CoordinatorError(
                 .notFound, "meta.database_not_found", "database '\(name)' does not exist in tenant '\(tenant)'")
         }
         var result: [String: MeasurementSchema] = [:]
         for bucket in database.buckets {
-            for set in bucket.replicaSets {
+            for set in bucket.replicaSets where set.isLive {
                 let answer = try await read(VnodeQuery.schema.bytes, from: set, linearizable: false)
                 for (measurement, part) in (try? VnodeStore.schemas(from: answer)) ?? [:] {
                     var entry = result[measurement] ?? MeasurementSchema(tags: [], fields: [:])
@@ -241,10 +344,8 @@ public final class Coordinator: Sendable {
     func read(
         _ request: [UInt8], from set: ReplicaSetInfo, linearizable: Bool
     ) async throws(CoordinatorError) -> [UInt8] {
-        var targets = set.nodes.contains(nodeID) ? [nodeID] : set.nodes
-        if let hint = set.leaderHint, let index = targets.firstIndex(of: hint) { targets.swapAt(0, index) }
         var lastError: (any Error)?
-        for target in targets {
+        for target in targets(of: set) {
             do {
                 return try await host.read(
                     GroupID(set.id), via: NodeID(target), linearizable: linearizable, request: request,

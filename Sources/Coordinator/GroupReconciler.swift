@@ -11,6 +11,38 @@ import RaftCore
 /// "this group is gone" (destroying a voter's data would break Raft's safety). `sweep` removes what a crash
 /// left behind, against a meta state known to be current.
 public enum GroupReconciler {
+    /// What a meta change does to the hosted groups.
+    public enum Action: Sendable, Equatable {
+        /// Nothing yet: an entry replayed after a restart (a later replayed entry may undo it), or a snapshot
+        /// restored while the node recovers (entries after it follow).
+        case nothing
+        /// Create the groups the state places here, destroy none: the end of the replay, or a snapshot received
+        /// from the leader (neither may be read as "whatever it lacks is gone").
+        case ensure
+        /// Create and destroy by the command's before/after diff: a live command.
+        case reconcile
+    }
+
+    /// Judges a meta change applied at `index` (`nil` for a snapshot restore) on a node whose meta replica had
+    /// committed `recoveredCommit` when it started; `running`: the node finished its start (recovery).
+    ///
+    /// Replayed entries are judged by the replayed end state only: creating a group for a replayed `createBucket`
+    /// that a later replayed entry removed would bring back a zombie replica of a destroyed vnode, which could
+    /// vote and acknowledge in a group it no longer belongs to.
+    public static func action(index: LogIndex?, recoveredCommit: LogIndex, running: Bool) -> Action {
+        guard let index else { return running ? .ensure : .nothing }
+        if index < recoveredCommit { return .nothing }
+        if index == recoveredCommit { return .ensure }
+        return .reconcile
+    }
+
+    /// Loop thread only: creates the groups `state` places on `node` (the end state of a replay).
+    public static func ensure(state: MetaState, node: UInt64, host: MultiRaftHost) {
+        for set in state.replicaSets(on: node) {
+            host.ensureGroupFromLoopThread(GroupID(set.id), membership: membership(of: set, on: node))
+        }
+    }
+
     /// Loop thread only: called as a meta command applies (or a snapshot is restored, `before == nil`).
     public static func apply(
         _ command: MetaCommand?, before: MetaState?, after: MetaState, node: UInt64, host: MultiRaftHost

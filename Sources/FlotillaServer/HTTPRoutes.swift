@@ -4,17 +4,51 @@ import Meta
 import MultiRaft
 import NIOCore
 import RaftCore
+import Synchronization
 
 /// The node's HTTP API (PRODUCT.md §3): ping, cluster, metrics, and — until the time-series store lands —
 /// a replicated key-value test endpoint; plus a fault-injection hook for partition tests when enabled.
 struct HTTPRoutes: Sendable {
     let node: FlotillaNode
 
+    /// `healthy` (200) when the node's storage works and it confirmed, within two seconds, that its meta replica
+    /// holds everything committed; `unavailable` (503) with the reason otherwise.
+    func health() async throws -> Response {
+        if let failure = await node.host.inspect({ $0.storageError }) {
+            return json(
+                ["version": flotillaVersion, "status": "unavailable", "reason": "storage failed: \(failure)"],
+                status: .serviceUnavailable)
+        }
+        let coordinator = node.coordinator
+        let metaReason: String? = await withCheckedContinuation { continuation in
+            let once = ResumeOnce(continuation)
+            Task {
+                do {
+                    try await coordinator.awaitCurrentMeta()
+                    once.resume(nil)
+                } catch {
+                    once.resume("\(error)")
+                }
+            }
+            Task {
+                try? await Task.sleep(for: .seconds(2))
+                once.resume("no meta read index confirmed within 2 s (no meta leader reachable, or still replaying)")
+            }
+        }
+        if let metaReason {
+            return json(
+                ["version": flotillaVersion, "status": "unavailable", "reason": metaReason],
+                status: .serviceUnavailable)
+        }
+        return json(["version": flotillaVersion, "status": "healthy"])
+    }
+
     func router() -> Router<BasicRequestContext> {
         let router = Router()
-        router.get("/api/v1/ping") { _, _ in
-            json(["version": flotillaVersion, "status": "healthy"])
-        }
+        // Ready, not only alive: healthy once the node can serve (its storage works and it holds the latest
+        // metadata); otherwise 503 with the reason. `/api/v1/health` answers the same.
+        router.get("/api/v1/ping") { _, _ in try await health() }
+        router.get("/api/v1/health") { _, _ in try await health() }
         router.get("/api/v1/cluster") { request, _ in
             if let denied = authenticator.check(request, .any) { return denied }
             return try await cluster()
@@ -173,6 +207,15 @@ struct HTTPRoutes: Sendable {
             return errorResponse(.internalServerError, code: "storage.failed", message: error.description)
         }
     }
+}
+
+/// Resumes a continuation with the first of several answers; later ones are ignored.
+final class ResumeOnce<Value: Sendable>: Sendable {
+    private let continuation: Mutex<CheckedContinuation<Value, Never>?>
+
+    init(_ continuation: CheckedContinuation<Value, Never>) { self.continuation = Mutex(continuation) }
+
+    func resume(_ value: Value) { continuation.withLock { $0.take() }?.resume(returning: value) }
 }
 
 /// The version `ping` reports.

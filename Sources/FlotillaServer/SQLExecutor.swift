@@ -18,6 +18,9 @@ struct SQLExecutor: Sendable {
     let stale: Bool
 
     func run(_ statement: Statement) async throws(CoordinatorError) -> QueryResult {
+        // Statements answered from the local meta replica see at least what a meta read index taken now holds
+        // (a node that lags, joined a moment ago or is still replaying must not answer from an old state).
+        if Self.answersFromLocalMeta(statement) && !stale { try await coordinator.awaitCurrentMeta() }
         switch statement {
         case .select(let select): return try await run(select)
         case .showTenants:
@@ -93,6 +96,18 @@ struct SQLExecutor: Sendable {
         }
     }
 
+    /// The statements that read `meta.current` directly (the others go through the coordinator, which
+    /// decides for itself, or are meta commands, which commit through the leader).
+    static func answersFromLocalMeta(_ statement: Statement) -> Bool {
+        switch statement {
+        case .showTenants, .showDatabases, .showDataNodes, .showReplicas, .showVnodes, .alterDatabase,
+            .createDatabase:
+            return true
+        default:
+            return false
+        }
+    }
+
     private func meta(_ command: MetaCommand) async throws(CoordinatorError) -> QueryResult {
         let result = try await coordinator.execute(command)
         guard result.ok else {
@@ -112,7 +127,8 @@ struct SQLExecutor: Sendable {
             switch (option.name, option.value) {
             case ("SHARD", .integer(let n)) where n >= 1 && n <= 1024: parsed.shard = Int(n)
             case ("REPLICA", .integer(let n)) where n >= 1:
-                let nodes = coordinator.meta.current.nodes.count
+                // Founders count before they have registered (right after the cluster starts).
+                let nodes = max(coordinator.meta.current.nodes.count, coordinator.foundingNodeCount)
                 guard n <= max(nodes, 1) else { throw bad("REPLICA \(n) exceeds the \(nodes) nodes of the cluster") }
                 parsed.replica = Int(n)
             case ("TTL", .string(let text)):
@@ -150,7 +166,7 @@ struct SQLExecutor: Sendable {
             $0.key < $1.key
         }) {
             for bucket in database.buckets {
-                for set in bucket.replicaSets {
+                for set in bucket.replicaSets where set.isLive {
                     let leader = (leaders[set.id] ?? nil) ?? set.leaderHint
                     let location = set.nodes.map { $0 == leader ? "\($0)*" : "\($0)" }.joined(separator: ",")
                     rows.append([

@@ -10,7 +10,8 @@ public enum MetaCommand: Codable, Sendable, Equatable {
     case createDatabase(tenant: String, name: String, options: DatabaseOptions, ifNotExists: Bool)
     case alterDatabase(tenant: String, name: String, options: DatabaseOptions)
     case dropDatabase(tenant: String, name: String)
-    /// A bucket of `[start, end)` with one node list per replica set. Ignored if the bucket exists already.
+    /// A bucket of `[start, end)` with one node list per replica set. Ignored if a bucket holds `start` already;
+    /// shortened to end where the next bucket starts (buckets never overlap).
     case createBucket(tenant: String, database: String, start: Int64, end: Int64, placement: [[UInt64]])
     case createUser(name: String, passwordHash: String, ifNotExists: Bool)
     case dropUser(name: String)

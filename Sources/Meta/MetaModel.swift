@@ -71,7 +71,12 @@ public struct ReplicaSetInfo: Codable, Sendable, Equatable {
     public var founders: [UInt64]?
     /// A membership change in progress.
     public var pending: PendingChange?
+    /// `REPLICA DESTROY` removed the set and its data; it keeps its slot in the bucket, so that the series
+    /// hashed to the other slots stay where they are (`hash % SHARD` never changes for a bucket).
+    public var destroyed: Bool?
     public var nodes: [UInt64] { vnodes.map(\.node) }
+    /// False once destroyed.
+    public var isLive: Bool { destroyed != true }
     /// The voters of the group's first entry, identical on every founder.
     public var foundingVoters: [UInt64] { founders ?? vnodes.filter { $0.joined != true }.map(\.node) }
 }
@@ -150,7 +155,7 @@ public struct MetaState: Codable, Sendable, Equatable {
         for (name, tenant) in tenants.sorted(by: { $0.key < $1.key }) {
             for (dbName, database) in tenant.databases.sorted(by: { $0.key < $1.key }) {
                 for bucket in database.buckets {
-                    for set in bucket.replicaSets {
+                    for set in bucket.replicaSets where set.isLive {
                         result.append(ReplicaSetLocation(tenant: name, database: dbName, bucket: bucket, set: set))
                     }
                 }
@@ -167,7 +172,7 @@ public struct MetaState: Codable, Sendable, Equatable {
         for (t, tenant) in tenants {
             for (d, database) in tenant.databases {
                 for (b, bucket) in database.buckets.enumerated() {
-                    for (s, set) in bucket.replicaSets.enumerated() where set.id == id {
+                    for (s, set) in bucket.replicaSets.enumerated() where set.id == id && set.isLive {
                         body(&tenants[t]!.databases[d]!.buckets[b].replicaSets[s])
                         return true
                     }

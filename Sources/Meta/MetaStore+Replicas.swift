@@ -42,9 +42,13 @@ extension MetaStore {
         case .destroyReplicaSet(let setID):
             guard let location = state.replicaSet(setID) else { return notFound(setID) }
             var database = state.tenants[location.tenant]!.databases[location.database]!
-            if let b = database.buckets.firstIndex(where: { $0.id == location.bucket.id }) {
-                database.buckets[b].replicaSets.removeAll { $0.id == setID }
-                if database.buckets[b].replicaSets.isEmpty { database.buckets.remove(at: b) }
+            // The slot stays (routing is `hash % SHARD` over the bucket's slots); the bucket goes with its last set.
+            if let b = database.buckets.firstIndex(where: { $0.id == location.bucket.id }),
+                let s = database.buckets[b].replicaSets.firstIndex(where: { $0.id == setID })
+            {
+                database.buckets[b].replicaSets[s] = ReplicaSetInfo(
+                    id: setID, vnodes: [], leaderHint: nil, founders: [], pending: nil, destroyed: true)
+                if !database.buckets[b].replicaSets.contains(where: \.isLive) { database.buckets.remove(at: b) }
             }
             state.tenants[location.tenant]!.databases[location.database] = database
         case .dropBucket(let tenant, let name, let bucketID):

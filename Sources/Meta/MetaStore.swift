@@ -94,6 +94,10 @@ public final class MetaStore: StateMachine, @unchecked Sendable {
                     "meta.database_not_found", "database '\(database)' does not exist in tenant '\(tenant)'")
             }
             if info.buckets.contains(where: { $0.start <= start && start < $0.end }) { return .success }
+            // Buckets never overlap (a point belongs to one bucket): a range proposed from an older view, or
+            // after VNODE_DURATION changed, ends where the next bucket starts.
+            let end = info.buckets.lazy.map(\.start).filter { $0 > start }.min().map { min($0, end) } ?? end
+            guard start < end else { return .success }
             var sets: [ReplicaSetInfo] = []
             let bucketID = state.nextID
             state.nextID += 1

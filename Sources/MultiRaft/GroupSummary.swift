@@ -43,6 +43,9 @@ public struct HostView {
     /// Peers heard from within an election timeout.
     public var livePeers: Set<NodeID> { host?.livePeers ?? [] }
 
+    /// Why this node stopped taking part in its groups (its WAL failed), if it did.
+    public var storageError: String? { host?.storageError }
+
     /// Number of groups that are not quiet.
     public var awakeGroups: Int { host?.awake.count ?? 0 }
 }

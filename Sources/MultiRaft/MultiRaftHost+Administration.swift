@@ -44,6 +44,16 @@ extension MultiRaftHost {
         let target = waiter.operation.node
         let leading = slot.node.role == .leader
         if Self.now() >= waiter.deadline { return finish(.failure(.timeout(group))) }
+        // Membership steps are judged only by the leader, from its committed configuration in its current term:
+        // a lagging follower or an empty new replica would report a change as done (or not needed) that the
+        // group never made.
+        if !waiter.operation.isTransfer {
+            guard leading else { return finish(.failure(.noLeader(group, leaderHint: slot.node.leader))) }
+            guard slot.node.leadsWithCommittedMembership else {
+                administrations[id] = waiter  // a new leader's no-op or a change still committing: next round
+                return
+            }
+        }
         var change: ConfChange?
         switch waiter.operation {
         case .addLearner:
@@ -104,6 +114,13 @@ extension MultiRaftHost {
             }
         }
         administrations[id] = waiter
+    }
+}
+
+extension AdminOperation {
+    var isTransfer: Bool {
+        if case .transferLeadership = self { return true }
+        return false
     }
 }
 

@@ -47,7 +47,7 @@ extension MultiRaftHost {
             submitRead(context)
         case .inspect(let body):
             body(HostView(host: self))
-        case .run(let body):
+        case .run(let body, _):
             body()
         case .administer(let group, let operation, let timeout, let complete):
             startAdministration(group, operation, timeout: timeout, complete: complete)

@@ -204,19 +204,28 @@ public final class MultiRaftHost: @unchecked Sendable {
             })
     }
 
+    /// The last entry `group`'s state machine applied here (zero if the node does not host it). Loop thread only.
+    public func appliedIndexFromLoopThread(of group: GroupID) -> LogIndex { slots[group]?.machineApplied ?? .zero }
+
+    /// Runs `body` on the loop thread without waiting for it (dropped if the host has stopped).
+    public func runOnLoopThread(_ body: @escaping @Sendable () -> Void) { enqueue(.run(body)) }
+
     /// True if this node currently leads `group`.
     public func isLeader(of group: GroupID) async -> Bool {
         await inspect { view in view.role(of: group) == .leader }
     }
 
     /// Runs `body` on the loop thread (where the `...FromLoopThread` methods may be called).
-    public func onLoopThread(_ body: @escaping @Sendable () -> Void) async {
+    /// - Returns: false, without running `body`, if the host has stopped.
+    @discardableResult
+    public func onLoopThread(_ body: @escaping @Sendable () -> Void) async -> Bool {
         await withCheckedContinuation { continuation in
             enqueue(
-                .run {
-                    body()
-                    continuation.resume()
-                })
+                .run(
+                    {
+                        body()
+                        continuation.resume(returning: true)
+                    }, dropped: { continuation.resume(returning: false) }))
         }
     }
 
@@ -260,26 +269,16 @@ public final class MultiRaftHost: @unchecked Sendable {
         }
     }
 
-    /// Creates this node's replica of `group` (see `ensureGroupFromLoopThread(_:membership:)`).
+    /// Creates this node's replica of `group` (see `ensureGroupFromLoopThread(_:membership:)`). Returns at once,
+    /// having done nothing, once the host has stopped.
     public func ensureGroup(_ group: GroupID, membership: Membership) async {
-        await withCheckedContinuation { continuation in
-            enqueue(
-                .run {
-                    self.ensureGroupFromLoopThread(group, membership: membership)
-                    continuation.resume()
-                })
-        }
+        await onLoopThread { self.ensureGroupFromLoopThread(group, membership: membership) }
     }
 
-    /// Destroys this node's replica of `group` (see `removeGroupFromLoopThread(_:)`).
+    /// Destroys this node's replica of `group` (see `removeGroupFromLoopThread(_:)`). Returns at once, having done
+    /// nothing, once the host has stopped.
     public func removeGroup(_ group: GroupID) async {
-        await withCheckedContinuation { continuation in
-            enqueue(
-                .run {
-                    self.removeGroupFromLoopThread(group)
-                    continuation.resume()
-                })
-        }
+        await onLoopThread { self.removeGroupFromLoopThread(group) }
     }
 
     /// Runs `body` on the loop thread with a view of the host (statuses for the API).
@@ -309,7 +308,8 @@ public final class MultiRaftHost: @unchecked Sendable {
             complete(.failure(error))
         case .read(_, _, _, _, let fail): fail(error)
         case .inspect(let body): body(HostView(host: nil))
-        case .frames, .peer, .run: break
+        case .run(_, let dropped): dropped?()
+        case .frames, .peer: break
         }
     }
 

@@ -42,8 +42,9 @@ enum HostEvent: Sendable {
         GroupID, linearizable: Bool, timeoutNanoseconds: UInt64, run: @Sendable (any StateMachine) -> Void,
         fail: @Sendable (HostError) -> Void)
     case inspect(@Sendable (HostView) -> Void)
-    /// Work to run on the loop thread (creating or destroying a group).
-    case run(@Sendable () -> Void)
+    /// Work to run on the loop thread (creating or destroying a group). `dropped` runs instead, on the caller's
+    /// or the loop thread, if the host stops before the work ran, so that nobody waits for it forever.
+    case run(@Sendable () -> Void, dropped: (@Sendable () -> Void)? = nil)
     /// A membership or leadership operation on a group this node hosts (it must lead it).
     case administer(
         GroupID, AdminOperation, timeoutNanoseconds: UInt64, complete: @Sendable (Result<[UInt8], HostError>) -> Void)

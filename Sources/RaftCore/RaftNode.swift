@@ -164,6 +164,13 @@ public struct RaftNode: Sendable {
     /// True if the leader has committed an entry of its own term (required before serving reads, §8).
     var hasCommittedInCurrentTerm: Bool { log.term(at: log.committed) == term }
 
+    /// True on a leader whose `membership` is committed: it has committed an entry of its own term and no
+    /// membership change in its log is still uncommitted. Only then does `membership` say for certain who is a
+    /// member of the group (a follower's, or a new leader's, may be behind or ahead of what committed).
+    public var leadsWithCommittedMembership: Bool {
+        role == .leader && hasCommittedInCurrentTerm && pendingConfIndex <= log.committed
+    }
+
     // MARK: - Ready / advance
 
     /// True if `ready()` would return something to do.

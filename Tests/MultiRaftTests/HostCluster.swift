@@ -14,13 +14,16 @@ final class HostCluster {
     var configure: (inout HostSettings) -> Void
     /// Whether the groups' key-value machines take the host's background snapshot path.
     let backgroundSnapshots: Bool
+    /// Whether the machines are wrapped in a `DeduplicatingMachine` (client requests applied once).
+    let deduplicate: Bool
 
     /// `voters`: how many of the nodes found the groups (all by default); the others start without them.
     init(
         nodes: Int, groups: [GroupID], voters: Int? = nil, backgroundSnapshots: Bool = false,
-        configure: @escaping (inout HostSettings) -> Void = { _ in }
+        deduplicate: Bool = false, configure: @escaping (inout HostSettings) -> Void = { _ in }
     ) throws {
         self.backgroundSnapshots = backgroundSnapshots
+        self.deduplicate = deduplicate
         root = NSTemporaryDirectory() + "flotilla-host-\(UUID().uuidString)"
         let ids = (1...nodes).map { NodeID(UInt64($0)) }
         self.ids = ids
@@ -36,7 +39,10 @@ final class HostCluster {
         configure(&settings)
         let host = MultiRaftHost(
             settings: settings, transport: network.transport(for: id), peers: Set(ids),
-            stateMachine: { [backgroundSnapshots] _ in KeyValueMachine(snapshotsInBackground: backgroundSnapshots) })
+            stateMachine: { [backgroundSnapshots, deduplicate] _ in
+                let machine = KeyValueMachine(snapshotsInBackground: backgroundSnapshots)
+                return deduplicate ? DeduplicatingMachine(machine) : machine
+            })
         try host.start(founding: founding)
         hosts[id] = host
     }
@@ -62,7 +68,7 @@ final class HostCluster {
 
     func get(_ key: String, group: GroupID, via id: NodeID, linearizable: Bool = true) async throws -> String? {
         try await hosts[id]!.read(group, linearizable: linearizable, timeoutMilliseconds: 2_000) { machine in
-            (machine as? KeyValueMachine)?.values[key].map { String(decoding: $0, as: UTF8.self) }
+            (machine.unwrapped as? KeyValueMachine)?.values[key].map { String(decoding: $0, as: UTF8.self) }
         }
     }
 

@@ -55,7 +55,10 @@ struct MetaStoreTests {
 
         let sets = store.current.database("cnosdb", "db")!.buckets[0].replicaSets.map(\.id)
         #expect(apply(store, .destroyReplicaSet(sets[0])).ok)
-        #expect(store.current.database("cnosdb", "db")!.buckets[0].replicaSets.map(\.id) == [sets[1]])
+        let slots = store.current.database("cnosdb", "db")!.buckets[0].replicaSets
+        #expect(slots.map(\.id) == sets, "a destroyed set keeps its slot: hash % SHARD routes as before")
+        #expect(slots.map(\.isLive) == [false, true] && slots[0].vnodes.isEmpty)
+        #expect(store.current.replicaSet(sets[0]) == nil && store.current.replicaSets(on: 2).map(\.id) == [sets[1]])
         #expect(apply(store, .destroyReplicaSet(sets[1])).ok)
         #expect(store.current.database("cnosdb", "db")!.buckets.isEmpty, "a bucket without replica sets goes")
         #expect(apply(store, .destroyReplicaSet(sets[1])).code == "meta.replica_set_not_found")
