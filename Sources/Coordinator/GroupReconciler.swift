@@ -40,7 +40,17 @@ public enum GroupReconciler {
     public static func ensure(state: MetaState, node: UInt64, host: MultiRaftHost) {
         for set in state.replicaSets(on: node) {
             host.ensureGroupFromLoopThread(GroupID(set.id), membership: membership(of: set, on: node))
+            setIncarnations(of: set, on: node, host: host)
         }
+    }
+
+    /// Tells the host which incarnation (vnode id) each member's replica of `set` is, so that a replica destroyed
+    /// and created again on a node is a new member to the leader, never one holding the old replica's data.
+    static func setIncarnations(of set: ReplicaSetInfo, on node: UInt64, host: MultiRaftHost) {
+        guard let own = set.vnodes.first(where: { $0.node == node }) else { return }
+        var members: [NodeID: UInt64] = [:]
+        for vnode in set.vnodes { members[NodeID(vnode.node)] = vnode.id }
+        host.setIncarnationsFromLoopThread(GroupID(set.id), own: own.id, members: members)
     }
 
     /// Loop thread only: called as a meta command applies (or a snapshot is restored, `before == nil`).
@@ -49,7 +59,10 @@ public enum GroupReconciler {
     ) {
         if let command, !changesPlacement(command) { return }
         let mine = after.replicaSets(on: node)
-        for set in mine { host.ensureGroupFromLoopThread(GroupID(set.id), membership: membership(of: set, on: node)) }
+        for set in mine {
+            host.ensureGroupFromLoopThread(GroupID(set.id), membership: membership(of: set, on: node))
+            setIncarnations(of: set, on: node, host: host)
+        }
         guard let before else { return }
         let kept = Set(mine.map(\.id))
         for set in before.replicaSets(on: node) where !kept.contains(set.id) {

@@ -29,6 +29,11 @@ final class GroupSlot {
     var restoring: LogIndex?
     /// Counts restores, so that one overtaken by a newer snapshot is dropped when it completes.
     var restoreGeneration: UInt64 = 0
+    /// This replica's incarnation (its vnode id; 0 = none): sent with every message.
+    var incarnation: UInt64 = 0
+    /// The incarnation of each other member's replica, as meta places them: messages from another one are from
+    /// a replica that no longer exists and are dropped.
+    var memberIncarnations: [NodeID: UInt64] = [:]
 
     init(id: GroupID, node: RaftNode, machine: any StateMachine, machineApplied: LogIndex) {
         self.id = id

@@ -168,6 +168,29 @@ extension MultiRaftHost {
         logger.info("destroyed this node's replica", metadata: ["raft.group": "\(group)"])
     }
 
+    /// Records the incarnations of `group`'s replicas (their vnode ids, from meta): this node's own, sent with
+    /// its messages, and every listed member's, against which received messages are checked. A leader that sees a
+    /// member's incarnation change starts that member's progress over (its new replica is empty). Loop thread
+    /// only; a no-op for a group this node does not host.
+    public func setIncarnationsFromLoopThread(_ group: GroupID, own: UInt64, members: [NodeID: UInt64]) {
+        guard let slot = slots[group] else { return }
+        slot.incarnation = own
+        for (member, incarnation) in members where member != settings.nodeID {
+            if let previous = slot.memberIncarnations[member], previous != incarnation {
+                logger.info(
+                    "node \(member)'s replica is a new incarnation (\(previous) → \(incarnation))",
+                    metadata: ["raft.group": "\(group)"])
+                slot.node.memberReplaced(member)
+                wake(slot, work: true)
+            }
+        }
+        // Merged, not replaced: a member that left meta keeps its last incarnation, so that its late messages
+        // are still dropped and its return under a new id is seen as a new replica.
+        for (member, incarnation) in members where member != settings.nodeID {
+            slot.memberIncarnations[member] = incarnation
+        }
+    }
+
     /// The ids of the groups this node hosts.
     public var hostedGroupsFromLoopThread: [GroupID] { Array(slots.keys) }
 

@@ -119,23 +119,9 @@ extension MultiRaftHost {
     func handle(_ frame: WireFrame, from peer: NodeID) {
         switch frame {
         case .message(let group, let message):
-            guard let slot = slots[group], message.to == settings.nodeID else {
-                logger.trace("dropped \(message.kind) for group \(group) that this node does not host")
-                return
-            }
-            let routine: Bool
-            switch message.body {
-            case .heartbeat, .heartbeatResponse: routine = true
-            default: routine = false
-            }
-            slot.node.step(message)
-            if routine {
-                // Heartbeats and their answers keep a quiet group quiet: the answer to the last heartbeat a
-                // leader sent before it went quiet must not wake it (or it would tick, heartbeat and wake forever).
-                dirty.insert(group)
-            } else {
-                wake(slot, work: true)
-            }
+            step(message, of: group, incarnation: 0)
+        case .replicaMessage(let group, let incarnation, let message):
+            step(message, of: group, incarnation: incarnation)
         case .snapshotChunk(let chunk):
             receive(chunk, from: peer)
         case .snapshotAck(let ack):
@@ -175,6 +161,34 @@ extension MultiRaftHost {
             remoteProposals.removeValue(forKey: reply.requestID)?.complete(reply.outcome.mapError { HostError($0) })
         case .ping, .handshake:
             break
+        }
+    }
+
+    /// Steps a Raft message into its group, unless it comes from an incarnation of the sender's replica other
+    /// than the one meta places there (a destroyed replica's late acknowledgements must not count).
+    func step(_ message: Message, of group: GroupID, incarnation: UInt64) {
+        guard let slot = slots[group], message.to == settings.nodeID else {
+            logger.trace("dropped \(message.kind) for group \(group) that this node does not host")
+            return
+        }
+        if incarnation != 0, let expected = slot.memberIncarnations[message.from], expected != incarnation {
+            logger.trace(
+                "dropped \(message.kind) from incarnation \(incarnation) of node \(message.from)'s replica (now \(expected))",
+                metadata: ["raft.group": "\(group)"])
+            return
+        }
+        let routine: Bool
+        switch message.body {
+        case .heartbeat, .heartbeatResponse: routine = true
+        default: routine = false
+        }
+        slot.node.step(message)
+        if routine {
+            // Heartbeats and their answers keep a quiet group quiet: the answer to the last heartbeat a leader
+            // sent before it went quiet must not wake it (or it would tick, heartbeat and wake forever).
+            dirty.insert(group)
+        } else {
+            wake(slot, work: true)
         }
     }
 

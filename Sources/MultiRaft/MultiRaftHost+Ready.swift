@@ -63,7 +63,10 @@ extension MultiRaftHost {
             if case .snapshot = message.body {
                 startTransfer(message, of: slot)
             } else {
-                outbox[message.to, default: []].append(.message(group: group, message))
+                outbox[message.to, default: []].append(
+                    slot.incarnation == 0
+                        ? .message(group: group, message)
+                        : .replicaMessage(group: group, incarnation: slot.incarnation, message))
             }
         }
         if let snapshot = ready.snapshot { install(snapshot, in: slot) }

@@ -209,3 +209,19 @@ extension RaftNode {
         }
     }
 }
+
+extension RaftNode {
+    /// The shell learned that `member`'s replica was replaced by a new, empty one (destroyed and created again
+    /// on the same node: a new incarnation). On a leader, the member's progress starts over — nothing is known
+    /// to match, so the leader probes and, if the log is compacted, sends a snapshot — instead of trusting the
+    /// old replica's `match`, under which the new replica's rejections would be ignored forever. A no-op
+    /// elsewhere and for this node itself. The commit index never moves back.
+    public mutating func memberReplaced(_ member: NodeID) {
+        guard role == .leader, member != id, progress[member] != nil else { return }
+        var entry = Progress(next: log.lastIndex + 1, maxInflight: config.maxInflightMessages)
+        entry.recentActive = true
+        progress[member] = entry
+        if leadTransferee == member { leadTransferee = nil }
+        needsBroadcast = true
+    }
+}

@@ -5,10 +5,14 @@ import RaftCore
 /// A frame is `"FL"` (2 bytes) · version (u8) · kind (u8) · payload length (u32 LE) · payload. Kinds:
 /// 0 = handshake (cluster id u64, node id u64), the first frame on every connection; 1 = a Raft message of
 /// one group; 2 = a node-level ping (liveness, so that quiet groups learn when a peer dies); 3 = one chunk of a
-/// snapshot; 4 = the receiver's acknowledgement of a chunk. Decoding never trusts a length beyond `maxFrameBytes`.
+/// snapshot; 4 = the receiver's acknowledgement of a chunk; 5-8 = forwarded proposals, replies, reads and
+/// administration; 9 = a Raft message with the sender replica's incarnation. Decoding never trusts a length beyond `maxFrameBytes`.
 public enum WireFrame: Sendable, Equatable {
     case handshake(clusterID: UInt64, nodeID: NodeID)
     case message(group: GroupID, Message)
+    /// A Raft message from one incarnation of the sender's replica (kind 9): a replica destroyed and created
+    /// again on the same node is a new incarnation, and the receivers drop what an older one sent.
+    case replicaMessage(group: GroupID, incarnation: UInt64, Message)
     /// Node-level liveness: sent once per tick to every connected peer.
     case ping
     /// Part of a snapshot (§7) moving from a leader to a member, in order, under flow control.
@@ -49,6 +53,12 @@ public enum WireFrame: Sendable, Equatable {
             writer.u8(1)
             writer.u32(0)
             writer.u64(group.rawValue)
+            MessageCodec.encode(message, into: &writer)
+        case .replicaMessage(let group, let incarnation, let message):
+            writer.u8(9)
+            writer.u32(0)
+            writer.u64(group.rawValue)
+            writer.u64(incarnation)
             MessageCodec.encode(message, into: &writer)
         case .ping:
             writer.u8(2)
@@ -190,6 +200,10 @@ public enum WireFrame: Sendable, Equatable {
             }
             frame = .forwardAdmin(
                 ForwardedAdmin(requestID: requestID, group: group, timeoutMilliseconds: timeout, operation: operation))
+        case 9:
+            let group = GroupID(try reader.u64("group id"))
+            let incarnation = try reader.u64("incarnation")
+            frame = .replicaMessage(group: group, incarnation: incarnation, try MessageCodec.decode(&reader))
         case let kind:
             throw .malformed("unknown frame kind \(kind) at offset \(offset + 3)")
         }

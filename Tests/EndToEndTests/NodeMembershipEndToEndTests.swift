@@ -11,8 +11,8 @@ extension EndToEnd {
                 guard await cluster.waitForLeaders(groups: 1) else { return }
                 guard await cluster.createRepDatabase(nodes: 3, shard: 2) else { return }
                 let load = WriteLoad()
-                let writer = Task { await load.run(cluster) }
-                defer { writer.cancel() }
+                Task { await load.run(cluster) }
+                defer { load.stop() }
                 var sets: [Int] = []
                 guard
                     await cluster.eventually(
@@ -62,7 +62,7 @@ extension EndToEnd {
                 cluster.kill9(3)
                 try await load.waitForMore(300)
 
-                writer.cancel()
+                load.stop()
                 await load.stopped()
                 let acknowledged = load.acknowledged.withLock { $0 }
                 print("join and drain: \(acknowledged.count) points acknowledged")

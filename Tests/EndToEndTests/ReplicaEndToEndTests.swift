@@ -14,8 +14,8 @@ extension EndToEnd {
                 guard await cluster.waitForLeaders(groups: 1) else { return }
                 guard await cluster.createRepDatabase(nodes: 4, shard: 1) else { return }
                 let load = WriteLoad()
-                let writer = Task { await load.run(cluster) }
-                defer { writer.cancel() }
+                Task { await load.run(cluster) }
+                defer { load.stop() }
                 var found = 0
                 guard
                     await cluster.eventually(
@@ -78,7 +78,7 @@ extension EndToEnd {
                 await cluster.expectMembership(set, [1, 2, 3, 4])
 
                 print("replica e2e step: stopping the load")
-                writer.cancel()
+                load.stop()
                 await load.stopped()
                 print("replica e2e step: verifying")
                 let acknowledged = load.acknowledged.withLock { $0 }
@@ -110,13 +110,20 @@ extension EndToEnd {
 }
 
 /// Writes 20-point requests through every node in turn until cancelled, and records what was acknowledged.
+/// A continuous write load. It is stopped with `stop()`, never by cancelling its task: cancelling a task inside
+/// `URLSession.data(for:)` can deadlock FoundationNetworking on Linux (the cancellation handler waits for the
+/// session's queue while that queue resumes the task), which once hung a whole test run.
 final class WriteLoad: Sendable {
     let acknowledged = Mutex<Set<String>>([])
     let done = Mutex<Bool>(false)
+    let stopping = Mutex<Bool>(false)
+
+    /// Ends the load after the request in flight.
+    func stop() { stopping.withLock { $0 = true } }
 
     func run(_ cluster: ProcessCluster) async {
         var request = 0
-        while !Task.isCancelled {
+        while !stopping.withLock({ $0 }) {
             request += 1
             var lines: [String] = []
             var times: [String] = []

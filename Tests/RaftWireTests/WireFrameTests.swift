@@ -25,6 +25,20 @@ import Testing
                 + "0500000000000000" + "04" + "0900000000000000" + "0300000000000000" + "0700000000000000")
     }
 
+    @Test func replicaMessageGoldenBytesAndRoundTrip() throws {
+        let message = Message(
+            from: 1, to: 2, term: 5,
+            body: .heartbeat(Heartbeat(commit: 9, context: HeartbeatContext(round: 3, sentAt: 7))))
+        let frame = WireFrame.replicaMessage(group: GroupID(42), incarnation: 0x107, message)
+        #expect(
+            Self.hex(frame.bytes)
+                == "464c0109" + "41000000" + "2a00000000000000" + "0701000000000000" + "0100000000000000"
+                + "0200000000000000" + "0500000000000000" + "04" + "0900000000000000" + "0300000000000000"
+                + "0700000000000000")
+        let decoded = try #require(try WireFrame.decode(frame.bytes))
+        #expect(decoded.0 == frame && decoded.1 == frame.bytes.count)
+    }
+
     @Test func pingAndSnapshotAckGoldenBytes() throws {
         #expect(Self.hex(WireFrame.ping.bytes) == "464c0102" + "00000000")
         let ack = WireFrame.snapshotAck(
