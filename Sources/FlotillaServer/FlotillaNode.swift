@@ -116,7 +116,8 @@ public struct FlotillaNode: Sendable {
             }
         }
         leaderHints = hints
-        host.readHandler = { machine, request in (machine.unwrapped as? VnodeStore)?.answer(request) ?? [] }
+        host.readHandler = { machine, request in (machine.unwrapped as? VnodeStore)?.prepareAnswer(request) ?? .done([])
+        }
         meta = metaStore
         coordinator = Coordinator(
             host: host, meta: metaStore, nodeID: nodeID, metaGroup: NodeIdentity.metaGroup,

@@ -10,7 +10,7 @@ extension MultiRaftHost {
             for frame in frames { handle(frame, from: peer) }
         case .peer(let peer, let connected):
             knownPeers.insert(peer)
-            if connected { heard(from: peer) } else { markDown(peer) }
+            if connected { heard(from: peer) } else { markDown(peer, connectionClosed: true) }
         case .propose(let group, let command, let timeout, let complete):
             proposeLocally(group, command, timeout: timeout, complete: complete)
         case .proposeRemote(let group, let node, let command, let timeout, let complete):
@@ -146,7 +146,12 @@ extension MultiRaftHost {
                 .read(
                     request.group, linearizable: request.linearizable,
                     timeoutNanoseconds: UInt64(request.timeoutMilliseconds) * 1_000_000,
-                    run: { machine in reply(.success(handler(machine, request.request))) },
+                    run: { [backgroundReads] machine in
+                        switch handler(machine, request.request) {
+                        case .done(let answer): reply(.success(answer))
+                        case .background(let compute): backgroundReads.async { reply(.success(compute())) }
+                        }
+                    },
                     fail: { error in reply(.failure(error)) }))
         case .forwardAdmin(let request):
             let transport = self.transport

@@ -7,7 +7,9 @@ extension MultiRaftHost {
         tickCount += 1
         for peer in knownPeers { outbox[peer, default: []].append(.ping) }
         let electionTicks = UInt64(settings.electionTicks)
-        for peer in livePeers where tickCount - (lastHeard[peer] ?? 0) > electionTicks { markDown(peer) }
+        for peer in livePeers where tickCount - (lastHeard[peer] ?? 0) > electionTicks {
+            markDown(peer, connectionClosed: false)
+        }
         for group in awake {
             guard let slot = slots[group] else { continue }
             slot.node.tick()
@@ -94,8 +96,16 @@ extension MultiRaftHost {
     }
 
     /// A peer went silent or its connection closed: every quiet group it led wakes and will elect a new leader
-    /// if the peer stays away; snapshot transfers to it fail.
-    func markDown(_ peer: NodeID) {
+    /// if the peer stays away; snapshot transfers to it fail. Requests waiting for its answer fail at once only
+    /// if the connection closed: a peer that is merely silent may be busy (a large answer built on its loop
+    /// thread) and still answer before their deadlines.
+    func markDown(_ peer: NodeID, connectionClosed: Bool) {
+        if connectionClosed {
+            for (id, waiter) in remoteProposals where waiter.node == peer {
+                remoteProposals[id] = nil
+                waiter.complete(.failure(.noLeader(waiter.group, leaderHint: nil)))
+            }
+        }
         guard livePeers.remove(peer) != nil else { return }
         lastHeard[peer] = 0
         logger.debug("node \(peer) is down")
@@ -103,10 +113,6 @@ extension MultiRaftHost {
             wake(slot, work: true)
         }
         for key in sending.keys where key.member == peer { finishTransfer(key, succeeded: false) }
-        for (id, waiter) in remoteProposals where waiter.node == peer {
-            remoteProposals[id] = nil
-            waiter.complete(.failure(.noLeader(waiter.group, leaderHint: nil)))
-        }
     }
 
     func collectGarbage() {

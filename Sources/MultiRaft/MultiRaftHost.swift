@@ -179,9 +179,14 @@ public final class MultiRaftHost: @unchecked Sendable {
         }
     }
 
-    /// Answers reads forwarded by other nodes: given the group's state machine and the request bytes, returns the
-    /// answer bytes. Set before `start`.
-    public var readHandler: (@Sendable (any StateMachine, [UInt8]) -> [UInt8])?
+    /// Answers reads forwarded by other nodes: given the group's state machine and the request bytes (on the loop
+    /// thread, once a linearizable read's index is applied), returns the answer or the work that computes it off
+    /// the loop thread. Set before `start`.
+    public var readHandler: (@Sendable (any StateMachine, [UInt8]) -> ReadWork)?
+
+    /// Where background read work runs (concurrently: reads of different groups, or of one, do not wait for each
+    /// other).
+    let backgroundReads = DispatchQueue(label: "flotilla.reads", attributes: .concurrent)
 
     /// The commit index `group` had when this node started: entries up to it that apply now are replays of what
     /// the node applied before it stopped. Loop thread only.
@@ -236,8 +241,12 @@ public final class MultiRaftHost: @unchecked Sendable {
     ) async throws -> [UInt8] {
         if node == settings.nodeID {
             guard let handler = readHandler else { throw HostError.rejected(group, "no read handler") }
-            return try await read(group, linearizable: linearizable, timeoutMilliseconds: timeoutMilliseconds) {
+            let work = try await read(group, linearizable: linearizable, timeoutMilliseconds: timeoutMilliseconds) {
                 handler($0, request)
+            }
+            switch work {
+            case .done(let answer): return answer
+            case .background(let compute): return compute()  // on the caller's task, off the loop thread
             }
         }
         let timeout = UInt64(timeoutMilliseconds ?? settings.requestTimeoutMilliseconds) * 1_000_000

@@ -60,3 +60,11 @@ extension StateMachine {
 /// Makes the state machine of a group: the host calls it when it creates or recovers a group, and for a
 /// snapshot restored in the background (the fresh machine replaces the group's once it is complete).
 public typealias StateMachineFactory = @Sendable (GroupID) -> any StateMachine
+
+/// How a read handler answers: at once (small answers, computed on the loop thread), or with work to run on a
+/// background thread over a frozen, copy-on-write view of the machine taken on the loop thread — so that a large
+/// answer (a scan of a big vnode) never stalls the loop thread, its heartbeats and its pings.
+public enum ReadWork: Sendable {
+    case done([UInt8])
+    case background(@Sendable () -> [UInt8])
+}

@@ -1,4 +1,5 @@
 import LineProtocol
+import MultiRaft
 
 /// A read of one vnode, as bytes, so that a node without a replica can ask one that has it (over the Raft
 /// transport). `0x01` scan: measurement, start i64, end i64 → the rows as a `PointCodec` batch. `0x02` schema →
@@ -54,6 +55,35 @@ public struct MeasurementSchema: Sendable, Equatable {
 
 extension VnodeStore {
     /// Answers a `VnodeQuery` (the read handler of the node's host).
+    /// `answer(request)`, with a scan computed off the loop thread: the series of the measurement are frozen
+    /// now (copy-on-write: nothing is copied until the store writes to them) and read by the returned work.
+    public func prepareAnswer(_ request: [UInt8]) -> ReadWork {
+        guard case .scan(let measurement, let start, let end)? = try? VnodeQuery(bytes: request) else {
+            return .done(answer(request))
+        }
+        let frozen = (byMeasurement[measurement] ?? []).map { $0.frozen() }
+        return .background { Self.encodeScan(of: frozen, start: start, end: end) }
+    }
+
+    /// The rows of `series` in `[start, end)`, as `answer` encodes a scan (fields in name order).
+    static func encodeScan(of series: [SeriesColumns], start: Int64, end: Int64) -> [UInt8] {
+        var points: [Point] = []
+        for data in series {
+            var low = 0
+            var high = data.timestamps.count
+            while low < high {
+                let middle = (low + high) / 2
+                if data.timestamps[middle] < start { low = middle + 1 } else { high = middle }
+            }
+            var row = low
+            while row < data.timestamps.count && data.timestamps[row] < end {
+                points.append(data.point(at: row))
+                row += 1
+            }
+        }
+        return PointCodec.encode(points)
+    }
+
     public func answer(_ request: [UInt8]) -> [UInt8] {
         guard let query = try? VnodeQuery(bytes: request) else { return [] }
         switch query {

@@ -16,6 +16,8 @@ final class HostCluster {
     let backgroundSnapshots: Bool
     /// Whether the machines are wrapped in a `DeduplicatingMachine` (client requests applied once).
     let deduplicate: Bool
+    /// Installed as every host's read handler (forwarded reads).
+    var readHandler: (@Sendable (any StateMachine, [UInt8]) -> ReadWork)?
 
     /// `voters`: how many of the nodes found the groups (all by default); the others start without them.
     init(
@@ -43,6 +45,7 @@ final class HostCluster {
                 let machine = KeyValueMachine(snapshotsInBackground: backgroundSnapshots)
                 return deduplicate ? DeduplicatingMachine(machine) : machine
             })
+        host.readHandler = readHandler
         try host.start(founding: founding)
         hosts[id] = host
     }
