@@ -280,7 +280,11 @@ public final class Coordinator: Sendable {
         if let host = error as? HostError {
             switch host {
             case .rejected: return CoordinatorError(.badRequest, "raft.rejected", host.description)
-            case .storageFailed: return CoordinatorError(.internalError, "storage.failed", host.description)
+            case .storageFailed:
+                // A node that cannot persist gave up its groups; the write was not acknowledged.
+                return host.isDiskFull
+                    ? CoordinatorError(.insufficientStorage, "storage.full", "\(what): \(host.description)")
+                    : CoordinatorError(.unavailable, "storage.failed", "\(what): \(host.description)")
             default: return CoordinatorError(.unavailable, "raft.unavailable", "\(what): \(host.description)")
             }
         }

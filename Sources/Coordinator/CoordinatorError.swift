@@ -1,7 +1,8 @@
 /// Why a write, read or DDL statement failed, with the HTTP status it maps to (PRODUCT.md §3).
 public struct CoordinatorError: Error, Sendable, CustomStringConvertible {
     public enum Kind: Sendable {
-        case badRequest, unauthorized, forbidden, notFound, conflict, tooLarge, unavailable, internalError
+        case badRequest, unauthorized, forbidden, notFound, conflict, tooLarge, unavailable, insufficientStorage
+        case internalError
     }
     public var kind: Kind
     /// Stable, e.g. `write.malformed`, `meta.database_not_found`, `raft.unavailable`.
@@ -25,6 +26,7 @@ public struct CoordinatorError: Error, Sendable, CustomStringConvertible {
         case .conflict: return 409
         case .tooLarge: return 413
         case .unavailable: return 503
+        case .insufficientStorage: return 507
         case .internalError: return 500
         }
     }

@@ -244,7 +244,8 @@ struct RaftService: Service {
 /// would corrupt each other's WAL.
 enum DataDirectoryLock {
     static func acquire(_ directory: String) throws {
-        let fd = open(directory + "/LOCK", O_RDWR | O_CREAT, 0o644)
+        // Close-on-exec: a node that restarts itself (`StorageRecovery`) takes the lock again in the new image.
+        let fd = open(directory + "/LOCK", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw ServerError.io("cannot open \(directory)/LOCK: errno \(errno)") }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             close(fd)

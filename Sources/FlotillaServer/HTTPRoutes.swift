@@ -204,7 +204,9 @@ struct HTTPRoutes: Sendable {
         case .rejected:
             return errorResponse(.badRequest, code: "raft.rejected", message: error.description)
         case .storageFailed:
-            return errorResponse(.internalServerError, code: "storage.failed", message: error.description)
+            return error.isDiskFull
+                ? errorResponse(.init(code: 507), code: "storage.full", message: error.description)
+                : errorResponse(.serviceUnavailable, code: "storage.failed", message: error.description)
         }
     }
 }

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import RaftCore
 import RaftWire
 
@@ -23,7 +28,8 @@ public enum HostError: Error, Sendable, Equatable, CustomStringConvertible {
             return "group \(g) has no leader yet" + (hint.map { " (last known leader: node \($0))" } ?? "")
         case .timeout(let g): return "group \(g) did not commit the request in time; it may still commit"
         case .rejected(let g, let why): return "group \(g) refused the request: \(why)"
-        case .storageFailed(let why): return "the node's WAL failed (\(why)); restart the node after fixing the disk"
+        case .storageFailed(let why):
+            return "the node cannot persist (\(why)); it gave up its groups and rejoins by itself once its disk works again"
         case .shuttingDown: return "the node is shutting down"
         }
     }
@@ -51,5 +57,14 @@ extension HostError {
         case .storageFailed(let why): self = .storageFailed(why)
         case .shuttingDown: self = .shuttingDown
         }
+    }
+}
+
+extension HostError {
+    /// True for a storage failure caused by a full disk (`ENOSPC`): the reason travels as text (also over the
+    /// wire, in a forward reply), and a failed system call names its errno in it.
+    public var isDiskFull: Bool {
+        guard case .storageFailed(let why) = self else { return false }
+        return why.contains("(errno \(ENOSPC))") || why.contains("No space left")
     }
 }

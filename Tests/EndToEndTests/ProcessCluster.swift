@@ -24,6 +24,8 @@ final class ProcessCluster: @unchecked Sendable {
     var initialCluster: String
     /// Nodes `1...founders` found the cluster; the others start with `--join` through node 1.
     let founders: Int
+    /// Runs before a node's process starts, with its id and data directory (a test mounts a small disk there).
+    let beforeStart: (Int, String) throws -> Void
     private(set) var failed = false
 
     /// The `flotilla` binary beside the test bundle (SwiftPM builds it because the test target depends on it).
@@ -40,9 +42,13 @@ final class ProcessCluster: @unchecked Sendable {
     }
 
     /// Starts the founders; nodes beyond `founders` are started (joining) by the test.
-    init(nodes count: Int, founders: Int? = nil, arguments: [String] = []) throws {
+    init(
+        nodes count: Int, founders: Int? = nil, arguments: [String] = [],
+        beforeStart: @escaping (Int, String) throws -> Void = { _, _ in }
+    ) throws {
         root = NSTemporaryDirectory() + "flotilla-e2e-\(UUID().uuidString.prefix(8))"
         extraArguments = arguments
+        self.beforeStart = beforeStart
         self.founders = founders ?? count
         var ports = try freePorts(2 * count)
         var list: [String] = []
@@ -58,9 +64,12 @@ final class ProcessCluster: @unchecked Sendable {
 
     /// Runs `body` against a new cluster; on failure prints each node's log; always stops the nodes.
     static func run(
-        nodes: Int, founders: Int? = nil, arguments: [String] = [], _ body: (ProcessCluster) async throws -> Void
+        nodes: Int, founders: Int? = nil, arguments: [String] = [],
+        beforeStart: @escaping (Int, String) throws -> Void = { _, _ in },
+        _ body: (ProcessCluster) async throws -> Void
     ) async throws {
-        let cluster = try ProcessCluster(nodes: nodes, founders: founders, arguments: arguments)
+        let cluster = try ProcessCluster(
+            nodes: nodes, founders: founders, arguments: arguments, beforeStart: beforeStart)
         defer { cluster.stopAll() }
         do {
             try await body(cluster)
@@ -74,6 +83,7 @@ final class ProcessCluster: @unchecked Sendable {
     func start(_ id: Int) throws {
         var node = nodes[id]!
         try FileManager.default.createDirectory(atPath: node.directory, withIntermediateDirectories: true)
+        try beforeStart(id, node.directory)
         let logPath = node.directory + "/flotilla.log"
         if !FileManager.default.fileExists(atPath: logPath) {
             _ = FileManager.default.createFile(atPath: logPath, contents: nil)

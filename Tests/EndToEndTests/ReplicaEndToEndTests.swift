@@ -121,7 +121,8 @@ final class WriteLoad: Sendable {
     /// Ends the load after the request in flight.
     func stop() { stopping.withLock { $0 = true } }
 
-    func run(_ cluster: ProcessCluster) async {
+    /// Writes 20 points per request through `nodes` in turn until stopped; keeps the acknowledged ones.
+    func run(_ cluster: ProcessCluster, through nodes: [Int] = [1, 2, 3, 4]) async {
         var request = 0
         while !stopping.withLock({ $0 }) {
             request += 1
@@ -132,7 +133,7 @@ final class WriteLoad: Sendable {
                 lines.append("m,host=h\(i) v=\(request)i \(time)")
                 times.append(String(time))
             }
-            let node = request % 4 + 1
+            let node = nodes[request % nodes.count]
             if await cluster.request(
                 node, "POST", "/api/v1/write?db=rep&precision=ns", body: lines.joined(separator: "\n"))?
                 .status == 200

@@ -1,0 +1,148 @@
+import Foundation
+import Testing
+
+/// A node whose disk fills up, on real processes: its WAL directory is a small tmpfs that the test fills.
+extension EndToEnd {
+    @Suite("Bad disks", .serialized)
+    struct BadDiskEndToEndTests {
+        static let diskBytes = 24 << 20
+
+        /// Mounts a `diskBytes` tmpfs at `directory/wal` (once).
+        static func mountSmallDisk(under directory: String) throws {
+            let wal = directory + "/wal"
+            try FileManager.default.createDirectory(atPath: wal, withIntermediateDirectories: true)
+            let mounts = (try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? ""
+            guard !mounts.contains(" \(wal) ") else { return }
+            let status = run("/bin/mount", ["-t", "tmpfs", "-o", "size=\(diskBytes)", "tmpfs", wal])
+            guard status == 0 else {
+                throw POSIXError(.EPERM, userInfo: [NSLocalizedDescriptionKey: "mount tmpfs at \(wal) failed (\(status)); the test needs root"])
+            }
+        }
+
+        static func run(_ tool: String, _ arguments: [String]) -> Int32 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: tool)
+            process.arguments = arguments
+            do { try process.run() } catch { return -1 }
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+
+        /// Writes zeros into `path` until the disk refuses more; returns how many bytes it took.
+        static func fill(_ path: String) -> Int {
+            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            guard fd >= 0 else { return 0 }
+            defer { close(fd) }
+            let block = [UInt8](repeating: 0, count: 1 << 16)
+            var total = 0
+            while true {
+                let n = block.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                if n <= 0 { break }
+                total += n
+            }
+            return total
+        }
+
+        @Test(
+            "a node whose disk fills up gives up its groups, refuses what it cannot persist, and rejoins once space returns",
+            .timeLimit(.minutes(6)))
+        func diskFullUnderLoad() async throws {
+            var mountedAt: String?
+            defer { if let mountedAt { _ = Self.run("/bin/umount", ["-l", mountedAt]) } }
+            try await ProcessCluster.run(
+                nodes: 3,
+                beforeStart: { id, directory in
+                    guard id == 3 else { return }
+                    try Self.mountSmallDisk(under: directory)
+                    mountedAt = directory + "/wal"
+                }
+            ) { cluster in
+                guard await cluster.waitForLeaders(groups: 1) else { return }
+                guard await cluster.createRepDatabase(nodes: 3, shard: 2) else { return }
+                let load = WriteLoad()
+                Task { await load.run(cluster, through: [1, 2]) }
+                defer { load.stop() }
+                try await load.waitForMore(200)
+                // Node 3 leads a data group, so that giving it up is seen.
+                let sets = (await cluster.sqlRows(1, "SHOW REPLICAS", db: "rep") ?? []).compactMap {
+                    $0["replica_id"] as? Int
+                }
+                cluster.check(sets.count == 2, "two replica sets: \(sets)")
+                guard let led = sets.first else { return }
+                _ = await cluster.eventually(30, "node 3 leads replica set \(led)") {
+                    _ = await cluster.sql(1, "REPLICA PROMOTE replica_id \(led) node_id 3", db: "rep", timeout: 20)
+                    return await cluster.leader(of: led, askingNode: 1) == 3
+                }
+
+                // 1. The disk fills up: node 3's WAL appends fail.
+                let ballast = cluster.nodes[3]!.directory + "/wal/ballast"
+                let filled = Self.fill(ballast)
+                print("bad disk: filled node 3's WAL disk with \(filled) bytes")
+                var failedAt = Date()
+                _ = await cluster.eventually(20, "node 3 reports its storage failure") {
+                    failedAt = Date()
+                    guard let reply = await cluster.request(3, "GET", "/api/v1/health", timeout: 5) else { return false }
+                    return reply.status == 503 && reply.body.contains("storage")
+                }
+                // 2. Within an election timeout or so, no group has node 3 as its leader any more.
+                _ = await cluster.eventually(10, "every group led by a node other than 3") {
+                    let groups = await cluster.groups(1)
+                    return !groups.isEmpty && groups.allSatisfy { ($0["leader"] as? Int).map { $0 != 3 } ?? false }
+                }
+                print("bad disk: leadership left node 3 within \(String(format: "%.2f", Date().timeIntervalSince(failedAt))) s of its failure report")
+                // 3. What node 3 cannot persist it refuses, with the reason; never 200.
+                var statuses: [Int] = []
+                for i in 0..<5 {
+                    let reply = await cluster.request(
+                        3, "POST", "/api/v1/write?db=rep&precision=ns", body: "m,host=full v=1i \(1_600_000_000_000_000_000 + i)")
+                    statuses.append(reply?.status ?? 0)
+                    if let reply, reply.status != 200 {
+                        cluster.check(reply.body.contains("storage"), "the refusal says why: \(reply.body)")
+                    }
+                }
+                cluster.check(!statuses.contains(200), "node 3 acknowledged a write it cannot persist: \(statuses)")
+                cluster.check(statuses.contains(507), "a full disk answers 507: \(statuses)")
+                // 4. The others go on.
+                try await load.waitForMore(300)
+
+                // 5. Space returns: node 3 restarts itself and rejoins.
+                try FileManager.default.removeItem(atPath: ballast)
+                _ = await cluster.eventually(60, "node 3 is healthy again") {
+                    await cluster.request(3, "GET", "/api/v1/health", timeout: 5)?.status == 200
+                }
+                try await load.waitForMore(200)
+                load.stop()
+                await load.stopped()
+                let acknowledged = load.acknowledged.withLock { $0 }
+                print("bad disk: \(acknowledged.count) points acknowledged")
+                for node in [1, 2, 3] {
+                    _ = await cluster.eventually(60, "node \(node) reads back every acknowledged point") {
+                        guard
+                            let reply = await cluster.sql(node, "SELECT time FROM m", db: "rep&epoch=ns", timeout: 60),
+                            reply.status == 200
+                        else { return false }
+                        let present = Set(reply.body.split(separator: "\n").dropFirst().map(String.init))
+                        return acknowledged.isSubset(of: present)
+                    }
+                }
+                for set in sets {
+                    _ = await cluster.eventually(30, "CHECKSUM GROUP \(set) agrees on every vnode") {
+                        guard let rows = await cluster.sqlRows(1, "CHECKSUM GROUP \(set)", db: "rep") else {
+                            return false
+                        }
+                        return rows.count == 3 && Set(rows.map { $0["checksum"] as? String ?? "?" }).count == 1
+                    }
+                }
+                let log = (try? String(contentsOfFile: cluster.nodes[3]!.directory + "/flotilla.log", encoding: .utf8)) ?? ""
+                cluster.check(log.contains("restarting this node"), "node 3 restarted itself")
+                // The restarted image must still stop on SIGTERM: no signal blocked on its main thread.
+                let status = (try? String(contentsOfFile: "/proc/\(cluster.pid(3) ?? 0)/status", encoding: .utf8)) ?? ""
+                let blocked = status.split(separator: "\n").first { $0.hasPrefix("SigBlk:") }
+                cluster.check(blocked == "SigBlk:\t0000000000000000", "the restarted node blocks no signal: \(blocked ?? "?")")
+                cluster.stopAll()
+                if let mountedAt { _ = Self.run("/bin/umount", [mountedAt]) }
+                mountedAt = nil
+            }
+        }
+    }
+}
