@@ -29,7 +29,8 @@ final class HostCluster {
         for id in ids { try start(id) }
     }
 
-    func start(_ id: NodeID) throws {
+    /// Starts node `id`; `prepare` sees its host before it starts (to set test hooks).
+    func start(_ id: NodeID, prepare: (MultiRaftHost) -> Void = { _ in }) throws {
         var settings = HostSettings(nodeID: id, dataDirectory: "\(root)/node\(id)")
         settings.tickMilliseconds = 10
         settings.fsync = .off
@@ -37,6 +38,7 @@ final class HostCluster {
         let host = MultiRaftHost(
             settings: settings, transport: network.transport(for: id), peers: Set(ids),
             stateMachine: { [backgroundSnapshots] _ in KeyValueMachine(snapshotsInBackground: backgroundSnapshots) })
+        prepare(host)
         try host.start(founding: founding)
         hosts[id] = host
     }
