@@ -30,6 +30,7 @@ extension MultiRaftHost {
                 }
                 metrics.fsync.recordNanoseconds(Int64(Self.now() - started))
                 if !removedGroupsAwaitingCleanup.isEmpty { cleanUpRemovedGroups() }
+                releaseSnapshots(recordedIn: records)
             }
             // 2. Send, 3. apply.
             for (slot, ready) in batch { handle(ready, of: slot) }

@@ -4,7 +4,8 @@ import RaftStorage
 
 extension MultiRaftHost {
     /// Opens the WAL and the snapshot store and rebuilds every group: its member from the WAL, its state machine
-    /// from the latest snapshot file (entries after it are re-applied as the member reports them committed).
+    /// from the newest snapshot file its log can continue from (entries after it are re-applied as the member
+    /// reports them committed). The other files of the group are deleted only once that one is chosen and verified.
     func recover() throws -> WALRecovery {
         var options = WALOptions(fsync: settings.fsync, repair: settings.repairWAL)
         options.segmentSizeLimit = 64 << 20
@@ -26,13 +27,17 @@ extension MultiRaftHost {
             let machine = factory(group)
             var applied = LogIndex.zero
             let lastIndex = state.entries.last?.index ?? state.snapshot.index
-            if let metadata = snapshots.latestMetadata(group: group), metadata.index > lastIndex {
-                // Beyond everything the log holds: a file of an earlier replica of this group (destroyed, then
-                // created anew, and the node stopped before deleting it), or a received snapshot whose WAL
-                // record never became durable (the leader sends it again). Neither belongs to this log.
+            // After a crash a group may have several files: one newer than its log (a received snapshot whose WAL
+            // record never became durable, or a file of an earlier replica of this group destroyed and created
+            // anew), the one the WAL's snapshot mark names, and one between (a local snapshot whose compact record
+            // never became durable, but whose last entry the log holds).
+            let choice = try snapshots.choose(group: group) { Self.log(of: state, continuesFrom: $0, term: $1) }
+            for name in choice.unusable {
                 logger.warning(
-                    "group \(group): dropping snapshot file at index \(metadata.index), beyond its log (\(lastIndex))")
-                try snapshots.removeAll(group: group)
+                    """
+                    group \(group): deleted snapshot file \(name), which its log (snapshot \(state.snapshot.index), \
+                    last entry \(lastIndex)) does not continue from
+                    """)
             }
             if let (metadata, reader) = try snapshots.latest(group: group, chunkSize: settings.snapshotChunkBytes) {
                 try machine.restore(chunks: { try reader.next() })
@@ -53,6 +58,14 @@ extension MultiRaftHost {
             "recovered \(recovery.groups.count) groups from \(recovery.recordCount) WAL records in \(recovery.segmentFiles.count) segments"
         )
         return recovery
+    }
+
+    /// Whether `state`'s log can continue from a snapshot through `index` at `term`: the WAL's snapshot mark names
+    /// it, or the log holds that very entry (then the snapshot is the state after it, by the Log Matching property).
+    static func log(of state: PersistentState, continuesFrom index: LogIndex, term: Term) -> Bool {
+        if index == state.snapshot.index { return term == state.snapshot.term }
+        guard index > state.snapshot.index else { return false }
+        return state.entries.last { $0.index == index }?.term == term
     }
 
     /// Creates a group with its founding membership (entry 1, committed by construction).

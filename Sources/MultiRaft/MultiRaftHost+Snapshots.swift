@@ -8,7 +8,8 @@ extension MultiRaftHost {
 
     /// Once enough entries were applied since the last snapshot: writes the state machine to a snapshot file
     /// (fsynced, renamed into place), then compacts the log; the WAL's compaction record follows in the next
-    /// batch. A crash in between leaves a newer snapshot file than the WAL says, which recovery handles. A
+    /// batch, and the previous file is deleted only once that record is durable (`releaseSnapshots`). A crash in
+    /// between leaves a newer snapshot file than the WAL says, whose last entry the log holds: recovery takes it. A
     /// machine with `snapshotsInBackground` is serialized and synced on `snapshotWrites` from a copy-on-write
     /// source while the group goes on; the log is compacted only when the file is durable.
     func maybeCompact(_ slot: GroupSlot) {
@@ -56,6 +57,7 @@ extension MultiRaftHost {
         } catch {
             return storageFailed("snapshot of group \(slot.id) failed: \(error)", groups: [slot])
         }
+        snapshotFileObserver?(.installed, slot.id, metadata.index)
         _ = slot.node.compactLog(through: metadata.index)
         slot.snapshotIndex = metadata.index
         pendingRecords.append(.compact(slot.id, metadata))
@@ -240,7 +242,13 @@ extension MultiRaftHost {
             if chunk.offset == 0 {
                 slot.receiving?.writer.abort()
                 slot.receiving = nil
-                guard metadata.index > slot.node.log.committed else { return answer(false, 0) }
+                guard metadata.index > slot.node.log.committed else {
+                    // Already in (its last acknowledgement was lost, say to a crash after the WAL record): the member
+                    // answers with its commit index, so that the leader stops sending the snapshot and appends.
+                    slot.node.step(chunk.message)
+                    wake(slot, work: true)
+                    return answer(false, 0)
+                }
                 receivingGroups.insert(chunk.group)
                 let writer = try snapshots.beginWrite(
                     group: chunk.group, metadata: metadata,
@@ -272,7 +280,9 @@ extension MultiRaftHost {
     }
 
     /// The last chunk's file is sealed: install it if the member will take the snapshot (same rules as the
-    /// core), so that the store never holds a snapshot newer than the member's log, and answer the leader.
+    /// core), so that the store never holds a snapshot newer than the member's log, and answer the leader. The
+    /// group's previous file stays until the `snapshot` record of the next Ready is durable: a crash before it
+    /// recovers from that file (the new one is beyond the log and dropped), and the leader sends it again.
     private func receivedSealed(
         _ chunk: SnapshotChunk, _ writer: SnapshotWriter, into slot: GroupSlot, from peer: NodeID, _ error: (any Error)?
     ) {
@@ -292,6 +302,7 @@ extension MultiRaftHost {
             logger.error("receiving snapshot \(metadata.index) of group \(slot.id) failed: \(error)")
             return answerChunk(slot.id, metadata.index, offset: total, accepted: false, to: peer)
         }
+        snapshotFileObserver?(.installed, slot.id, metadata.index)
         slot.node.step(chunk.message)
         wake(slot, work: true)
         answerChunk(slot.id, metadata.index, offset: total, accepted: true, to: peer)

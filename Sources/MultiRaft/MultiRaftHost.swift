@@ -48,6 +48,9 @@ public final class MultiRaftHost: @unchecked Sendable {
     var administrations: [UInt64: AdminWaiter] = [:]
     /// Groups destroyed this round whose snapshot files go once their `removeGroup` record is durable.
     var removedGroupsAwaitingCleanup: [GroupID] = []
+    /// Test support: told, on the loop thread, each step of a snapshot file becoming a group's (crash tests copy
+    /// the data directory there). Set before `start`.
+    var snapshotFileObserver: ((SnapshotFileStep, GroupID, LogIndex) -> Void)?
     /// Request ids and read contexts: counted up from a random start per boot, so that an entry or a reply from
     /// before a restart cannot complete a new request that reuses its number.
     var nextRequest = UInt64.random(in: 0..<(1 << 38))
@@ -94,6 +97,9 @@ public final class MultiRaftHost: @unchecked Sendable {
     @discardableResult
     public func start(foundingMemberships founding: [GroupID: Membership]) throws -> WALRecovery {
         let recovery = try recover()
+        // Snapshot files of groups the WAL does not know (destroyed just before a crash, or never recorded): before
+        // a founding group is created, so that it cannot take an earlier replica's file for its own.
+        cleanUpRemovedGroups()
         for (group, membership) in founding.sorted(by: { $0.key < $1.key }) where slots[group] == nil {
             guard membership.allMembers.contains(settings.nodeID) else { continue }
             try createGroup(group, membership: membership)
@@ -101,7 +107,6 @@ public final class MultiRaftHost: @unchecked Sendable {
         for slot in slots.values {
             knownPeers.formUnion(slot.node.membership.allMembers.subtracting([settings.nodeID]))
         }
-        cleanUpRemovedGroups()  // snapshot files of groups destroyed just before a crash
         for peer in knownPeers { lastHeard[peer] = 0 }
         livePeers = knownPeers
         try transport.start(delegate: TransportBridge(host: self))

@@ -6,6 +6,13 @@ enum SnapshotFileName {
     static let finalSuffix = ".snap"
     static let temporarySuffix = ".tmp"
 
+    /// A `.snap` file's name with the index and term it names.
+    struct Parsed: Sendable, Equatable {
+        var name: String
+        var index: LogIndex
+        var term: Term
+    }
+
     /// The name without suffix.
     static func stem(group: GroupID, index: LogIndex, term: Term) -> String {
         "snap-" + [group.rawValue, index.rawValue, term.rawValue].map(hex16).joined(separator: "-")

@@ -7,31 +7,38 @@ import RaftCore
     import Darwin
 #endif
 
-/// State machine snapshots on disk: at most one per group, each a checksummed `.snap` file (§7 of the Raft
-/// paper; format in `docs/wal-format.md`, "Snapshot files").
+/// State machine snapshots on disk, each a checksummed `.snap` file (§7 of the Raft paper; format in
+/// `docs/wal-format.md`, "Snapshot files").
 ///
 /// Writing goes through a `SnapshotWriter` into a `.tmp` file that is renamed into place only when complete and
-/// synced, so a crash leaves the previous snapshot as the latest. Opening removes leftover `.tmp` files and
-/// verifies each group's latest `.snap` against its checksum; a damaged one is an error naming the file, never
-/// skipped. The WAL's `compact` and `snapshot` records say which snapshot the log relies on; the shell writes
-/// the snapshot here *before* it appends that record. Not thread-safe: one owner uses it (readers and writers
-/// it hands out have their own file descriptors).
+/// synced, so a crash never leaves a partial `.snap`. The WAL's `compact` and `snapshot` records say which
+/// snapshot the log relies on; the shell writes the file here *before* it appends that record, so a new file
+/// does not delete the group's older ones: until the record is durable, recovery may still need them. The
+/// owner calls `release(group:through:)` once it is, and only that deletes them.
+///
+/// Opening removes leftover `.tmp` files and lists the `.snap` files without choosing among them (after a crash a
+/// group may have several); the owner settles each group with `choose(group:usable:)`, saying which files its
+/// log can continue from. Not thread-safe: one owner uses it (readers and writers it hands out have their own
+/// file descriptors).
 public final class SnapshotStore {
     /// The directory holding the snapshot files.
     public let directory: String
     /// Whether files and the directory are synced (`.always`) or not (`.off`, tests only).
     public let fsync: FsyncPolicy
-    private var files: [GroupID: SnapshotFile]
+    /// Each group's latest snapshot: chosen after opening, or written since.
+    var files: [GroupID: SnapshotFile] = [:]
+    /// The `.snap` files `open` found of groups that `choose` has not settled yet, newest first.
+    var found: [GroupID: [SnapshotFileName.Parsed]] = [:]
 
-    private init(directory: String, fsync: FsyncPolicy, files: [GroupID: SnapshotFile]) {
+    private init(directory: String, fsync: FsyncPolicy) {
         self.directory = directory
         self.fsync = fsync
-        self.files = files
     }
 
-    /// Opens (creating if needed) the store in `directory`: removes leftover `.tmp` files, verifies every group's
-    /// latest snapshot and deletes the older ones a crash may have left.
-    /// - Throws: `.corrupt` naming the file if a group's latest snapshot fails its checks; `.io` on I/O failure.
+    /// Opens (creating if needed) the store in `directory`: removes leftover `.tmp` files and lists every `.snap`
+    /// file, deleting none and reading none. Until `choose(group:usable:)` settles a group, it has no latest
+    /// snapshot (its files are only listed in `groups` and `candidates(group:)`).
+    /// - Throws: `.io` if the directory cannot be created, listed or cleaned.
     public static func open(directory: String, fsync: FsyncPolicy = .always) throws(SnapshotError) -> SnapshotStore {
         let names: [String]
         do {
@@ -40,38 +47,23 @@ public final class SnapshotStore {
         } catch {
             throw SnapshotError(.io, "cannot create or list the snapshot directory: \(error)", file: directory)
         }
-        var candidates: [GroupID: [(name: String, index: LogIndex, term: Term)]] = [:]
-        var obsolete: [String] = []
+        let store = SnapshotStore(directory: directory, fsync: fsync)
+        var temporary: [String] = []
         for name in names {
             if SnapshotFileName.parse(name, suffix: SnapshotFileName.temporarySuffix) != nil {
-                obsolete.append(name)
+                temporary.append(name)
             } else if let (group, index, term) = SnapshotFileName.parse(name) {
-                candidates[group, default: []].append((name, index, term))
+                store.found[group, default: []].append(SnapshotFileName.Parsed(name: name, index: index, term: term))
             }
         }
-        var files: [GroupID: SnapshotFile] = [:]
-        for (group, list) in candidates {
-            let sorted = list.sorted { ($0.index, $0.term) > ($1.index, $1.term) }
-            let path = directory + "/" + sorted[0].name
-            let file = try verifiedFile(path)
-            let header = file.header
-            guard header.group == group, header.metadata.index == sorted[0].index,
-                header.metadata.term == sorted[0].term
-            else {
-                throw SnapshotFile.corrupt(
-                    "the header names group \(header.group), index \(header.metadata.index), term "
-                        + "\(header.metadata.term), which disagrees with the file name", path)
-            }
-            files[group] = file
-            obsolete += sorted.dropFirst().map(\.name)
-        }
-        let store = SnapshotStore(directory: directory, fsync: fsync, files: files)
-        try store.remove(obsolete)
+        store.found = store.found.mapValues { $0.sorted { ($0.index, $0.term) > ($1.index, $1.term) } }
+        try store.remove(temporary)
         return store
     }
 
-    /// The groups that have a snapshot, in ascending order.
-    public var groups: [GroupID] { files.keys.sorted() }
+    /// The groups that have snapshot files (a latest snapshot, or files found by `open` and not yet settled), in
+    /// ascending order.
+    public var groups: [GroupID] { Set(files.keys).union(found.keys).sorted() }
 
     /// The metadata of `group`'s latest snapshot, without touching the disk.
     public func latestMetadata(group: GroupID) -> SnapshotMetadata? { files[group]?.header.metadata }
@@ -113,32 +105,55 @@ public final class SnapshotStore {
         return try SnapshotWriter(store: self, group: group, metadata: metadata, expected: expecting)
     }
 
-    /// Called by a writer once its file has been renamed into place: syncs the directory, records the file as
-    /// the group's latest and deletes the group's other snapshots.
+    /// Called by a writer once its file has been renamed into place: syncs the directory and records the file as
+    /// the group's latest. The group's older files stay on disk until `release(group:through:)`.
     func install(_ file: SnapshotFile) throws(SnapshotError) {
         if fsync == .always {
             let directory = directory
             try SnapshotError.io { () throws(WALError) in try POSIXFile.syncDirectory(directory) }
         }
-        let group = file.header.group
-        files[group] = file
+        files[file.header.group] = file
+    }
+
+    /// Call once the WAL record that makes `metadata` the group's snapshot (`snapshot` or `compact`) is durable:
+    /// deletes the group's files that it supersedes (a lower index, or the same index under another term), then
+    /// syncs the directory. Newer files stay: the records naming them may still be on their way.
+    /// - Returns: the names deleted.
+    /// - Throws: `.io` if a deletion or the sync fails (the files left are deleted by a later call).
+    @discardableResult
+    public func release(group: GroupID, through metadata: SnapshotMetadata) throws(SnapshotError) -> [String] {
+        let stem = SnapshotFileName.stem(group: group, index: metadata.index, term: metadata.term)
+        let keep = stem + SnapshotFileName.finalSuffix
+        let latest = files[group].map { ($0.path as NSString).lastPathComponent }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        let current = (file.path as NSString).lastPathComponent
-        try remove(names.filter { $0 != current && SnapshotFileName.parse($0)?.group == group })
+        let superseded = names.filter { name in
+            guard name != keep, name != latest, let (owner, index, _) = SnapshotFileName.parse(name) else {
+                return false
+            }
+            return owner == group && index <= metadata.index
+        }
+        found[group]?.removeAll { superseded.contains($0.name) }
+        if found[group]?.isEmpty == true { found[group] = nil }
+        try remove(superseded)
+        return superseded.sorted()
     }
 
     /// Stops offering `group`'s snapshot (the group was destroyed; its files are deleted later by `removeAll`).
-    public func forget(group: GroupID) { files[group] = nil }
+    public func forget(group: GroupID) {
+        files[group] = nil
+        found[group] = nil
+    }
 
     /// Deletes every snapshot of `group` (the group was destroyed on this node), then syncs the directory.
     public func removeAll(group: GroupID) throws(SnapshotError) {
         files[group] = nil
+        found[group] = nil
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         try remove(names.filter { SnapshotFileName.parse($0)?.group == group })
     }
 
     /// Deletes files of this directory by name, then syncs the directory.
-    private func remove(_ names: [String]) throws(SnapshotError) {
+    func remove(_ names: [String]) throws(SnapshotError) {
         guard !names.isEmpty else { return }
         let (directory, sync) = (directory, fsync == .always)
         try SnapshotError.io { () throws(WALError) in
@@ -147,11 +162,18 @@ public final class SnapshotStore {
         }
     }
 
-    /// Opens, inspects and verifies the file at `path`.
-    private static func verifiedFile(_ path: String) throws(SnapshotError) -> SnapshotFile {
+    /// Opens, inspects and verifies the found file `candidate` of `group`, and checks its header against its name.
+    func verifiedFile(_ candidate: SnapshotFileName.Parsed, of group: GroupID) throws(SnapshotError) -> SnapshotFile {
+        let (path, index, term) = (directory + "/" + candidate.name, candidate.index, candidate.term)
         let fd = try SnapshotError.io { () throws(WALError) in try POSIXFile.openForReading(path) }
         defer { close(fd) }
         let file = try SnapshotFile.inspect(fd, path: path)
+        let header = file.header
+        guard header.group == group, header.metadata.index == index, header.metadata.term == term else {
+            throw SnapshotFile.corrupt(
+                "the header names group \(header.group), index \(header.metadata.index), term "
+                    + "\(header.metadata.term), which disagrees with the file name", path)
+        }
         try file.verify(fd)
         return file
     }

@@ -9,11 +9,12 @@ import RaftCore
 /// Writes one snapshot, chunk by chunk, into `snap-<group>-<index>-<term>.tmp`; `finish()` makes it the group's
 /// latest snapshot atomically, `abort()` (or dropping the writer) removes the temporary file.
 ///
-/// `finish()` fills in the header, appends the CRC-32C trailer, syncs the file, renames it to `.snap`, syncs the
-/// directory and then deletes the group's older snapshots. It is `seal()` (the file's own work, which may run
-/// on a background thread) followed by `commit()` (the store's bookkeeping, on the store's owner). A crash at any point leaves either the previous
-/// snapshot or the new one as the latest, never a partial file (`.tmp` files are removed when the store opens).
-/// Not thread-safe: one owner writes it.
+/// `finish()` fills in the header, appends the CRC-32C trailer, syncs the file, renames it to `.snap` and syncs
+/// the directory. It is `seal()` (the file's own work, which may run on a background thread) followed by
+/// `commit()` (the store's bookkeeping, on the store's owner). The group's older snapshots stay on disk: the
+/// owner deletes them with `SnapshotStore.release(group:through:)` once the WAL record naming the new one is
+/// durable. A crash at any point leaves the previous files and perhaps the new one, never a partial `.snap`
+/// (`.tmp` files are removed when the store opens). Not thread-safe: one owner writes it.
 public final class SnapshotWriter {
     /// The group the snapshot belongs to.
     public let group: GroupID
@@ -142,7 +143,7 @@ public final class SnapshotWriter {
     }
 
     /// The quick half of `finish()`, on the store's owner: renames the sealed file into place, syncs the
-    /// directory and makes it the group's latest snapshot (deleting the older ones).
+    /// directory and makes it the group's latest snapshot. Older files stay until `SnapshotStore.release`.
     /// - Throws: `.closed` if the writer was not sealed; `.io` if the rename or the sync fails (the previous
     ///   snapshot stays the latest).
     public func commit() throws(SnapshotError) {

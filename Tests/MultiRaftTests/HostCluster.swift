@@ -34,7 +34,8 @@ final class HostCluster {
         for id in ids { try start(id) }
     }
 
-    func start(_ id: NodeID) throws {
+    /// Starts node `id`; `prepare` sees its host before it starts (to set test hooks).
+    func start(_ id: NodeID, prepare: (MultiRaftHost) -> Void = { _ in }) throws {
         var settings = HostSettings(nodeID: id, dataDirectory: "\(root)/node\(id)")
         settings.tickMilliseconds = 10
         settings.fsync = .off
@@ -46,6 +47,7 @@ final class HostCluster {
                 return deduplicate ? DeduplicatingMachine(machine) : machine
             })
         host.readHandler = readHandler
+        prepare(host)
         try host.start(founding: founding)
         hosts[id] = host
     }

@@ -4,7 +4,8 @@ import Testing
 
 @testable import RaftStorage
 
-/// The snapshot store: chunked round trips, crash safety of the rename, damage detection, replacement.
+/// The snapshot store: chunked round trips, crash safety of the rename, damage detection, replacement, and the
+/// choice among the files a crash left.
 @Suite struct SnapshotStoreTests {
     static let metadata = SnapshotMetadata(
         index: LogIndex(40), term: Term(3), membership: Membership(voters: [1, 2, 3], learners: [4]))
@@ -38,6 +39,14 @@ import Testing
         return (metadata, data)
     }
 
+    /// Opens the store in `dir` and settles `group` taking its newest file, as recovery does when the log reaches
+    /// every file.
+    static func reopen(_ dir: String, group: GroupID) throws(SnapshotError) -> SnapshotStore {
+        let store = try SnapshotStore.open(directory: dir)
+        _ = try store.choose(group: group) { _, _ in true }
+        return store
+    }
+
     static func files(_ dir: String) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
     }
@@ -50,9 +59,11 @@ import Testing
             #expect(written.dataLength == UInt64(data.count))
             let (metadata, read) = try #require(try Self.readAll(store, group: GroupID(5), chunk: readChunk))
             #expect(metadata == Self.metadata && read == data)
-            // And after reopening, which verifies the file.
+            // And after reopening and choosing, which verifies the file.
             let reopened = try SnapshotStore.open(directory: dir)
             #expect(reopened.groups == [GroupID(5)])
+            #expect(try reopened.latest(group: GroupID(5)) == nil, "nothing is offered before the choice")
+            #expect(try reopened.choose(group: GroupID(5)) { _, _ in true }.chosen == Self.metadata)
             let (_, reader) = try #require(try reopened.latest(group: GroupID(5)))
             try reader.verify()
             #expect(reader.checksum == written)
@@ -65,7 +76,7 @@ import Testing
             let store = try SnapshotStore.open(directory: dir)
             try Self.write(store, group: GroupID(1), Self.metadata, [])
             let (_, data) = try #require(
-                try Self.readAll(SnapshotStore.open(directory: dir), group: GroupID(1), chunk: 8))
+                try Self.readAll(Self.reopen(dir, group: GroupID(1)), group: GroupID(1), chunk: 8))
             #expect(data.isEmpty)
         }
     }
@@ -88,23 +99,25 @@ import Testing
                 try FileManager.default.moveItem(atPath: tmp + ".copy", toPath: tmp)
             }
             #expect(try Self.files(dir).count == 2)
-            let store = try SnapshotStore.open(directory: dir)
+            let store = try Self.reopen(dir, group: GroupID(2))
             #expect(try Self.files(dir) == ["snap-0000000000000002-0000000000000028-0000000000000003.snap"])
             let (metadata, data) = try #require(try Self.readAll(store, group: GroupID(2), chunk: 777))
             #expect(metadata == Self.metadata && data == old)
         }
     }
 
-    @Test func newerSnapshotDeletesOlderOnesAndStaleIsRefused() throws {
+    @Test func newerSnapshotKeepsOlderOnesUntilReleasedAndStaleIsRefused() throws {
         try withTemporaryDirectory { dir in
             let store = try SnapshotStore.open(directory: dir)
+            var metadata: [SnapshotMetadata] = []
             for (k, index) in [10, 20, 30].enumerated() {
-                var metadata = Self.metadata
-                metadata.index = LogIndex(UInt64(index))
-                try Self.write(store, group: GroupID(9), metadata, Self.randomBytes(100, seed: UInt64(k)))
-                try Self.write(store, group: GroupID(8), metadata, [UInt8(k)])
+                var next = Self.metadata
+                next.index = LogIndex(UInt64(index))
+                metadata.append(next)
+                try Self.write(store, group: GroupID(9), next, Self.randomBytes(100, seed: UInt64(k)))
+                try Self.write(store, group: GroupID(8), next, [UInt8(k)])
             }
-            #expect(try Self.files(dir).count == 2)
+            #expect(try Self.files(dir).count == 6, "the WAL records of the new files are not durable yet")
             #expect(store.latestMetadata(group: GroupID(9))?.index == LogIndex(30))
             let (_, data) = try #require(try Self.readAll(store, group: GroupID(9), chunk: 64))
             #expect(data == Self.randomBytes(100, seed: 2))
@@ -113,11 +126,90 @@ import Testing
             #expect { try store.beginWrite(group: GroupID(9), metadata: stale) } throws: {
                 ($0 as? SnapshotError)?.code == .stale
             }
-            // A crash between the rename and the deletion leaves two: opening keeps the newest only.
+            // The record of 20 is durable (30's is not yet): 10 goes, 20 and 30 stay; other groups are untouched.
+            #expect(try store.release(group: GroupID(9), through: metadata[1]).count == 1)
+            #expect(try Self.files(dir).count == 5)
+            try store.release(group: GroupID(9), through: metadata[2])
+            try store.release(group: GroupID(8), through: metadata[2])
+            #expect(try Self.files(dir).count == 2)
+            // A crash may leave an older file beside the latest: opening keeps both, the choice deletes it unread.
             try writeFile(dir + "/snap-0000000000000009-0000000000000001-0000000000000001.snap", [1, 2, 3])
             let reopened = try SnapshotStore.open(directory: dir)
-            #expect(reopened.latestMetadata(group: GroupID(9))?.index == LogIndex(30))
+            #expect(try Self.files(dir).count == 3)
+            #expect(reopened.candidates(group: GroupID(9)).map(\.index) == [LogIndex(30), LogIndex(1)])
+            let choice = try reopened.choose(group: GroupID(9)) { _, _ in true }
+            #expect(choice.chosen?.index == LogIndex(30) && choice.unusable.isEmpty && choice.superseded.count == 1)
             #expect(try Self.files(dir).count == 2)
+        }
+    }
+
+    /// Writes snapshots of group 4 at `indexes`, each with its index as its only data byte; returns the names.
+    static func writeSeries(_ dir: String, _ indexes: [UInt64]) throws -> [String] {
+        let store = try SnapshotStore.open(directory: dir)
+        for index in indexes {
+            var metadata = Self.metadata
+            metadata.index = LogIndex(index)
+            try Self.write(store, group: GroupID(4), metadata, [UInt8(index)])
+        }
+        return try Self.files(dir)
+    }
+
+    @Test func choiceTakesTheNewestUsableFileThenDeletesTheOthers() throws {
+        try withTemporaryDirectory { dir in
+            let names = try Self.writeSeries(dir, [10, 20, 30])
+            let store = try SnapshotStore.open(directory: dir)
+            #expect(try Self.files(dir) == names, "opening deletes nothing")
+            var asked: [LogIndex] = []
+            let choice = try store.choose(group: GroupID(4)) { index, term in
+                asked.append(index)
+                return index <= LogIndex(20) && term == Self.metadata.term
+            }
+            #expect(asked == [LogIndex(30), LogIndex(20)], "newest first, until one is usable")
+            #expect(choice.chosen?.index == LogIndex(20))
+            #expect(choice.unusable == [names[2]] && choice.superseded == [names[0]])
+            #expect(try Self.files(dir) == [names[1]])
+            #expect(try Self.readAll(store, group: GroupID(4), chunk: 8)?.1 == [20])
+            #expect(store.candidates(group: GroupID(4)).isEmpty)
+        }
+    }
+
+    @Test func damagedFileTheLogDoesNotReachIsDeletedUnread() throws {
+        try withTemporaryDirectory { dir in
+            let names = try Self.writeSeries(dir, [10, 30])
+            try writeFile(dir + "/" + names[1], [0xFF])
+            let store = try SnapshotStore.open(directory: dir)
+            let choice = try store.choose(group: GroupID(4)) { index, _ in index <= LogIndex(10) }
+            #expect(choice.chosen?.index == LogIndex(10) && choice.unusable == [names[1]])
+            #expect(try Self.files(dir) == [names[0]])
+        }
+    }
+
+    @Test func damagedFileTheLogNeedsIsAnErrorAndNothingIsDeleted() throws {
+        try withTemporaryDirectory { dir in
+            let names = try Self.writeSeries(dir, [10, 20, 30])
+            var bytes = try readFile(dir + "/" + names[1])
+            bytes[bytes.count - 1] ^= 1
+            try writeFile(dir + "/" + names[1], bytes)
+            let store = try SnapshotStore.open(directory: dir)
+            do throws(SnapshotError) {
+                _ = try store.choose(group: GroupID(4)) { index, _ in index <= LogIndex(20) }
+                Issue.record("chose a damaged file")
+            } catch {
+                #expect(error.code == .corrupt && error.file == dir + "/" + names[1])
+            }
+            #expect(try Self.files(dir) == names)
+            #expect(store.latestMetadata(group: GroupID(4)) == nil)
+        }
+    }
+
+    @Test func noUsableFileLeavesTheGroupWithoutSnapshot() throws {
+        try withTemporaryDirectory { dir in
+            let names = try Self.writeSeries(dir, [10, 20])
+            let store = try SnapshotStore.open(directory: dir)
+            let choice = try store.choose(group: GroupID(4)) { _, _ in false }
+            #expect(choice == SnapshotChoice(chosen: nil, unusable: names.reversed(), superseded: []))
+            #expect(try Self.files(dir).isEmpty && store.groups.isEmpty)
+            #expect(try store.latest(group: GroupID(4)) == nil)
         }
     }
 
@@ -130,8 +222,8 @@ import Testing
             bytes[min(byte, bytes.count - 1)] ^= 0x20
             try writeFile(path, bytes)
             do throws(SnapshotError) {
-                _ = try SnapshotStore.open(directory: dir)
-                Issue.record("opened a store with a damaged snapshot")
+                _ = try Self.reopen(dir, group: GroupID(3))
+                Issue.record("chose a damaged snapshot")
             } catch {
                 #expect(error.code == .corrupt)
                 #expect(error.file == path)
