@@ -124,24 +124,8 @@ extension EndToEnd {
                 await load.stopped()
                 let acknowledged = load.acknowledged.withLock { $0 }
                 print("bad disk: \(acknowledged.count) points acknowledged")
-                for node in [1, 2, 3] {
-                    _ = await cluster.eventually(60, "node \(node) reads back every acknowledged point") {
-                        guard
-                            let reply = await cluster.sql(node, "SELECT time FROM m", db: "rep&epoch=ns", timeout: 60),
-                            reply.status == 200
-                        else { return false }
-                        let present = Set(reply.body.split(separator: "\n").dropFirst().map(String.init))
-                        return acknowledged.isSubset(of: present)
-                    }
-                }
-                for set in sets {
-                    _ = await cluster.eventually(30, "CHECKSUM GROUP \(set) agrees on every vnode") {
-                        guard let rows = await cluster.sqlRows(1, "CHECKSUM GROUP \(set)", db: "rep") else {
-                            return false
-                        }
-                        return rows.count == 3 && Set(rows.map { $0["checksum"] as? String ?? "?" }).count == 1
-                    }
-                }
+                await cluster.expectReadBack(acknowledged, on: [1, 2, 3])
+                await cluster.expectChecksumsAgree(sets, on: [1, 2, 3])
                 let log =
                     (try? String(contentsOfFile: cluster.nodes[3]!.directory + "/flotilla.log", encoding: .utf8)) ?? ""
                 cluster.check(log.contains("restarting this node"), "node 3 restarted itself")

@@ -66,27 +66,8 @@ extension EndToEnd {
                 await load.stopped()
                 let acknowledged = load.acknowledged.withLock { $0 }
                 print("join and drain: \(acknowledged.count) points acknowledged")
-                for node in [1, 2, 4] {
-                    _ = await cluster.eventually(60, "node \(node) reads back every acknowledged point") {
-                        guard
-                            let reply = await cluster.sql(node, "SELECT time FROM m", db: "rep&epoch=ns", timeout: 60),
-                            reply.status == 200
-                        else { return false }
-                        let present = Set(reply.body.split(separator: "\n").dropFirst().map(String.init))
-                        let missing = acknowledged.subtracting(present)
-                        if !missing.isEmpty { print("node \(node): \(missing.count) acknowledged points missing") }
-                        return missing.isEmpty
-                    }
-                }
-                for set in sets {
-                    _ = await cluster.eventually(30, "CHECKSUM GROUP \(set) agrees on every vnode") {
-                        guard let rows = await cluster.sqlRows(1, "CHECKSUM GROUP \(set)", db: "rep") else {
-                            return false
-                        }
-                        return Set(rows.compactMap { $0["node_id"] as? Int }) == [1, 2, 4]
-                            && Set(rows.map { $0["checksum"] as? String ?? "?" }).count == 1
-                    }
-                }
+                await cluster.expectReadBack(acknowledged, on: [1, 2, 4])
+                await cluster.expectChecksumsAgree(sets, on: [1, 2, 4])
             }
         }
     }

@@ -87,22 +87,8 @@ extension EndToEnd {
                 print(
                     "replica changes: \(acknowledged.count) points acknowledged during the changes to replica set \(set)"
                 )
-                for node in 1...4 {
-                    _ = await cluster.eventually(60, "node \(node) reads back every acknowledged point") {
-                        guard
-                            let reply = await cluster.sql(node, "SELECT time FROM m", db: "rep&epoch=ns", timeout: 60),
-                            reply.status == 200
-                        else { return false }
-                        let present = Set(reply.body.split(separator: "\n").dropFirst().map(String.init))
-                        let missing = acknowledged.subtracting(present)
-                        if !missing.isEmpty { print("node \(node): \(missing.count) acknowledged points missing") }
-                        return missing.isEmpty
-                    }
-                }
-                _ = await cluster.eventually(30, "CHECKSUM GROUP agrees on every vnode") {
-                    guard let rows = await cluster.sqlRows(2, "CHECKSUM GROUP \(set)", db: "rep") else { return false }
-                    return rows.count == 4 && Set(rows.map { $0["checksum"] as? String ?? "?" }).count == 1
-                }
+                await cluster.expectReadBack(acknowledged, on: [1, 2, 3, 4])
+                await cluster.expectChecksumsAgree([set], on: [1, 2, 3, 4], askingNode: 2)
                 await cluster.expectNoOrphans()
             }
         }
@@ -161,6 +147,32 @@ final class WriteLoad: Sendable {
 }
 
 extension ProcessCluster {
+    /// Waits until every acknowledged point (its time, from `WriteLoad`) reads back through each of `nodes`.
+    func expectReadBack(_ acknowledged: Set<String>, on nodes: [Int]) async {
+        for node in nodes {
+            _ = await eventually(60, "node \(node) reads back every acknowledged point") {
+                guard let reply = await sql(node, "SELECT time FROM m", db: "rep&epoch=ns", timeout: 60),
+                    reply.status == 200
+                else { return false }
+                let present = Set(reply.body.split(separator: "\n").dropFirst().map(String.init))
+                let missing = acknowledged.subtracting(present)
+                if !missing.isEmpty { print("node \(node): \(missing.count) acknowledged points missing") }
+                return missing.isEmpty
+            }
+        }
+    }
+
+    /// Waits until `CHECKSUM GROUP` of each set answers one row per node of `nodes`, all with one checksum.
+    func expectChecksumsAgree(_ sets: [Int], on nodes: Set<Int>, askingNode node: Int = 1) async {
+        for set in sets {
+            _ = await eventually(30, "CHECKSUM GROUP \(set) agrees on the vnodes of nodes \(nodes.sorted())") {
+                guard let rows = await sqlRows(node, "CHECKSUM GROUP \(set)", db: "rep") else { return false }
+                return rows.count == nodes.count && Set(rows.compactMap { $0["node_id"] as? Int }) == nodes
+                    && Set(rows.map { $0["checksum"] as? String ?? "?" }).count == 1
+            }
+        }
+    }
+
     /// Waits until `nodes` nodes have registered, then creates the `rep` database (`SHARD shard REPLICA 3`).
     func createRepDatabase(nodes count: Int, shard: Int) async -> Bool {
         await eventually(30, "\(count) registered nodes and a SHARD \(shard) REPLICA 3 database") {
