@@ -24,6 +24,9 @@ final class ReadBarrier: Sendable {
     /// How many rounds ran (for the measurements and tests).
     var rounds: Int { state.withLock { $0.rounds } }
 
+    /// How many callers wait (for tests).
+    var waiting: Int { state.withLock { $0.current.count + $0.next.count } }
+
     /// Returns once a round that started after the call has completed; throws what that round threw.
     func wait() async throws {
         try await withCheckedThrowingContinuation { (waiter: Waiter) in
