@@ -267,7 +267,10 @@ public final class Coordinator: Sendable {
     /// The nodes to send a replica set's requests to, in order: this node alone if it holds a voting replica,
     /// else the set's other nodes, leader hint first. A local replica still being added (a learner catching up
     /// on a MOVE, COPY or DRAIN target) is not used: it would hold every request until it caught up.
-    func targets(of set: ReplicaSetInfo) -> [UInt64] {
+    func targets(of set: ReplicaSetInfo) -> [UInt64] { Self.targets(of: set, from: nodeID) }
+
+    /// `targets(of:)` as seen from node `nodeID`.
+    static func targets(of set: ReplicaSetInfo, from nodeID: UInt64) -> [UInt64] {
         let localIsLearner = set.pending?.kind == .add && set.pending?.node == nodeID
         if set.nodes.contains(nodeID) && !localIsLearner { return [nodeID] }
         var targets = set.nodes.filter { $0 != nodeID }

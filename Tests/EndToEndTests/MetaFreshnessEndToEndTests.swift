@@ -63,5 +63,30 @@ extension EndToEnd {
                 _ = await cluster.eventually(30, "node 4 reads both points once healed") { await count(4).count == 2 }
             }
         }
+
+        @Test(
+            "DDL right after start waits for the metadata instead of refusing; ping is healthy only once it can serve")
+        func ddlRightAfterStart() async throws {
+            try await ProcessCluster.run(nodes: 3) { cluster in
+                var statuses: [Int] = []
+                _ = await cluster.eventually(30, "CREATE DATABASE WITH REPLICA 3 right after start") {
+                    let reply = await cluster.sql(
+                        3, "CREATE DATABASE IF NOT EXISTS early WITH REPLICA 3", db: "public", timeout: 10)
+                    statuses.append(reply?.status ?? 0)
+                    return reply?.status == 200
+                }
+                cluster.check(!statuses.contains(400), "a transient state answered 400: \(statuses)")
+                print("ddl right after start: answers \(statuses)")
+                for id in 1...3 {
+                    _ = await cluster.eventually(30, "node \(id) is healthy") {
+                        guard let reply = await cluster.request(id, "GET", "/api/v1/ping") else { return false }
+                        return reply.status == 200 && reply.body.contains("healthy")
+                    }
+                }
+                let written = await cluster.request(
+                    1, "POST", "/api/v1/write?db=early&precision=s", body: "m,host=a v=1 1700000000")
+                cluster.check(written?.status == 200, "a write into it: \(String(describing: written))")
+            }
+        }
     }
 }

@@ -1,7 +1,8 @@
-import Coordinator
 import Meta
 import RaftCore
 import Testing
+
+@testable import Coordinator
 
 /// Meta changes never reroute data that is already written, and a node's groups follow what meta replays only
 /// through the replayed end state.
@@ -80,5 +81,32 @@ struct MetaConsistencyTests {
         #expect(GroupReconciler.action(index: nil, recoveredCommit: recovered, running: true) == .ensure)
         // A fresh node: every entry is new.
         #expect(GroupReconciler.action(index: LogIndex(1), recoveredCommit: .zero, running: true) == .reconcile)
+    }
+}
+
+@Suite("Routing to replicas")
+struct ReplicaRoutingTests {
+    @Test("a node whose vnode of a set is still being added sends the set's requests to its voters")
+    func localLearnerIsNotUsed() throws {
+        let store = MetaStore()
+        for id in UInt64(1)...3 {
+            _ = store.apply(
+                MetaStore.encode(.registerNode(NodeInfo(id: id, raftAddress: "r", httpAddress: "h")))[...],
+                at: LogIndex(1))
+        }
+        _ = store.apply(
+            MetaStore.encode(
+                .createBucket(tenant: "cnosdb", database: "public", start: 0, end: 10, placement: [[1, 2]]))[
+                    ...], at: LogIndex(2))
+        let id = store.current.allReplicaSets[0].set.id
+        _ = store.apply(MetaStore.encode(.addVnode(replicaSet: id, node: 3))[...], at: LogIndex(3))
+        let set = try #require(store.current.replicaSet(id)?.set)
+        #expect(set.pending == PendingChange(kind: .add, node: 3))
+        #expect(
+            Coordinator.targets(of: set, from: 3) == [1, 2, 3], "the voters first; the learner only as a last resort")
+        #expect(Coordinator.targets(of: set, from: 1) == [1], "a voter's own replica")
+        _ = store.apply(MetaStore.encode(.setPending(replicaSet: id, change: nil))[...], at: LogIndex(4))
+        let settled = try #require(store.current.replicaSet(id)?.set)
+        #expect(Coordinator.targets(of: settled, from: 3) == [3], "once added, its own replica")
     }
 }
