@@ -104,7 +104,8 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(name: "LineProtocolTests", dependencies: ["LineProtocol"], swiftSettings: strictSettings),
         .testTarget(
-            name: "StoreTests", dependencies: ["TSDB", "Meta", "SQL", "LineProtocol", "RaftCore", "Coordinator"],
+            name: "StoreTests",
+            dependencies: ["TSDB", "Meta", "SQL", "LineProtocol", "RaftCore", "Coordinator", "MultiRaft", "RaftTransport"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "EndToEndTests", dependencies: ["flotilla"], swiftSettings: strictSettings),

@@ -23,7 +23,7 @@ public struct FlotillaNode: Sendable {
     let registry: PrometheusCollectorRegistry
     let logger: Logger
     let leaderHints: LeaderHints
-    let replay: MetaReplay
+    let follower: GroupFollower
 
     /// Resolves the node's identity (from `node.json`, or from the options on first start), locks the data
     /// directory and builds the services. Nothing runs until `run()`.
@@ -87,8 +87,8 @@ public struct FlotillaNode: Sendable {
                 return DeduplicatingMachine(VnodeStore())
             }, logger: logger)
         let nodeID = identity.nodeID
-        let replay = MetaReplay()
-        self.replay = replay
+        let follower = GroupFollower(host: host, node: identity.nodeID, metaGroup: NodeIdentity.metaGroup)
+        self.follower = follower
         metaStore.onChange = { [host, transport] command, index, before, after in
             // A node that joined: every transport learns its address as its registration applies.
             if case .registerNode(let info) = command, info.id != identity.nodeID,
@@ -97,17 +97,8 @@ public struct FlotillaNode: Sendable {
                 transport.setAddress(address, of: NodeID(info.id))
                 host.addPeer(NodeID(info.id))
             }
-            // On the loop thread, as the meta entry applies: create and destroy this node's vnodes' groups. Entries
-            // replayed after a restart count only through the state at their end (GroupReconciler.action).
-            let action = GroupReconciler.action(
-                index: command == nil ? nil : index,
-                recoveredCommit: host.recoveredCommitFromLoopThread(of: NodeIdentity.metaGroup),
-                running: replay.running)
-            switch action {
-            case .nothing: break
-            case .ensure: GroupReconciler.ensure(state: after, node: nodeID, host: host)
-            case .reconcile: GroupReconciler.apply(command, before: before, after: after, node: nodeID, host: host)
-            }
+            // On the loop thread, as the meta entry applies: create and destroy this node's vnodes' groups.
+            follower.metaChanged(command, index: index, before: before, after: after)
         }
         let hints = LeaderHints()
         host.onLeadership = { group in
@@ -147,17 +138,8 @@ public struct FlotillaNode: Sendable {
     /// Starts the host (recovery, founding groups on first start) and records the identity once it is durable.
     func startRaft() throws {
         let recovery = try host.start(foundingMemberships: identity.foundingGroups)
-        let (host, meta, replay, nodeID) = (self.host, self.meta, self.replay, identity.nodeID)
-        host.runOnLoopThread {
-            // Recovery is over: snapshots received from now on are the leader's. If the replay already reached
-            // the recovered commit (or there was nothing to replay), reconcile with its end state now; otherwise
-            // the entry at the recovered commit will.
-            replay.running = true
-            let recovered = host.recoveredCommitFromLoopThread(of: NodeIdentity.metaGroup)
-            if host.appliedIndexFromLoopThread(of: NodeIdentity.metaGroup) >= recovered {
-                GroupReconciler.ensure(state: meta.current, node: nodeID, host: host)
-            }
-        }
+        let (meta, follower) = (self.meta, self.follower)
+        host.runOnLoopThread { follower.recoveryFinished(current: meta.current) }
         try identity.save(to: options.dataDirectory)
         if options.fsync == .off {
             logger.warning(
@@ -220,12 +202,6 @@ public struct FlotillaNode: Sendable {
         let address = PeerAddress(text)!
         return (address.host, address.port)
     }
-}
-
-/// Whether the node finished recovering (set on the loop thread, read there only).
-final class MetaReplay: @unchecked Sendable {
-    // @unchecked: written and read only on the host's loop thread.
-    var running = false
 }
 
 /// The Raft host as a service: started when the group runs, shut down (WAL synced, waiters failed) on exit.
