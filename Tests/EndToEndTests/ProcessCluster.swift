@@ -26,6 +26,8 @@ final class ProcessCluster: @unchecked Sendable {
     let founders: Int
     /// Runs before a node's process starts, with its id and data directory (a test mounts a small disk there).
     let beforeStart: (Int, String) throws -> Void
+    /// Environment variables added for a node's process (a test preloads a faulty fsync into one).
+    var environment: [Int: [String: String]] = [:]
     private(set) var failed = false
 
     /// The `flotilla` binary beside the test bundle (SwiftPM builds it because the test target depends on it).
@@ -44,10 +46,11 @@ final class ProcessCluster: @unchecked Sendable {
     /// Starts the founders; nodes beyond `founders` are started (joining) by the test.
     init(
         nodes count: Int, founders: Int? = nil, arguments: [String] = [],
-        beforeStart: @escaping (Int, String) throws -> Void = { _, _ in }
+        environment: [Int: [String: String]] = [:], beforeStart: @escaping (Int, String) throws -> Void = { _, _ in }
     ) throws {
         root = NSTemporaryDirectory() + "flotilla-e2e-\(UUID().uuidString.prefix(8))"
         extraArguments = arguments
+        self.environment = environment
         self.beforeStart = beforeStart
         self.founders = founders ?? count
         var ports = try freePorts(2 * count)
@@ -64,12 +67,13 @@ final class ProcessCluster: @unchecked Sendable {
 
     /// Runs `body` against a new cluster; on failure prints each node's log; always stops the nodes.
     static func run(
-        nodes: Int, founders: Int? = nil, arguments: [String] = [],
+        nodes: Int, founders: Int? = nil, arguments: [String] = [], environment: [Int: [String: String]] = [:],
         beforeStart: @escaping (Int, String) throws -> Void = { _, _ in },
         _ body: (ProcessCluster) async throws -> Void
     ) async throws {
         let cluster = try ProcessCluster(
-            nodes: nodes, founders: founders, arguments: arguments, beforeStart: beforeStart)
+            nodes: nodes, founders: founders, arguments: arguments, environment: environment,
+            beforeStart: beforeStart)
         defer { cluster.stopAll() }
         do {
             try await body(cluster)
@@ -103,6 +107,9 @@ final class ProcessCluster: @unchecked Sendable {
             + extraArguments
         process.standardOutput = log
         process.standardError = log
+        if let extra = environment[id] {
+            process.environment = ProcessInfo.processInfo.environment.merging(extra) { _, new in new }
+        }
         try process.run()
         node.process = process
         nodes[id] = node
