@@ -13,7 +13,7 @@ public struct VnodeChecksumRow: Sendable, Equatable {
     public var points: UInt64
 }
 
-/// The replica-group commands (PRODUCT.md §5, "Manage Raft Copy Group"), online and under load.
+/// The replica-group commands (docs/replicas.md), online and under load.
 ///
 /// Meta and the group's membership change in an order that a crash can interrupt anywhere: an addition is
 /// recorded in meta first (the new vnode, and a pending `add`), then the group adds a learner, lets it catch up

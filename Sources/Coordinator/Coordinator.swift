@@ -5,7 +5,7 @@ import MultiRaft
 import RaftCore
 import TSDB
 
-/// Routes writes and reads (CnosDB's write path, PRODUCT.md §1): (tenant, database, timestamp) → bucket, created
+/// Routes writes and reads (CnosDB's write path, docs/store.md, "Write path"): (tenant, database, timestamp) → bucket, created
 /// on demand through the meta group; hash of the series key → replica set → its Raft group. A group this node
 /// hosts is proposed to locally (a follower's member forwards to its leader); any other is forwarded over the
 /// Raft transport to a node that hosts it, leader hint first. A group without a leader makes the write wait for
@@ -94,9 +94,6 @@ public final class Coordinator: Sendable {
                     + "consistency=stale")
         }
     }
-
-    /// How many meta ReadIndex rounds ran (each served every request that waited for it).
-    public var metaReadRounds: Int { metaBarrier.rounds }
 
     /// The database. `fresh`: from meta state at least as new as a meta read index taken after the call (what
     /// a linearizable request plans from). Otherwise from the local meta replica, and on a miss after a meta

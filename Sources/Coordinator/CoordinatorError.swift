@@ -1,4 +1,4 @@
-/// Why a write, read or DDL statement failed, with the HTTP status it maps to (PRODUCT.md §3).
+/// Why a write, read or DDL statement failed, with the HTTP status it maps to (docs/store.md).
 public struct CoordinatorError: Error, Sendable, CustomStringConvertible {
     public enum Kind: Sendable {
         case badRequest, unauthorized, forbidden, notFound, conflict, tooLarge, unavailable, insufficientStorage

@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import Meta
 
-/// HTTP authentication and grants (PRODUCT.md §3, §5). Off by default: every request acts as root. On
+/// HTTP authentication and grants (docs/store.md, "Authentication"). Off by default: every request acts as root. On
 /// (`--auth`), every endpoint but ping needs credentials: HTTP Basic, InfluxDB v1's `u`/`p` query parameters, or
 /// v2's `Authorization: Token user:password`. root (password from `--root-password`) may do anything; other users
 /// (CREATE USER) need a grant on the database: READ to query it, WRITE to write to it, ALL for both.

@@ -5,7 +5,7 @@ import LineProtocol
 import NIOCore
 import SQL
 
-/// The store's endpoints (PRODUCT.md §3): line-protocol writes (native, InfluxDB v1 and v2) and SQL.
+/// The store's endpoints (docs/store.md): line-protocol writes (native, InfluxDB v1 and v2) and SQL.
 extension HTTPRoutes {
     enum WriteStyle { case native, influxV1, influxV2 }
 

@@ -6,7 +6,7 @@ import NIOCore
 import RaftCore
 import Synchronization
 
-/// The node's HTTP API (PRODUCT.md §3): ping, cluster, metrics, and — until the time-series store lands —
+/// The node's HTTP API (docs/store.md): ping, cluster, metrics, and — until the time-series store lands —
 /// a replicated key-value test endpoint; plus a fault-injection hook for partition tests when enabled.
 struct HTTPRoutes: Sendable {
     let node: FlotillaNode
@@ -74,7 +74,7 @@ struct HTTPRoutes: Sendable {
 
     // MARK: - Handlers
 
-    /// Who may do what (PRODUCT.md §3).
+    /// Who may do what (docs/store.md).
     var authenticator: Authenticator {
         Authenticator(enabled: node.options.authentication, rootPassword: node.options.rootPassword, meta: node.meta)
     }

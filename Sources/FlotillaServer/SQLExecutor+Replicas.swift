@@ -2,7 +2,7 @@ import Coordinator
 import Meta
 import SQL
 
-/// The replica-group statements (PRODUCT.md §5): listings from meta, changes through the coordinator.
+/// The replica-group statements (docs/replicas.md): listings from meta, changes through the coordinator.
 extension SQLExecutor {
     func run(_ command: ReplicaCommand) async throws(CoordinatorError) -> QueryResult {
         switch command {

@@ -1,7 +1,7 @@
 /// One data point: a measurement, its tags (sorted by key, unique), its fields and a timestamp in nanoseconds.
 ///
 /// The series a point belongs to is its measurement and tags (`SeriesKey`); a point is identified by its series
-/// and timestamp, and writing the same point again replaces its fields (PRODUCT.md §4).
+/// and timestamp, and writing the same point again replaces its fields (docs/store.md).
 public struct Point: Sendable, Equatable {
     public var measurement: String
     /// Sorted by key; keys are unique.

@@ -1,4 +1,4 @@
-/// Cluster metadata (PRODUCT.md §1): what the meta group replicates. Plain values, `Codable` for snapshots.
+/// Cluster metadata (docs/store.md, "Write path"): what the meta group replicates. Plain values, `Codable` for snapshots.
 
 /// A node of the cluster.
 public struct NodeInfo: Codable, Sendable, Equatable {

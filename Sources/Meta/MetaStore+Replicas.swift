@@ -1,4 +1,4 @@
-/// The replica-group commands of the meta state machine (PRODUCT.md §5): deterministic, like every apply.
+/// The replica-group commands of the meta state machine (docs/replicas.md): deterministic, like every apply.
 extension MetaStore {
     static func applyReplicaCommand(_ command: MetaCommand, to state: inout MetaState) -> MetaResult {
         switch command {

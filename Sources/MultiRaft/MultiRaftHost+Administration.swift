@@ -1,7 +1,7 @@
 import RaftCore
 import RaftWire
 
-// MARK: - Membership and leadership operations (the replica commands of PRODUCT.md §5)
+// MARK: - Membership and leadership operations (the replica commands of docs/replicas.md)
 
 extension MultiRaftHost {
     /// Registers an operation on a group this node hosts and takes its first step.

@@ -80,6 +80,9 @@ public struct SessionTable: Sendable, Equatable {
     /// How many clients are remembered.
     public var clientCount: Int { sessions.count }
 
+    /// How many results are kept, over all clients.
+    public var resultCount: Int { sessions.values.reduce(0) { $0 + $1.results.count } }
+
     // MARK: - Encoding
 
     /// `u32 count`, then per client (in key order) `client u64, epoch u64, floor u64, lastIndex u64, u32 results`,

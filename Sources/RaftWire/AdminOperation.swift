@@ -1,6 +1,6 @@
 import RaftCore
 
-/// A change to one group's membership or leadership, carried out by the group's leader (PRODUCT.md §5, the
+/// A change to one group's membership or leadership, carried out by the group's leader (docs/replicas.md, the
 /// replica commands). Each completes only when its effect is committed and visible:
 /// - `addLearner`: the node is a learner in the applied membership and has caught up to the commit index seen
 ///   when it joined (snapshot and log);

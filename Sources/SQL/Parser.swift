@@ -1,4 +1,4 @@
-/// Parses one statement of Flotilla's SQL subset (CnosDB syntax, PRODUCT.md §5). Keywords are case-insensitive;
+/// Parses one statement of Flotilla's SQL subset (CnosDB syntax, docs/store.md). Keywords are case-insensitive;
 /// a trailing `;` is allowed. Errors name the character where parsing stopped and what was expected there.
 public struct SQLParser {
     private var tokens: [Token]

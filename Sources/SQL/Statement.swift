@@ -1,4 +1,4 @@
-/// The statements of Flotilla's SQL subset (PRODUCT.md §5), as parsed.
+/// The statements of Flotilla's SQL subset (docs/store.md, "Reads and SQL"), as parsed.
 public enum Statement: Sendable, Equatable {
     case select(Select)
     case showTables
@@ -26,7 +26,7 @@ public enum Statement: Sendable, Equatable {
     case drainNode(UInt64)
 }
 
-/// A replica-group command (PRODUCT.md §5).
+/// A replica-group command (docs/replicas.md).
 public enum ReplicaCommand: Sendable, Equatable {
     case add(replicaSet: UInt64, node: UInt64)
     case remove(replicaSet: UInt64, node: UInt64)
@@ -34,7 +34,7 @@ public enum ReplicaCommand: Sendable, Equatable {
     case destroy(replicaSet: UInt64)
 }
 
-/// A vnode command (PRODUCT.md §5).
+/// A vnode command (docs/replicas.md).
 public enum VnodeCommand: Sendable, Equatable {
     case move(vnode: UInt64, toNode: UInt64)
     case copy(vnode: UInt64, toNode: UInt64)

@@ -3,7 +3,7 @@ import LineProtocol
 /// The identity of a series: the measurement and the tags sorted by key, in canonical bytes
 /// `measurement,k1=v1,k2=v2` (line-protocol escaping of `,`, `=`, space and backslash).
 ///
-/// `hash` picks a point's replica set (`hash % SHARD`, PRODUCT.md §1). It is FNV-1a 64 over the canonical bytes
+/// `hash` picks a point's replica set (`hash % SHARD`, docs/store.md, "Write path"). It is FNV-1a 64 over the canonical bytes
 /// and never changes between versions: golden vectors in `Tests/TSDBTests/SeriesKeyTests.swift`.
 public struct SeriesKey: Sendable, Hashable, Comparable {
     public let bytes: [UInt8]

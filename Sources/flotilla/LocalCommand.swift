@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 
 /// `flotilla local`: the embedded default. Starts an N-node cluster on 127.0.0.1 as child processes, prints the
-/// endpoints, and stops every node on Ctrl-C or SIGTERM. Data survives restarts (PRODUCT.md §2).
+/// endpoints, and stops every node on Ctrl-C or SIGTERM. Data survives restarts (the README).
 struct LocalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "local", abstract: "Run a local N-node cluster on 127.0.0.1 (child processes).")

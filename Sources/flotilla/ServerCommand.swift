@@ -6,7 +6,7 @@ import Metrics
 import Prometheus
 import RaftStorage
 
-/// `flotilla server`: one node of a cluster (PRODUCT.md §2).
+/// `flotilla server`: one node of a cluster (the README).
 struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "server", abstract: "Run one node of a Flotilla cluster.")

@@ -44,7 +44,7 @@ extension EndToEnd {
             let source = directory + "/fault-shim.c"
             let library = directory + "/fault-shim.so"
             try shimSource.write(toFile: source, atomically: true, encoding: .utf8)
-            let status = BadDiskEndToEndTests.run(
+            let status = DiskFaultScenario.run(
                 "/usr/bin/cc", ["-shared", "-fPIC", "-O1", "-o", library, source, "-ldl"])
             guard status == 0 else {
                 throw POSIXError(.ENOENT, userInfo: [NSLocalizedDescriptionKey: "cc failed (\(status))"])
@@ -52,65 +52,28 @@ extension EndToEnd {
             return library
         }
 
-        /// A 3-node cluster whose node 3 runs with the shim; a `SHARD 2 REPLICA 3` database; node 3 leads a set.
+        /// The disk-fault scenario with node 3's fsync going through the shim, steered by files in `faults`.
         static func withFaultyNode3(
-            _ body: (ProcessCluster, _ faults: String, _ load: WriteLoad, _ sets: [Int]) async throws -> Void
-        ) async throws {
+            _ label: String, _ body: (ProcessCluster, _ faults: String, WriteLoad) async throws -> Void
+        )
+            async throws
+        {
             let faults = NSTemporaryDirectory() + "flotilla-faults-\(UUID().uuidString.prefix(8))"
             defer { try? FileManager.default.removeItem(atPath: faults) }
             let shim = try buildShim(in: faults)
-            try await ProcessCluster.run(
-                nodes: 3, environment: [3: ["LD_PRELOAD": shim, "FLOTILLA_FAULT_DIR": faults]]
-            ) { cluster in
-                guard await cluster.waitForLeaders(groups: 1) else { return }
-                guard await cluster.createRepDatabase(nodes: 3, shard: 2) else { return }
-                let load = WriteLoad()
-                Task { await load.run(cluster, through: [1, 2]) }
-                defer { load.stop() }
-                try await load.waitForMore(200)
-                let sets = (await cluster.sqlRows(1, "SHOW REPLICAS", db: "rep") ?? []).compactMap {
-                    $0["replica_id"] as? Int
-                }
-                cluster.check(sets.count == 2, "two replica sets: \(sets)")
-                guard let led = sets.first else { return }
-                _ = await cluster.eventually(30, "node 3 leads replica set \(led)") {
-                    _ = await cluster.sql(1, "REPLICA PROMOTE replica_id \(led) node_id 3", db: "rep", timeout: 20)
-                    return await cluster.leader(of: led, askingNode: 1) == 3
-                }
-                try await body(cluster, faults, load, sets)
-                load.stop()
-                await load.stopped()
-                let acknowledged = load.acknowledged.withLock { $0 }
-                print("faulty disk: \(acknowledged.count) points acknowledged")
-                await cluster.expectReadBack(acknowledged, on: [1, 2, 3])
-                await cluster.expectChecksumsAgree(sets, on: [1, 2, 3])
-                cluster.kill9(3)
-            }
-        }
-
-        /// Waits until no group has node 3 as its leader; returns how long that took.
-        static func leadershipLeaves(_ cluster: ProcessCluster) async -> Double {
-            let started = Date()
-            _ = await cluster.eventually(10, "every group led by a node other than 3") {
-                let groups = await cluster.groups(1)
-                return !groups.isEmpty && groups.allSatisfy { ($0["leader"] as? Int).map { $0 != 3 } ?? false }
-            }
-            return Date().timeIntervalSince(started)
+            try await DiskFaultScenario.run(
+                label, environment: [3: ["LD_PRELOAD": shim, "FLOTILLA_FAULT_DIR": faults]]
+            ) { cluster, load in try await body(cluster, faults, load) }
         }
 
         @Test(
             "a node whose fsync fails with EIO gives up its groups, answers 503 with the reason, and rejoins",
             .timeLimit(.minutes(6)))
         func fsyncFailsWithEIO() async throws {
-            try await Self.withFaultyNode3 { cluster, faults, load, _ in
+            try await Self.withFaultyNode3("faulty disk") { cluster, faults, load in
                 _ = FileManager.default.createFile(atPath: faults + "/eio", contents: nil)
-                _ = await cluster.eventually(20, "node 3 reports its storage failure") {
-                    guard let reply = await cluster.request(3, "GET", "/api/v1/health", timeout: 5) else {
-                        return false
-                    }
-                    return reply.status == 503 && reply.body.contains("storage")
-                }
-                let moved = await Self.leadershipLeaves(cluster)
+                await DiskFaultScenario.awaitStorageFailure(cluster)
+                let moved = await DiskFaultScenario.leadershipLeaves(cluster)
                 print(
                     "faulty disk (EIO): leadership left node 3 within \(String(format: "%.2f", moved)) s of its failure report"
                 )
@@ -120,9 +83,7 @@ extension EndToEnd {
                 cluster.check(reply?.body.contains("storage") == true, "the refusal says why: \(reply?.body ?? "")")
                 try await load.waitForMore(200)
                 try FileManager.default.removeItem(atPath: faults + "/eio")
-                _ = await cluster.eventually(60, "node 3 is healthy again") {
-                    await cluster.request(3, "GET", "/api/v1/health", timeout: 5)?.status == 200
-                }
+                await DiskFaultScenario.awaitHealthy(cluster)
                 try await load.waitForMore(200)
             }
         }
@@ -131,9 +92,9 @@ extension EndToEnd {
             "a node whose fsync stalls loses its leaderships to the others and catches up once it returns",
             .timeLimit(.minutes(6)))
         func fsyncStalls() async throws {
-            try await Self.withFaultyNode3 { cluster, faults, load, _ in
+            try await Self.withFaultyNode3("faulty disk") { cluster, faults, load in
                 _ = FileManager.default.createFile(atPath: faults + "/stall", contents: nil)
-                let moved = await Self.leadershipLeaves(cluster)
+                let moved = await DiskFaultScenario.leadershipLeaves(cluster)
                 print(
                     "faulty disk (stall): leadership left node 3 \(String(format: "%.2f", moved)) s after its fsync stalled"
                 )
@@ -143,9 +104,7 @@ extension EndToEnd {
                     timeout: 3)
                 cluster.check(reply?.status != 200, "node 3 acknowledged a write while its fsync stalled")
                 try FileManager.default.removeItem(atPath: faults + "/stall")
-                _ = await cluster.eventually(60, "node 3 is healthy again") {
-                    await cluster.request(3, "GET", "/api/v1/health", timeout: 5)?.status == 200
-                }
+                await DiskFaultScenario.awaitHealthy(cluster)
                 try await load.waitForMore(200)
             }
         }

@@ -2,7 +2,7 @@ import Coordinator
 import LineProtocol
 import Testing
 
-/// Points land in the bucket and replica set that PRODUCT.md §1's formulas give.
+/// Points land in the bucket and replica set that the write path's formulas give (docs/store.md).
 @Suite("Routing")
 struct RoutingTests {
     let year: Int64 = 31_557_600_000_000_000  // the default VNODE_DURATION, 365.25 days
