@@ -75,7 +75,11 @@ let package = Package(
         .target(name: "Meta", dependencies: ["MultiRaft", "RaftCore"], swiftSettings: strictSettings),
         // Write and read routing: bucket, series hash, replica set, leader forwarding.
         .target(
-            name: "Coordinator", dependencies: ["Meta", "TSDB", "LineProtocol", "MultiRaft", "RaftCore", "RaftWire"],
+            name: "Coordinator",
+            dependencies: [
+                "Meta", "TSDB", "LineProtocol", "MultiRaft", "RaftCore", "RaftWire", "RaftStorage", "RaftTransport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings),
         // The SQL subset: tokenizer, parser, statements (standard library only).
         .target(name: "SQL", swiftSettings: strictSettings),

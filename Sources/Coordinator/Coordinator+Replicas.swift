@@ -50,16 +50,17 @@ extension Coordinator {
     /// - Returns: whether an earlier attempt may have committed (a retry happened).
     @discardableResult
     func executeOrThrow(_ command: MetaCommand) async throws(CoordinatorError) -> Bool {
-        let deadline = Date().addingTimeInterval(Double(Self.adminTimeoutMilliseconds) / 1000)
+        let clock = host.environment
+        let deadline = clock.monotonicNanoseconds() + UInt64(Self.adminTimeoutMilliseconds) * 1_000_000
         var retried = false
         while true {
             let result: MetaResult
             do {
                 result = try await execute(command)
             } catch {
-                guard error.kind == .unavailable, Date() < deadline else { throw error }
+                guard error.kind == .unavailable, clock.monotonicNanoseconds() < deadline else { throw error }
                 retried = true
-                try? await Task.sleep(for: .milliseconds(200))
+                await clock.sleep(milliseconds: 200)
                 continue
             }
             guard result.ok else {
@@ -229,14 +230,15 @@ extension Coordinator {
         _ operation: AdminOperation, group: GroupID, candidates: [NodeID], what: String, timeoutMilliseconds: Int,
         attemptMilliseconds: Int? = nil
     ) async throws(CoordinatorError) {
-        let deadline = Date().addingTimeInterval(Double(timeoutMilliseconds) / 1000)
+        let clock = host.environment
+        let deadline = clock.monotonicNanoseconds() + UInt64(timeoutMilliseconds) * 1_000_000
         var target = candidates[0]
         var next = 1
         var lastError: (any Error)?
-        while Date() < deadline {
+        while clock.monotonicNanoseconds() < deadline {
             // One attempt may wait as long as the whole operation only while a learner catches up; otherwise a
             // leader that died with the request is given up on soon, and the next one asked.
-            let remaining = Int(deadline.timeIntervalSinceNow * 1000)
+            let remaining = Int((deadline - min(deadline, clock.monotonicNanoseconds())) / 1_000_000)
             let attempt: Int
             if let attemptMilliseconds {
                 attempt = min(remaining, attemptMilliseconds)
@@ -261,7 +263,7 @@ extension Coordinator {
             }
             target = candidates[next % candidates.count]
             next += 1
-            try? await Task.sleep(for: .milliseconds(100))
+            await clock.sleep(milliseconds: 100)
         }
         throw Self.unavailable(lastError, what: "\(what) (\(operation))")
     }

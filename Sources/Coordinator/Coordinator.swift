@@ -132,7 +132,7 @@ public final class Coordinator: Sendable {
                 .notFound, "meta.database_not_found", "database '\(name)' does not exist in tenant '\(tenant)'")
         }
         let unit = precision ?? Precision(parsing: database.options.precision) ?? .nanoseconds
-        let now = Int64(Date().timeIntervalSince1970 * 1e9)
+        let now = host.environment.wallNanoseconds()
         let points: [Point]
         do {
             points = try LineProtocolParser(precision: unit, defaultTimestamp: now).parse(body)

@@ -24,6 +24,7 @@ public struct FlotillaNode: Sendable {
     let logger: Logger
     let leaderHints: LeaderHints
     let follower: GroupFollower
+    let assembly: NodeAssembly
 
     /// Resolves the node's identity (from `node.json`, or from the options on first start), locks the data
     /// directory and builds the services. Nothing runs until `run()`.
@@ -77,43 +78,25 @@ public struct FlotillaNode: Sendable {
         hostSettings.fsync = options.fsync
         hostSettings.repairWAL = options.repairWAL
         hostSettings.snapshotEveryEntries = options.snapshotEveryEntries
-        let metaStore = MetaStore()
-        host = MultiRaftHost(
-            settings: hostSettings, transport: transport, peers: Set(peers.keys),
-            stateMachine: { group in
-                // Meta and vnodes apply each client request once, however often it was retried.
-                if group == NodeIdentity.metaGroup { return DeduplicatingMachine(metaStore) }
-                if group.rawValue >= NodeIdentity.kvGroupBase { return KeyValueMachine() }
-                return DeduplicatingMachine(VnodeStore())
-            }, logger: logger)
         let nodeID = identity.nodeID
-        let follower = GroupFollower(host: host, node: identity.nodeID, metaGroup: NodeIdentity.metaGroup)
-        self.follower = follower
-        metaStore.onChange = { [host, transport] command, index, before, after in
-            // A node that joined: every transport learns its address as its registration applies.
-            if case .registerNode(let info) = command, info.id != identity.nodeID,
-                let address = PeerAddress(info.raftAddress)
-            {
-                transport.setAddress(address, of: NodeID(info.id))
-                host.addPeer(NodeID(info.id))
-            }
-            // On the loop thread, as the meta entry applies: create and destroy this node's vnodes' groups.
-            follower.metaChanged(command, index: index, before: before, after: after)
-        }
         let hints = LeaderHints()
-        host.onLeadership = { group in
-            if group.rawValue > NodeIdentity.metaGroup.rawValue && group.rawValue < NodeIdentity.kvGroupBase {
-                hints.record(replicaSet: group.rawValue, leader: nodeID)
-            }
-        }
-        leaderHints = hints
-        host.readHandler = { machine, request in (machine.unwrapped as? VnodeStore)?.prepareAnswer(request) ?? .done([])
-        }
-        meta = metaStore
-        coordinator = Coordinator(
-            host: host, meta: metaStore, nodeID: nodeID, metaGroup: NodeIdentity.metaGroup,
+        let assembly = NodeAssembly(
+            settings: hostSettings, transport: transport, peers: Set(peers.keys),
+            layout: NodeAssembly.Layout(metaGroup: NodeIdentity.metaGroup, keyValueGroupBase: NodeIdentity.kvGroupBase),
             metaNodes: identity.initialCluster.keys.sorted().prefix(3).map { $0 },
-            foundingNodeCount: identity.initialCluster.count)
+            foundingNodeCount: identity.initialCluster.count, environment: SystemHostEnvironment(), logger: logger,
+            nodeRegistered: { [transport] info in
+                // A node that joined: every transport learns its address as its registration applies.
+                guard let address = PeerAddress(info.raftAddress) else { return }
+                transport.setAddress(address, of: NodeID(info.id))
+            },
+            becameLeader: { replicaSet in hints.record(replicaSet: replicaSet, leader: nodeID) })
+        self.assembly = assembly
+        host = assembly.host
+        meta = assembly.meta
+        follower = assembly.follower
+        coordinator = assembly.coordinator
+        leaderHints = hints
         self.identity = identity
         self.options = options
         self.registry = registry
@@ -137,9 +120,7 @@ public struct FlotillaNode: Sendable {
 
     /// Starts the host (recovery, founding groups on first start) and records the identity once it is durable.
     func startRaft() throws {
-        let recovery = try host.start(foundingMemberships: identity.foundingGroups)
-        let (meta, follower) = (self.meta, self.follower)
-        host.runOnLoopThread { follower.recoveryFinished(current: meta.current) }
+        let recovery = try assembly.start(founding: identity.foundingGroups)
         try identity.save(to: options.dataDirectory)
         if options.fsync == .off {
             logger.warning(
@@ -182,20 +163,8 @@ public struct FlotillaNode: Sendable {
 
     /// Writes this node's addresses into the meta group (retried until it commits), so every node can list them.
     func registerInMeta() async {
-        let info = NodeInfo(id: identity.nodeID, raftAddress: identity.raftAddress, httpAddress: identity.httpAddress)
-        for _ in 0..<600 {
-            if let known = meta.current.nodes[identity.nodeID], known.raftAddress == info.raftAddress,
-                known.httpAddress == info.httpAddress
-            {
-                return
-            }
-            do {
-                _ = try await coordinator.execute(.registerNode(info))
-                return
-            } catch {
-                try? await Task.sleep(for: .milliseconds(200))
-            }
-        }
+        await assembly.register(
+            NodeInfo(id: identity.nodeID, raftAddress: identity.raftAddress, httpAddress: identity.httpAddress))
     }
 
     func splitAddress(_ text: String) -> (String, Int) {

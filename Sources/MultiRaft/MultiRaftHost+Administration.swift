@@ -14,7 +14,7 @@ extension MultiRaftHost {
         nextRequest += 1
         let id = nextRequest
         administrations[id] = AdminWaiter(
-            group: group, operation: operation, deadline: Self.now() + timeout, complete: complete)
+            group: group, operation: operation, deadline: nowNanoseconds() + timeout, complete: complete)
         advanceAdministration(id)
     }
 
@@ -43,7 +43,7 @@ extension MultiRaftHost {
         let membership = slot.node.membership
         let target = waiter.operation.node
         let leading = slot.node.role == .leader
-        if Self.now() >= waiter.deadline { return finish(.failure(.timeout(group))) }
+        if nowNanoseconds() >= waiter.deadline { return finish(.failure(.timeout(group))) }
         // Membership steps are judged only by the leader, from its committed configuration in its current term:
         // a lagging follower or an empty new replica would report a change as done (or not needed) that the
         // group never made.

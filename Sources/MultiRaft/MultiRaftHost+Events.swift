@@ -19,7 +19,7 @@ extension MultiRaftHost {
             nextRequest += 1
             let id = nextRequest
             remoteProposals[id] = RemoteWaiter(
-                group: group, node: node, deadline: Self.now() + timeout, complete: complete)
+                group: group, node: node, deadline: nowNanoseconds() + timeout, complete: complete)
             outbox[node, default: []].append(
                 .forwardProposal(
                     ForwardedProposal(
@@ -30,7 +30,7 @@ extension MultiRaftHost {
             nextRequest += 1
             let id = nextRequest
             remoteProposals[id] = RemoteWaiter(
-                group: group, node: node, deadline: Self.now() + timeout, complete: complete)
+                group: group, node: node, deadline: nowNanoseconds() + timeout, complete: complete)
             outbox[node, default: []].append(
                 .forwardRead(
                     ForwardedRead(
@@ -42,7 +42,7 @@ extension MultiRaftHost {
             guard linearizable else { return run(slot.machine) }
             nextRequest += 1
             let context = nextRequest
-            reads[context] = ReadWaiter(group: group, deadline: Self.now() + timeout, run: run, fail: fail)
+            reads[context] = ReadWaiter(group: group, deadline: nowNanoseconds() + timeout, run: run, fail: fail)
             slot.waitingReads.append(context)
             submitRead(context)
         case .inspect(let body):
@@ -56,7 +56,7 @@ extension MultiRaftHost {
             nextRequest += 1
             let id = nextRequest
             remoteProposals[id] = RemoteWaiter(
-                group: group, node: node, deadline: Self.now() + timeout, complete: complete)
+                group: group, node: node, deadline: nowNanoseconds() + timeout, complete: complete)
             outbox[node, default: []].append(
                 .forwardAdmin(
                     ForwardedAdmin(
@@ -77,7 +77,7 @@ extension MultiRaftHost {
         var payload = [UInt8](repeating: 0, count: 8)
         for i in 0..<8 { payload[i] = UInt8(truncatingIfNeeded: id >> UInt64(8 * i)) }
         payload += command
-        let now = Self.now()
+        let now = nowNanoseconds()
         proposals[id] = ProposalWaiter(
             group: group, payload: payload, deadline: now + timeout, startedAt: now, complete: complete)
         slot.pendingProposals.insert(id)
@@ -146,10 +146,10 @@ extension MultiRaftHost {
                 .read(
                     request.group, linearizable: request.linearizable,
                     timeoutNanoseconds: UInt64(request.timeoutMilliseconds) * 1_000_000,
-                    run: { [backgroundReads] machine in
+                    run: { [environment] machine in
                         switch handler(machine, request.request) {
                         case .done(let answer): reply(.success(answer))
-                        case .background(let compute): backgroundReads.async { reply(.success(compute())) }
+                        case .background(let compute): environment.background(.reads) { reply(.success(compute())) }
                         }
                     },
                     fail: { error in reply(.failure(error)) }))

@@ -21,14 +21,14 @@ extension MultiRaftHost {
             dirty = []
             // 1. Persist: one write and one fsync for every group's entries and hard state.
             if !records.isEmpty {
-                let started = Self.now()
+                let started = nowNanoseconds()
                 do {
                     try wal.append(records)
                 } catch {
                     storageFailed("\(error)", groups: batch.map(\.0))
                     return
                 }
-                metrics.fsync.recordNanoseconds(Int64(Self.now() - started))
+                metrics.fsync.recordNanoseconds(Int64(nowNanoseconds() - started))
                 if !removedGroupsAwaitingCleanup.isEmpty { cleanUpRemovedGroups() }
                 releaseSnapshots(recordedIn: records)
             }
@@ -116,7 +116,7 @@ extension MultiRaftHost {
         if let waiter = proposals[id], waiter.group == slot.id {
             proposals[id] = nil
             slot.pendingProposals.remove(id)
-            metrics.commitLatency.recordNanoseconds(Int64(Self.now() - waiter.startedAt))
+            metrics.commitLatency.recordNanoseconds(Int64(nowNanoseconds() - waiter.startedAt))
             waiter.complete(.success(result))
         }
     }

@@ -80,6 +80,6 @@ extension MultiRaftHost {
     /// Election-timeout randomness differs per node and group; supplied from outside the core.
     func seed(for group: GroupID) -> UInt64 {
         var generator = SplitMix64(seed: settings.nodeID.rawValue &* 0x9E37_79B9_7F4A_7C15 ^ group.rawValue)
-        return generator.next() ^ UInt64(Self.now())
+        return generator.next() ^ environment.random()
     }
 }

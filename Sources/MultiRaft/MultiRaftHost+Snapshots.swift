@@ -29,7 +29,7 @@ extension MultiRaftHost {
         let source = slot.machine.snapshotSource()
         let file = Handoff(writer)
         slot.compacting = true
-        snapshotWork(on: slot.machine.snapshotsInBackground ? snapshotWrites : nil) {
+        snapshotWork(on: slot.machine.snapshotsInBackground ? .snapshotWrites : nil) {
             try source.write { try file.value.write($0) }
             try file.value.seal()
         } then: { [self] error in
@@ -86,7 +86,7 @@ extension MultiRaftHost {
         slot.restoreGeneration += 1
         let generation = slot.restoreGeneration
         slot.restoring = snapshot.index
-        snapshotWork(on: background ? snapshotRestores : nil) {
+        snapshotWork(on: background ? .snapshotRestores : nil) {
             try machine.value.restore(chunks: { try data.value.next() })
         } then: { [self] error in
             restored(snapshot, into: machine.value, of: slot, generation: generation, error)
@@ -116,19 +116,19 @@ extension MultiRaftHost {
         maybeCompact(slot)
     }
 
-    /// Runs `work` on `queue` and then `done` with its error on the loop thread; both at once, here, when `queue`
+    /// Runs `work` on `lane` and then `done` with its error on the loop thread; both at once, here, when `lane`
     /// is nil (small machines).
     func snapshotWork(
-        on queue: DispatchQueue?, _ work: @escaping @Sendable () throws -> Void,
+        on lane: BackgroundLane?, _ work: @escaping @Sendable () throws -> Void,
         then done: @escaping ((any Error)?) -> Void
     ) {
-        guard let queue else {
+        guard let lane else {
             var failure: (any Error)?
             do { try work() } catch { failure = error }
             return done(failure)
         }
         let done = Handoff(done)
-        queue.async { [self] in
+        environment.background(lane) { [self] in
             var failure: (any Error)?
             do { try work() } catch { failure = error }
             enqueue(.run { [failure] in done.value(failure) })
@@ -266,7 +266,7 @@ extension MultiRaftHost {
             slot.receiving = nil
             let writer = receiving.writer
             let file = Handoff(writer)
-            snapshotWork(on: slot.machine.snapshotsInBackground ? snapshotSeals : nil) {
+            snapshotWork(on: slot.machine.snapshotsInBackground ? .snapshotSeals : nil) {
                 try file.value.seal()
             } then: { [self] error in
                 receivedSealed(chunk, writer, into: slot, from: peer, error)

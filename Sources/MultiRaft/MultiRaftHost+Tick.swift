@@ -20,7 +20,7 @@ extension MultiRaftHost {
                 awake.remove(group)
             }
         }
-        let now = Self.now()
+        let now = nowNanoseconds()
         for (id, waiter) in proposals {
             if waiter.deadline <= now {
                 proposals[id] = nil

@@ -23,6 +23,8 @@ public final class MultiRaftHost: @unchecked Sendable {
     public let settings: HostSettings
     let transport: any RaftTransport
     let factory: StateMachineFactory
+    /// Time, randomness and background threads (virtual ones in the node-level simulation).
+    public let environment: any HostEnvironment
     var logger: Logger
     let metrics = HostMetrics()
 
@@ -53,7 +55,7 @@ public final class MultiRaftHost: @unchecked Sendable {
     var snapshotFileObserver: ((SnapshotFileStep, GroupID, LogIndex) -> Void)?
     /// Request ids and read contexts: counted up from a random start per boot, so that an entry or a reply from
     /// before a restart cannot complete a new request that reuses its number.
-    var nextRequest = UInt64.random(in: 0..<(1 << 38))
+    var nextRequest: UInt64
     var tickCount: UInt64 = 0
     var knownPeers: Set<NodeID>
     var lastHeard: [NodeID: UInt64] = [:]
@@ -64,21 +66,19 @@ public final class MultiRaftHost: @unchecked Sendable {
     var storageError: String?
     /// Each group's commit index as recovered from the WAL (set before the loop starts, then read-only).
     var recoveredCommits: [GroupID: LogIndex] = [:]
-    /// Where large snapshots are serialized and synced, where received ones are synced (apart, so that a
-    /// leader's acknowledgement never waits behind a long local serialization), and where they are restored
-    /// into fresh machines (one at a time each, which bounds the memory they take); their results come back
-    /// through `enqueue(.run)`.
-    let snapshotWrites = DispatchQueue(label: "flotilla.snapshot-writes")
-    let snapshotSeals = DispatchQueue(label: "flotilla.snapshot-seals")
-    let snapshotRestores = DispatchQueue(label: "flotilla.snapshot-restores")
+    /// When the next tick is due, for a host driven by `runRound()`.
+    private var manualNextTick: UInt64 = 0
 
     public init(
         settings: HostSettings, transport: any RaftTransport, peers: Set<NodeID>,
-        stateMachine factory: @escaping StateMachineFactory, logger: Logger = Logger(label: "flotilla.raft")
+        stateMachine factory: @escaping StateMachineFactory, logger: Logger = Logger(label: "flotilla.raft"),
+        environment: any HostEnvironment = SystemHostEnvironment()
     ) {
         self.settings = settings
         self.transport = transport
         self.factory = factory
+        self.environment = environment
+        self.nextRequest = environment.random() % (1 << 38)
         self.knownPeers = peers.subtracting([settings.nodeID])
         var logger = logger
         logger[metadataKey: "node"] = "\(settings.nodeID)"
@@ -89,13 +89,17 @@ public final class MultiRaftHost: @unchecked Sendable {
     /// exist yet (first start), starts the transport and the loop thread.
     /// - Returns: what recovery found, for the operator's log.
     @discardableResult
-    public func start(founding: [GroupID: Set<NodeID>] = [:]) throws -> WALRecovery {
-        try start(foundingMemberships: founding.mapValues { Membership(voters: $0) })
+    public func start(founding: [GroupID: Set<NodeID>] = [:], loop: HostLoop = .ownThread) throws -> WALRecovery {
+        try start(foundingMemberships: founding.mapValues { Membership(voters: $0) }, loop: loop)
     }
 
     /// `start(founding:)` with whole memberships (voters and learners) for the founding groups.
     @discardableResult
-    public func start(foundingMemberships founding: [GroupID: Membership]) throws -> WALRecovery {
+    public func start(
+        foundingMemberships founding: [GroupID: Membership], loop: HostLoop = .ownThread
+    ) throws
+        -> WALRecovery
+    {
         let recovery = try recover()
         // Snapshot files of groups the WAL does not know (destroyed just before a crash, or never recorded): before
         // a founding group is created, so that it cannot take an earlier replica's file for its own.
@@ -110,6 +114,10 @@ public final class MultiRaftHost: @unchecked Sendable {
         for peer in knownPeers { lastHeard[peer] = 0 }
         livePeers = knownPeers
         try transport.start(delegate: TransportBridge(host: self))
+        if loop == .driven {
+            manualNextTick = nowNanoseconds() + UInt64(settings.tickMilliseconds) * 1_000_000
+            return recovery
+        }
         let thread = Thread { [self] in runLoop() }
         thread.name = "flotilla-raft"
         thread.stackSize = 8 << 20
@@ -123,15 +131,20 @@ public final class MultiRaftHost: @unchecked Sendable {
         condition.lock()
         stopping = true
         condition.signal()
+        let leftover = thread == nil ? inbox : []
+        if thread == nil { inbox = [] }
         condition.unlock()
+        if thread == nil {
+            // Driven by `runRound()`: the caller is the loop thread.
+            for event in leftover { fail(event, .shuttingDown) }
+            if wal != nil { finishLoop() }
+        }
         finished.lock()
         while !isFinished && thread != nil { finished.wait() }
         finished.unlock()
         // Background snapshot work still running finds the loop gone and drops its result; wait for it, so that
         // nothing writes into the data directory after shutdown returns.
-        snapshotWrites.sync {}
-        snapshotSeals.sync {}
-        snapshotRestores.sync {}
+        environment.drainBackground()
         transport.shutdown()
     }
 
@@ -188,10 +201,6 @@ public final class MultiRaftHost: @unchecked Sendable {
     /// thread, once a linearizable read's index is applied), returns the answer or the work that computes it off
     /// the loop thread. Set before `start`.
     public var readHandler: (@Sendable (any StateMachine, [UInt8]) -> ReadWork)?
-
-    /// Where background read work runs (concurrently: reads of different groups, or of one, do not wait for each
-    /// other).
-    let backgroundReads = DispatchQueue(label: "flotilla.reads", attributes: .concurrent)
 
     /// The commit index `group` had when this node started: entries up to it that apply now are replays of what
     /// the node applied before it stopped. Loop thread only.
@@ -329,15 +338,50 @@ public final class MultiRaftHost: @unchecked Sendable {
 
     // MARK: - The loop
 
-    static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+    func nowNanoseconds() -> UInt64 { environment.monotonicNanoseconds() }
+
+    /// For a host started with `loop: .driven`: one round of the loop, on the caller's thread (which is the loop
+    /// thread from then on): the events queued so far, a tick if one is due, administration steps, the Ready
+    /// pipeline. Does nothing once the host has stopped.
+    public func runRound() {
+        condition.lock()
+        let events = inbox
+        inbox = []
+        let stop = stopping
+        condition.unlock()
+        guard !stop else { return }
+        round(events, nextTick: &manualNextTick)
+    }
+
+    /// True if events wait for the next `runRound()`. Any thread.
+    public var hasQueuedEvents: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return !inbox.isEmpty
+    }
+
+    /// When the next tick is due (`HostEnvironment.monotonicNanoseconds`), for a host driven by `runRound()`.
+    public var nextTickDue: UInt64 { manualNextTick }
+
+    private func round(_ events: [HostEvent], nextTick: inout UInt64) {
+        for event in events { handle(event) }
+        let now = nowNanoseconds()
+        if now >= nextTick {
+            tick()
+            nextTick += UInt64(settings.tickMilliseconds) * 1_000_000
+            if nextTick < now { nextTick = now + UInt64(settings.tickMilliseconds) * 1_000_000 }
+        }
+        if !administrations.isEmpty { advanceAdministrations() }
+        processReadies()
+    }
 
     private func runLoop() {
         let tickNanoseconds = UInt64(settings.tickMilliseconds) * 1_000_000
-        var nextTick = Self.now() + tickNanoseconds
+        var nextTick = nowNanoseconds() + tickNanoseconds
         while true {
             condition.lock()
-            while inbox.isEmpty && !stopping && Self.now() < nextTick {
-                let wait = Double(nextTick - min(nextTick, Self.now())) / 1e9
+            while inbox.isEmpty && !stopping && nowNanoseconds() < nextTick {
+                let wait = Double(nextTick - min(nextTick, nowNanoseconds())) / 1e9
                 _ = condition.wait(until: Date(timeIntervalSinceNow: wait))
             }
             let events = inbox
@@ -348,16 +392,13 @@ public final class MultiRaftHost: @unchecked Sendable {
                 for event in events { fail(event, .shuttingDown) }
                 break
             }
-            for event in events { handle(event) }
-            let now = Self.now()
-            if now >= nextTick {
-                tick()
-                nextTick += tickNanoseconds
-                if nextTick < now { nextTick = now + tickNanoseconds }
-            }
-            if !administrations.isEmpty { advanceAdministrations() }
-            processReadies()
+            round(events, nextTick: &nextTick)
         }
+        finishLoop()
+    }
+
+    /// Fails every waiter with `shuttingDown`, syncs the WAL and reports the loop finished.
+    private func finishLoop() {
         for (_, waiter) in proposals { waiter.complete(.failure(.shuttingDown)) }
         for (_, waiter) in remoteProposals { waiter.complete(.failure(.shuttingDown)) }
         remoteProposals = [:]

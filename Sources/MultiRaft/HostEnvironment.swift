@@ -1,0 +1,82 @@
+import Dispatch
+import Foundation
+
+/// Where a multi-Raft host (and the services above it) get time, randomness and background threads from. The
+/// host's decisions depend on nothing else outside its events, so an environment that supplies virtual time, a
+/// seeded generator and background work run at chosen moments makes a whole node deterministic (the node-level
+/// simulation, docs/testing.md).
+///
+/// Guarantees asked of implementations: `monotonicNanoseconds` never goes back; work given to one lane runs in
+/// the order given and one piece at a time, except on `.reads`, whose pieces may run concurrently.
+public protocol HostEnvironment: Sendable {
+    /// Time for deadlines and ticks: nanoseconds since an arbitrary start, never decreasing.
+    func monotonicNanoseconds() -> UInt64
+    /// Wall-clock time, nanoseconds since 1970 (the default timestamp of a point written without one).
+    func wallNanoseconds() -> Int64
+    /// A fresh random number (request id bases, election-timeout seeds).
+    func random() -> UInt64
+    /// Runs `work` off the loop thread, on `lane`.
+    func background(_ lane: BackgroundLane, _ work: @escaping @Sendable () -> Void)
+    /// Returns once every piece of background work handed over so far has run (used at shutdown).
+    func drainBackground()
+    /// Suspends the calling task for about `milliseconds` (retry back-off in the services above the host).
+    func sleep(milliseconds: Int) async
+}
+
+/// The background lanes of a host: each is serial but `.reads`.
+public enum BackgroundLane: Sendable, CaseIterable {
+    /// Local snapshots serialized and synced.
+    case snapshotWrites
+    /// Received snapshots synced.
+    case snapshotSeals
+    /// Snapshots restored into fresh state machines.
+    case snapshotRestores
+    /// Large read answers built off the loop thread.
+    case reads
+}
+
+/// The real environment: the system's monotonic clock and wall clock, the system random generator, Dispatch
+/// queues, `Task.sleep`.
+public final class SystemHostEnvironment: HostEnvironment {
+    private let snapshotWrites = DispatchQueue(label: "flotilla.snapshot-writes")
+    private let snapshotSeals = DispatchQueue(label: "flotilla.snapshot-seals")
+    private let snapshotRestores = DispatchQueue(label: "flotilla.snapshot-restores")
+    private let reads = DispatchQueue(label: "flotilla.reads", attributes: .concurrent)
+
+    public init() {}
+
+    public func monotonicNanoseconds() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+    public func wallNanoseconds() -> Int64 {
+        Int64(Date().timeIntervalSince1970 * 1e9)
+    }
+
+    public func random() -> UInt64 { UInt64.random(in: .min ... .max) }
+
+    public func background(_ lane: BackgroundLane, _ work: @escaping @Sendable () -> Void) {
+        queue(lane).async(execute: work)
+    }
+
+    public func drainBackground() {
+        for lane in [BackgroundLane.snapshotWrites, .snapshotSeals, .snapshotRestores] { queue(lane).sync {} }
+    }
+
+    public func sleep(milliseconds: Int) async { try? await Task.sleep(for: .milliseconds(milliseconds)) }
+
+    private func queue(_ lane: BackgroundLane) -> DispatchQueue {
+        switch lane {
+        case .snapshotWrites: snapshotWrites
+        case .snapshotSeals: snapshotSeals
+        case .snapshotRestores: snapshotRestores
+        case .reads: reads
+        }
+    }
+}
+
+/// Who runs a host's loop.
+public enum HostLoop: Sendable, Equatable {
+    /// A thread of the host's own, woken by events and ticks (servers and most tests).
+    case ownThread
+    /// The caller, through `MultiRaftHost.runRound()` (the node-level simulation, which owns time).
+    case driven
+}
