@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "RaftWire", targets: ["RaftWire"]),
         .library(name: "RaftSimulation", targets: ["RaftSimulation"]),
         .executable(name: "flotilla-sim", targets: ["flotilla-sim"]),
+        .executable(name: "flotilla-node-sim", targets: ["flotilla-node-sim"]),
         .executable(name: "raft-bench", targets: ["raft-bench"]),
         .executable(name: "wal-bench", targets: ["wal-bench"]),
         .executable(name: "flotilla", targets: ["flotilla"]),
@@ -41,6 +42,17 @@ let package = Package(
         .target(name: "RaftSimulation", dependencies: ["RaftCore"], swiftSettings: strictSettings),
         // Runs any number of simulation seeds, or replays one seed verbosely.
         .executableTarget(name: "flotilla-sim", dependencies: ["RaftSimulation"], swiftSettings: strictSettings),
+        // Test support: whole nodes (host, meta, follower, coordinator, vnodes) in virtual time over a simulated
+        // network, with clients whose history is checked, replica changes, crashes and partitions.
+        .target(
+            name: "NodeSimulation",
+            dependencies: [
+                "Coordinator", "Meta", "TSDB", "LineProtocol", "MultiRaft", "RaftCore", "RaftWire", "RaftTransport",
+                "RaftSimulation", .product(name: "Logging", package: "swift-log"),
+            ], swiftSettings: strictSettings),
+        // Runs any number of node-level simulation seeds, or replays one.
+        .executableTarget(
+            name: "flotilla-node-sim", dependencies: ["NodeSimulation"], swiftSettings: strictSettings),
         // Release-mode benchmark of the Raft core alone (3 members, in-memory log, no network).
         .executableTarget(
             name: "raft-bench", dependencies: ["RaftCore", "BenchSupport"], swiftSettings: strictSettings),

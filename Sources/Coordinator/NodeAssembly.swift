@@ -15,6 +15,8 @@ public struct NodeAssembly: Sendable {
     public let meta: MetaStore
     public let follower: GroupFollower
     public let coordinator: Coordinator
+    /// Replica sets this node became leader of, not yet reported to meta.
+    let leaderHints = LeaderHints()
 
     /// Where the groups' ids lie.
     public struct Layout: Sendable {
@@ -38,12 +40,10 @@ public struct NodeAssembly: Sendable {
     ///   - metaNodes: the meta group's voters (requests from other nodes go to them).
     ///   - nodeRegistered: told, on the loop thread, of every other node whose registration applies (so the
     ///     transport learns its address; the host then pings it).
-    ///   - becameLeader: told, on the loop thread, of every replica set this node became leader of.
     public init(
         settings: HostSettings, transport: any RaftTransport, peers: Set<NodeID>, layout: Layout,
         metaNodes: [UInt64], foundingNodeCount: Int, environment: any HostEnvironment, logger: Logger,
-        nodeRegistered: @escaping @Sendable (NodeInfo) -> Void,
-        becameLeader: @escaping @Sendable (_ replicaSet: UInt64) -> Void
+        nodeRegistered: @escaping @Sendable (NodeInfo) -> Void
     ) {
         let metaStore = MetaStore()
         let host = MultiRaftHost(
@@ -64,8 +64,8 @@ public struct NodeAssembly: Sendable {
             // On the loop thread, as the meta entry applies: create and destroy this node's vnodes' groups.
             follower.metaChanged(command, index: index, before: before, after: after)
         }
-        host.onLeadership = { group in
-            if layout.isVnodeGroup(group) { becameLeader(group.rawValue) }
+        host.onLeadership = { [leaderHints] group in
+            if layout.isVnodeGroup(group) { leaderHints.record(replicaSet: group.rawValue, leader: nodeID) }
         }
         host.readHandler = { machine, request in
             (machine.unwrapped as? VnodeStore)?.prepareAnswer(request) ?? .done([])

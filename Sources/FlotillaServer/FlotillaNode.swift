@@ -22,7 +22,6 @@ public struct FlotillaNode: Sendable {
     let coordinator: Coordinator
     let registry: PrometheusCollectorRegistry
     let logger: Logger
-    let leaderHints: LeaderHints
     let follower: GroupFollower
     let assembly: NodeAssembly
 
@@ -78,8 +77,6 @@ public struct FlotillaNode: Sendable {
         hostSettings.fsync = options.fsync
         hostSettings.repairWAL = options.repairWAL
         hostSettings.snapshotEveryEntries = options.snapshotEveryEntries
-        let nodeID = identity.nodeID
-        let hints = LeaderHints()
         let assembly = NodeAssembly(
             settings: hostSettings, transport: transport, peers: Set(peers.keys),
             layout: NodeAssembly.Layout(metaGroup: NodeIdentity.metaGroup, keyValueGroupBase: NodeIdentity.kvGroupBase),
@@ -89,14 +86,12 @@ public struct FlotillaNode: Sendable {
                 // A node that joined: every transport learns its address as its registration applies.
                 guard let address = PeerAddress(info.raftAddress) else { return }
                 transport.setAddress(address, of: NodeID(info.id))
-            },
-            becameLeader: { replicaSet in hints.record(replicaSet: replicaSet, leader: nodeID) })
+            })
         self.assembly = assembly
         host = assembly.host
         meta = assembly.meta
         follower = assembly.follower
         coordinator = assembly.coordinator
-        leaderHints = hints
         self.identity = identity
         self.options = options
         self.registry = registry

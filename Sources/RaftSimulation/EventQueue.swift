@@ -1,6 +1,6 @@
 /// A min-heap of simulator events ordered by virtual time, then by insertion order, so that runs replay
 /// exactly.
-struct EventQueue<Payload> {
+public struct EventQueue<Payload> {
     private struct Item {
         var time: UInt64
         var sequence: UInt64
@@ -13,10 +13,14 @@ struct EventQueue<Payload> {
     private var heap: [Item] = []
     private var nextSequence: UInt64 = 0
 
-    var isEmpty: Bool { heap.isEmpty }
-    var count: Int { heap.count }
+    public init() {}
 
-    mutating func push(_ payload: Payload, at time: UInt64) {
+    public var isEmpty: Bool { heap.isEmpty }
+    /// The time of the next event, if any.
+    public var nextTime: UInt64? { heap.first?.time }
+    public var count: Int { heap.count }
+
+    public mutating func push(_ payload: Payload, at time: UInt64) {
         heap.append(Item(time: time, sequence: nextSequence, payload: payload))
         nextSequence += 1
         var child = heap.count - 1
@@ -28,7 +32,7 @@ struct EventQueue<Payload> {
         }
     }
 
-    mutating func pop() -> (time: UInt64, payload: Payload)? {
+    public mutating func pop() -> (time: UInt64, payload: Payload)? {
         guard !heap.isEmpty else { return nil }
         heap.swapAt(0, heap.count - 1)
         let item = heap.removeLast()

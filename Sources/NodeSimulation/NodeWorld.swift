@@ -1,0 +1,242 @@
+import Coordinator
+import Foundation
+import Logging
+import Meta
+import MultiRaft
+import RaftCore
+import RaftSimulation
+import RaftWire
+
+/// Something the simulator does at a moment of virtual time.
+enum WorldEvent {
+    /// A node's background work (snapshot serialization, a large read answer).
+    case background(node: UInt64, boot: Int, @Sendable () -> Void)
+    /// A task's sleep is over.
+    case wake(CheckedContinuation<Void, Never>)
+    case deliver([WireFrame], from: UInt64, to: UInt64, boot: Int)
+    case connectionLost(node: UInt64, boot: Int, peer: UInt64)
+    case tick(node: UInt64, boot: Int)
+    /// A step of the scenario (a client operation starting, a fault).
+    case action(@Sendable () -> Void)
+}
+
+/// Whole nodes — multi-Raft host, meta, group follower, coordinator, vnode machines — in one process and in
+/// virtual time, over a simulated network, their data directories on the real file system. Every node is built
+/// by `NodeAssembly`, exactly as the server builds it; its host runs in `.driven` mode, so the simulator decides
+/// when each node's loop runs; all async code runs on `executor`. The same seed gives the same run (with
+/// `SWIFT_DETERMINISTIC_HASHING=1`, which `flotilla-node-sim` sets for itself).
+///
+/// `@unchecked Sendable`: used only on the thread that calls `run`.
+final class NodeWorld: WorldClock, @unchecked Sendable {
+    /// One node: its data directory and, while it is up, its services.
+    final class Node {
+        let id: UInt64
+        let directory: String
+        var boot = 0
+        var assembly: NodeAssembly?
+        var transport: SimulatedTransport?
+        init(id: UInt64, directory: String) {
+            self.id = id
+            self.directory = directory
+        }
+    }
+
+    static let layout = NodeAssembly.Layout(metaGroup: GroupID(1), keyValueGroupBase: 1 << 40)
+
+    private(set) var now: UInt64 = 0
+    private var queue = EventQueue<WorldEvent>()
+    var generator: SplitMix64
+    let executor = SimulationExecutor()
+    private(set) var network: SimulatedNetwork!
+    private(set) var nodes: [UInt64: Node] = [:]
+    let nodeIDs: [UInt64]
+    let root: String
+    let logger: Logger
+    /// A digest of everything that happened, in order: two runs of one seed must end with the same.
+    private(set) var trace: UInt64 = 0xCBF2_9CE4_8422_2325
+    private(set) var events = 0
+
+    init(seed: UInt64, nodeCount: Int, root: String, logger: Logger) {
+        generator = SplitMix64(seed: seed)
+        nodeIDs = (1...UInt64(nodeCount)).map { $0 }
+        self.root = root
+        self.logger = logger
+        network = SimulatedNetwork(world: self, seed: generator.next())
+        for id in nodeIDs { nodes[id] = Node(id: id, directory: root + "/node\(id)") }
+    }
+
+    // MARK: - Scheduling
+
+    func schedule(_ event: WorldEvent, at time: UInt64) { queue.push(event, at: max(time, now)) }
+
+    func schedule(_ event: WorldEvent) { schedule(event, at: now + 100_000 + generator.next() % 20_000_000) }
+
+    func schedule(_ event: WorldEvent, afterMilliseconds milliseconds: Int) {
+        schedule(event, at: now + UInt64(max(0, milliseconds)) * 1_000_000)
+    }
+
+    /// Runs `body` at `time` on the simulator's thread.
+    func at(_ time: UInt64, _ body: @escaping @Sendable () -> Void) { schedule(.action(body), at: time) }
+
+    /// Starts `body` as a task on the simulation executor.
+    func spawn(_ body: @escaping @Sendable () async -> Void) {
+        Task(executorPreference: executor) { await body() }
+    }
+
+    func record(_ value: UInt64) {
+        trace = (trace ^ value) &* 0x100_0000_01B3
+    }
+
+    /// Runs events until virtual time `end` (or until the queue is empty).
+    func run(until end: UInt64) {
+        while let next = queue.nextTime, next <= end, let (time, event) = queue.pop() {
+            now = time
+            events += 1
+            handle(event)
+            settle()
+        }
+        now = max(now, end)
+    }
+
+    /// Runs what the last event made ready: tasks, and the loop rounds of hosts that have events queued, until
+    /// neither has anything left at this instant.
+    func settle() {
+        while true {
+            var progressed = executor.runReady()
+            for id in nodeIDs {
+                guard let host = nodes[id]?.assembly?.host, host.hasQueuedEvents else { continue }
+                host.runRound()
+                progressed = true
+            }
+            if !progressed { return }
+        }
+    }
+
+    private func handle(_ event: WorldEvent) {
+        switch event {
+        case .background(let node, let boot, let work):
+            record(1 &+ node &* 31)
+            guard nodes[node]?.boot == boot, nodes[node]?.assembly != nil else { return }
+            work()
+        case .wake(let continuation):
+            record(2)
+            continuation.resume()
+        case .deliver(let frames, let from, let to, let boot):
+            record(3 &+ from &* 31 &+ to &* 961 &+ UInt64(frames.count) << 20)
+            network.deliver(frames, from: from, to: to, boot: boot)
+        case .connectionLost(let node, let boot, let peer):
+            record(4 &+ node &* 31 &+ peer &* 961)
+            network.connectionLost(at: node, boot: boot, peer: peer)
+        case .tick(let node, let boot):
+            record(5 &+ node &* 31)
+            guard let current = nodes[node], current.boot == boot, let host = current.assembly?.host else { return }
+            host.runRound()
+            schedule(.tick(node: node, boot: boot), at: max(host.nextTickDue, now + 1))
+        case .action(let body):
+            record(6)
+            body()
+        }
+    }
+
+    // MARK: - Nodes
+
+    func transport(of node: UInt64, boot: Int) -> SimulatedTransport? {
+        guard let current = nodes[node], current.boot == boot else { return nil }
+        return current.transport
+    }
+
+    func isUp(_ node: UInt64) -> Bool { nodes[node]?.assembly != nil }
+
+    var upNodes: [UInt64] { nodeIDs.filter(isUp) }
+
+    /// The founding groups: the meta group, its first three nodes voting, the others following as learners.
+    var founding: [GroupID: Membership] {
+        let ids = nodeIDs.map { NodeID($0) }
+        return [Self.layout.metaGroup: Membership(voters: Set(ids.prefix(3)), learners: Set(ids.dropFirst(3)))]
+    }
+
+    /// Starts (or restarts, from its data directory) `id`.
+    func start(_ id: UInt64) throws {
+        guard let node = nodes[id], node.assembly == nil else { return }
+        node.boot += 1
+        record(7 &+ id &* 31)
+        let environment = VirtualEnvironment(world: self, node: id, boot: node.boot, seed: generator.next())
+        let transport = SimulatedTransport(network: network, node: id, boot: node.boot)
+        node.transport = transport
+        var settings = HostSettings(nodeID: NodeID(id), dataDirectory: node.directory)
+        settings.snapshotEveryEntries = 40  // snapshots, compaction and snapshot transfers happen in every run
+        settings.snapshotChunkBytes = 4 << 10
+        let assembly = NodeAssembly(
+            settings: settings, transport: transport, peers: Set(nodeIDs.filter { $0 != id }.map { NodeID($0) }),
+            layout: Self.layout, metaNodes: Array(nodeIDs.prefix(3)), foundingNodeCount: nodeIDs.count,
+            environment: environment, logger: logger, nodeRegistered: { _ in })
+        node.assembly = assembly
+        try assembly.start(founding: founding, loop: .driven)
+        schedule(.tick(node: id, boot: node.boot), at: assembly.host.nextTickDue)
+        let boot = node.boot
+        spawn { [self] in
+            // The server's maintenance task: a round a second for as long as this boot lives.
+            var round = 0
+            while true {
+                await sleepTask(milliseconds: 1_000)
+                guard nodes[id]?.boot == boot, nodes[id]?.assembly != nil else { return }
+                round += 1
+                for line in await assembly.maintain(round: round) { logger.info("node \(id): \(line)") }
+            }
+        }
+        if node.boot == 1 {
+            let info = NodeInfo(id: id, raftAddress: "sim-\(id):8901", httpAddress: "sim-\(id):8902")
+            spawn { await assembly.register(info) }
+        }
+    }
+
+    /// Kills `id` as `kill -9` would: its loop stops between two rounds (what it appended is durable, since the
+    /// WAL syncs before a round goes on), its in-flight requests fail, its background work is dropped, peers see
+    /// the connection close. With `tornTail`, a partial record is left at the end of its newest WAL segment, as
+    /// a write cut short by the crash would.
+    func crash(_ id: UInt64, tornTail: Bool) {
+        guard let node = nodes[id], let assembly = node.assembly else { return }
+        record(8 &+ id &* 31)
+        assembly.host.shutdown()
+        assembly.meta.onChange = nil  // breaks the host ↔ meta cycle, so the old boot's files close
+        node.assembly = nil
+        node.transport = nil
+        for peer in upNodes {
+            schedule(.connectionLost(node: peer, boot: nodes[peer]!.boot, peer: id), at: now + 1_000_000)
+        }
+        if tornTail { tearWALTail(of: node) }
+    }
+
+    private func tearWALTail(of node: Node) {
+        let directory = node.directory + "/wal"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory),
+            let newest = names.filter({ $0.hasSuffix(".log") }).sorted().last,
+            let handle = FileHandle(forWritingAtPath: directory + "/" + newest)
+        else { return }
+        let count = 1 + Int(generator.next() % 40)
+        let bytes = (0..<count).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+        handle.seekToEndOfFile()
+        handle.write(Data(bytes))
+        try? handle.close()
+    }
+
+    /// Stops every node and runs what is left (sleeping tasks wake and fail fast), so that no task is left
+    /// suspended when the world goes.
+    func shutDown() {
+        for id in nodeIDs {
+            guard let node = nodes[id], let assembly = node.assembly else { continue }
+            assembly.host.shutdown()
+            assembly.meta.onChange = nil
+            node.assembly = nil
+            node.transport = nil
+        }
+        settle()
+        var left = 100_000
+        while left > 0, let (time, event) = queue.pop() {
+            now = max(now, time)
+            handle(event)
+            settle()
+            left -= 1
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import MultiRaft
+import RaftCore
+import Synchronization
+
+/// One boot of a simulated node's view of the world: virtual time, a generator seeded from the run's seed, and
+/// background work that the simulator runs at a moment it picks (dropped if the node crashed meanwhile, as its
+/// threads would be).
+final class VirtualEnvironment: HostEnvironment {
+    private let world: WorldClock
+    private let node: UInt64
+    private let boot: Int
+    private let generator: Mutex<SplitMix64>
+
+    init(world: WorldClock, node: UInt64, boot: Int, seed: UInt64) {
+        self.world = world
+        self.node = node
+        self.boot = boot
+        self.generator = Mutex(SplitMix64(seed: seed))
+    }
+
+    func monotonicNanoseconds() -> UInt64 { world.now }
+
+    /// 2026-01-01 plus virtual time.
+    func wallNanoseconds() -> Int64 { 1_767_225_600_000_000_000 + Int64(world.now) }
+
+    func random() -> UInt64 { generator.withLock { $0.next() } }
+
+    func background(_ lane: BackgroundLane, _ work: @escaping @Sendable () -> Void) {
+        world.schedule(.background(node: node, boot: boot, work))
+    }
+
+    /// Nothing to wait for: the simulator runs background work as events of its own.
+    func drainBackground() {}
+
+    func sleep(milliseconds: Int) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            world.schedule(.wake(continuation), afterMilliseconds: milliseconds)
+        }
+    }
+}
+
+/// What a node's environment and transport need of the simulator: the virtual time and a way to schedule.
+/// Called on the simulator's thread only.
+protocol WorldClock: AnyObject, Sendable {
+    var now: UInt64 { get }
+    /// Schedules `event` a short, seeded while from now (background work).
+    func schedule(_ event: WorldEvent)
+    func schedule(_ event: WorldEvent, afterMilliseconds: Int)
+}
