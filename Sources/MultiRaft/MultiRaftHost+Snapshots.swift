@@ -242,9 +242,11 @@ extension MultiRaftHost {
             if chunk.offset == 0 {
                 slot.receiving?.writer.abort()
                 slot.receiving = nil
-                guard metadata.index > slot.node.log.committed else {
-                    // Already in (its last acknowledgement was lost, say to a crash after the WAL record): the member
-                    // answers with its commit index, so that the leader stops sending the snapshot and appends.
+                guard metadata.index > slot.node.log.committed, slot.node.log.term(at: metadata.index) != metadata.term
+                else {
+                    // Already in (its last acknowledgement was lost, say to a crash after the WAL record), or the log
+                    // holds the snapshot's last entry: the member answers with its commit index (fast-forwarded to
+                    // the snapshot's in the second case), so that the leader stops sending the snapshot and appends.
                     slot.node.step(chunk.message)
                     wake(slot, work: true)
                     return answer(false, 0)
@@ -294,6 +296,12 @@ extension MultiRaftHost {
         else {
             if let error { logger.error("receiving snapshot \(metadata.index) of group \(slot.id) failed: \(error)") }
             writer.abort()
+            if error == nil && chunk.message.term >= slot.node.term {
+                // The log caught up while the file was sealing: the member answers with its commit index (see
+                // `receive`), or the leader would send the same snapshot forever.
+                slot.node.step(chunk.message)
+                wake(slot, work: true)
+            }
             return answerChunk(slot.id, metadata.index, offset: total, accepted: false, to: peer)
         }
         do {

@@ -277,14 +277,15 @@ final class NodeScenario: @unchecked Sendable {
                 for _ in 0..<20 where !done {
                     guard let coordinator = coordinator(of: node) else { break }
                     let invoked = world.now
-                    if let values = try? await read(key, through: coordinator) {
-                        world.logger.info("final read of k\(key) through node \(node) at \(world.now / 1_000_000) ms")
+                    do {
+                        let values = try await read(key, through: coordinator)
                         history.completed(
                             History.Read(key: key, node: node, invoked: invoked, completed: world.now, values: values))
                         done = true
-                    } else {
+                    } catch {
                         world.logger.info(
-                            "final read of k\(key) through node \(node) at \(world.now / 1_000_000) ms failed")
+                            "final read of k\(key) through node \(node) at \(world.now / 1_000_000) ms failed: \(error)"
+                        )
                         await world.sleepTask(milliseconds: 500)
                     }
                 }

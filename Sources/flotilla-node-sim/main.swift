@@ -43,7 +43,8 @@ func summary(_ result: NodeSimulationResult) -> String {
 
 if let seed = value("--seed") {
     let result = NodeSimulation.run(
-        seed: seed, options: options, root: root, logLevel: arguments.contains("--verbose") ? .debug : nil)
+        seed: seed, options: options, root: root,
+        logLevel: arguments.contains("--trace") ? .trace : arguments.contains("--verbose") ? .debug : nil)
     for violation in result.violations { print("seed \(seed): \(violation)") }
     print("seed \(seed) \(result.violations.isEmpty ? "passed" : "FAILED"): \(summary(result))")
     var status: Int32 = result.violations.isEmpty ? 0 : 1
