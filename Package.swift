@@ -130,6 +130,7 @@ let package = Package(
         .testTarget(
             name: "RaftStorageTests", dependencies: ["RaftStorage", "RaftCore", "wal-crash-writer"],
             swiftSettings: strictSettings),
+        .testTarget(name: "NodeSimulationTests", dependencies: ["NodeSimulation"], swiftSettings: strictSettings),
         .testTarget(
             name: "RaftSimulationTests", dependencies: ["RaftSimulation", "RaftCore"], swiftSettings: strictSettings),
     ]

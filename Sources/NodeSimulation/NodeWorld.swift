@@ -160,6 +160,7 @@ final class NodeWorld: WorldClock, @unchecked Sendable {
         guard let node = nodes[id], node.assembly == nil else { return }
         node.boot += 1
         record(7 &+ id &* 31)
+        logger.info("node \(id) starts at \(now / 1_000_000) ms (boot \(node.boot))")
         let environment = VirtualEnvironment(world: self, node: id, boot: node.boot, seed: generator.next())
         let transport = SimulatedTransport(network: network, node: id, boot: node.boot)
         node.transport = transport
@@ -197,6 +198,7 @@ final class NodeWorld: WorldClock, @unchecked Sendable {
     func crash(_ id: UInt64, tornTail: Bool) {
         guard let node = nodes[id], let assembly = node.assembly else { return }
         record(8 &+ id &* 31)
+        logger.info("node \(id) crashes at \(now / 1_000_000) ms\(tornTail ? ", leaving a torn WAL tail" : "")")
         assembly.host.shutdown()
         assembly.meta.onChange = nil  // breaks the host ↔ meta cycle, so the old boot's files close
         node.assembly = nil
