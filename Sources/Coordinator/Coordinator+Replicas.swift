@@ -224,8 +224,8 @@ extension Coordinator {
     }
 
     /// Runs `operation` on `group`'s leader, starting with `candidates[0]`, following the hints of the nodes
-    /// asked and waiting out elections. One attempt waits at most `attemptMilliseconds` (by default 8 s, or the
-    /// whole timeout for a learner's catch-up).
+    /// asked and waiting out elections. One attempt waits at most `attemptMilliseconds` (by default 8 s, 15 s
+    /// for a learner's catch-up).
     func administer(
         _ operation: AdminOperation, group: GroupID, candidates: [NodeID], what: String, timeoutMilliseconds: Int,
         attemptMilliseconds: Int? = nil
@@ -236,14 +236,15 @@ extension Coordinator {
         var next = 1
         var lastError: (any Error)?
         while clock.monotonicNanoseconds() < deadline {
-            // One attempt may wait as long as the whole operation only while a learner catches up; otherwise a
-            // leader that died with the request is given up on soon, and the next one asked.
+            // A leader that died with the request, or a request or answer lost on the way, is given up on soon
+            // and the next node asked. An attempt waits longer while a learner catches up, but not for the whole
+            // operation: every step is idempotent, so the next attempt carries on with the catch-up.
             let remaining = Int((deadline - min(deadline, clock.monotonicNanoseconds())) / 1_000_000)
             let attempt: Int
             if let attemptMilliseconds {
                 attempt = min(remaining, attemptMilliseconds)
             } else if case .addLearner = operation {
-                attempt = remaining
+                attempt = min(remaining, 15_000)
             } else {
                 attempt = min(remaining, 8_000)
             }
