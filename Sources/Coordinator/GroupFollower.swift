@@ -13,8 +13,6 @@ public final class GroupFollower: @unchecked Sendable {
     let metaGroup: GroupID
     /// Recovery is over: snapshots restored from now on were sent by the leader.
     private var running = false
-    /// The groups have followed the end state of the replay (or there was nothing to replay).
-    private var replayEnded = false
 
     public init(host: MultiRaftHost, node: UInt64, metaGroup: GroupID) {
         self.host = host
@@ -29,28 +27,25 @@ public final class GroupFollower: @unchecked Sendable {
             running: running)
         switch action {
         case .nothing: break
-        case .ensure:
-            GroupReconciler.ensure(state: after, node: node, host: host)
-            replayEnded = true
-        case .reconcile:
-            if !replayEnded {
-                // The entry at the recovered commit did not reach the machine (a leader's no-op or a membership
-                // entry sat there): the first entry past it ends the replay.
-                GroupReconciler.ensure(state: after, node: node, host: host)
-                replayEnded = true
-            }
-            GroupReconciler.apply(command, before: before, after: after, node: node, host: host)
+        case .ensure: GroupReconciler.ensure(state: after, node: node, host: host)
+        case .reconcile: GroupReconciler.apply(command, before: before, after: after, node: node, host: host)
         }
     }
 
     /// Loop thread only, once the host started: from now on restored snapshots are the leader's. If the replay
     /// already reached the recovered commit (or there was nothing to replay), the groups follow its end state
-    /// now; otherwise the entry at the recovered commit (or the first past it) will do it.
+    /// now; otherwise the end of the replay will (`replayFinished`).
     public func recoveryFinished(current: MetaState) {
         running = true
         if host.appliedIndexFromLoopThread(of: metaGroup) >= host.recoveredCommitFromLoopThread(of: metaGroup) {
             GroupReconciler.ensure(state: current, node: node, host: host)
-            replayEnded = true
         }
+    }
+
+    /// Loop thread only: the meta group has applied everything it had committed when the node started (whatever
+    /// the entry at that index was: a leader's no-op or a membership entry never reaches the meta machine, so
+    /// `metaChanged` alone would miss the end of such a replay). The groups follow the replay's end state.
+    public func replayFinished(current: MetaState) {
+        GroupReconciler.ensure(state: current, node: node, host: host)
     }
 }

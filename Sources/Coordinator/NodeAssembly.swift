@@ -67,6 +67,9 @@ public struct NodeAssembly: Sendable {
         host.onLeadership = { [leaderHints] group in
             if layout.isVnodeGroup(group) { leaderHints.record(replicaSet: group.rawValue, leader: nodeID) }
         }
+        host.onReplayed = { group in
+            if group == layout.metaGroup { follower.replayFinished(current: metaStore.current) }
+        }
         host.readHandler = { machine, request in
             (machine.unwrapped as? VnodeStore)?.prepareAnswer(request) ?? .done([])
         }

@@ -29,6 +29,8 @@ final class GroupSlot {
     var restoring: LogIndex?
     /// Counts restores, so that one overtaken by a newer snapshot is dropped when it completes.
     var restoreGeneration: UInt64 = 0
+    /// The commit index recovered from the WAL while the group has not applied that far yet (its replay runs).
+    var replayUntil: LogIndex?
     /// This replica's incarnation (its vnode id; 0 = none): sent with every message.
     var incarnation: UInt64 = 0
     /// The incarnation of each other member's replica, as meta places them: messages from another one are from

@@ -1,10 +1,11 @@
+import RaftCore
+import RaftWire
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import RaftCore
-import RaftWire
 
 /// Why a proposal or read did not complete. Each maps to an honest HTTP status in the server.
 public enum HostError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -29,7 +30,8 @@ public enum HostError: Error, Sendable, Equatable, CustomStringConvertible {
         case .timeout(let g): return "group \(g) did not commit the request in time; it may still commit"
         case .rejected(let g, let why): return "group \(g) refused the request: \(why)"
         case .storageFailed(let why):
-            return "the node cannot persist (\(why)); it gave up its groups and rejoins by itself once its disk works again"
+            return
+                "the node cannot persist (\(why)); it gave up its groups and rejoins by itself once its disk works again"
         case .shuttingDown: return "the node is shutting down"
         }
     }

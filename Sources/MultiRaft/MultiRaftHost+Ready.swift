@@ -109,6 +109,7 @@ extension MultiRaftHost {
     func apply(_ entry: Entry, in slot: GroupSlot) {
         guard entry.index > slot.machineApplied, slot.restoring == nil else { return }
         slot.machineApplied = entry.index
+        defer { if let until = slot.replayUntil, entry.index >= until { replayFinished(slot) } }
         guard case .data(let bytes) = entry.payload, bytes.count >= 8 else { return }
         var id: UInt64 = 0
         for i in 0..<8 { id |= UInt64(bytes[i]) << UInt64(8 * i) }
@@ -119,6 +120,12 @@ extension MultiRaftHost {
             metrics.commitLatency.recordNanoseconds(Int64(nowNanoseconds() - waiter.startedAt))
             waiter.complete(.success(result))
         }
+    }
+
+    /// `slot` applied everything it had committed when the node started.
+    func replayFinished(_ slot: GroupSlot) {
+        slot.replayUntil = nil
+        onReplayed?(slot.id)
     }
 
     func serveReads(_ slot: GroupSlot) {

@@ -50,6 +50,7 @@ extension MultiRaftHost {
             }
             recoveredCommits[group] = state.hardState.commit
             let slot = GroupSlot(id: group, node: node, machine: machine, machineApplied: applied)
+            if state.hardState.commit > applied { slot.replayUntil = state.hardState.commit }
             slots[group] = slot
             awake.insert(group)
             dirty.insert(group)

@@ -112,6 +112,7 @@ extension MultiRaftHost {
             apply(entry, in: slot)
             next += 1
         }
+        if let until = slot.replayUntil, slot.machineApplied >= until { replayFinished(slot) }
         serveReads(slot)
         maybeCompact(slot)
     }

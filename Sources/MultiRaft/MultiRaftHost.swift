@@ -206,6 +206,10 @@ public final class MultiRaftHost: @unchecked Sendable {
     /// the node applied before it stopped. Loop thread only.
     public func recoveredCommitFromLoopThread(of group: GroupID) -> LogIndex { recoveredCommits[group] ?? .zero }
 
+    /// Told, on the loop thread, once a group recovered from the WAL has applied everything it had committed when
+    /// the node started (the end of its replay; whatever the last entry was). Set before `start`.
+    public var onReplayed: (@Sendable (GroupID) -> Void)?
+
     /// Told, on the loop thread, each time this node becomes the leader of a group (for routing hints). Set
     /// before `start`.
     public var onLeadership: (@Sendable (GroupID) -> Void)?

@@ -12,9 +12,10 @@ public struct NodeSimulationOptions: Sendable {
     public var faultSeconds = 20
     /// Seconds given, after the faults, for the final reads and replica comparison to finish.
     public var settleSeconds = 40
-    /// The database's SHARD and REPLICA.
+    /// The database's SHARD and REPLICA (0: REPLICA 3, 3, 2 or 1 by seed, so that sets with one replica, read
+    /// through nodes that do not host them, are simulated too).
     public var shards = 2
-    public var replicas = 3
+    public var replicas = 0
     /// Series and hours (one bucket each) the clients write into.
     public var keys = 3
     public var hours = 3
@@ -43,7 +44,7 @@ public struct NodeSimulationResult: Sendable {
 }
 
 /// One run: clients writing points into new buckets and reading them back linearizably through random nodes,
-/// replica changes (MOVE, ADD, REMOVE, PROMOTE), crashes with torn WAL tails, full and partial partitions and
+/// replica changes (MOVE, ADD, REMOVE, PROMOTE) and bucket width changes (ALTER DATABASE), crashes with torn WAL tails, full and partial partitions and
 /// lost frames; then everything heals, every series is read through every node, and the replicas of every
 /// replica set and the meta replicas of every node are compared.
 ///
@@ -205,7 +206,7 @@ final class NodeScenario: @unchecked Sendable {
         let outside = world.nodeIDs.filter { !set.nodes.contains($0) }
         let coordinator = assembly.coordinator
         let change: @Sendable () async throws(CoordinatorError) -> Void
-        switch random(4) {
+        switch random(5) {
         case 0 where !outside.isEmpty:
             let vnode = set.vnodes[random(set.vnodes.count)]
             let target = outside[random(outside.count)]
@@ -216,9 +217,20 @@ final class NodeScenario: @unchecked Sendable {
         case 2 where set.nodes.count > 2:
             let target = set.nodes[random(set.nodes.count)]
             change = { () throws(CoordinatorError) in try await coordinator.removeReplica(set.id, node: target) }
-        default:
+        case 3:
             let target = set.nodes[random(set.nodes.count)]
             change = { () throws(CoordinatorError) in try await coordinator.promoteReplica(set.id, node: target) }
+        default:
+            // ALTER DATABASE … VNODE_DURATION: buckets created from now on have another width (and must not
+            // overlap the ones that exist).
+            guard var database = assembly.meta.current.database("cnosdb", "sim")?.options else { return }
+            database.vnodeDuration = [Self.hour, Self.hour * 3 / 2, Self.hour * 2 / 3][random(3)]
+            let options = database
+            change = { () throws(CoordinatorError) in
+                let result = try await coordinator.execute(
+                    .alterDatabase(tenant: "cnosdb", name: "sim", options: options))
+                guard result.ok else { throw CoordinatorError(.badRequest, result.code, result.message) }
+            }
         }
         adminBusy = true
         result.replicaChanges += 1

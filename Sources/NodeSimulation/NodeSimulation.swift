@@ -16,6 +16,8 @@ public enum NodeSimulation {
             logLevel == nil ? SwiftLogNoOpLogHandler() : StreamLogHandler.standardError(label: label)
         }
         if let logLevel { logger.logLevel = logLevel }
+        var options = options
+        if options.replicas == 0 { options.replicas = [3, 3, 2, 1][Int(seed % 4)] }
         let world = NodeWorld(seed: seed, nodeCount: options.nodes, root: directory, logger: logger)
         return NodeScenario(world: world, options: options, seed: seed).run()
     }
