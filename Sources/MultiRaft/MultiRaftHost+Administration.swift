@@ -80,6 +80,18 @@ extension MultiRaftHost {
             if membership.voters == [target] {
                 return finish(.failure(.rejected(group, "node \(target) holds the last replica of the group")))
             }
+            if target == settings.nodeID && membership.voters.contains(target) && !membership.isJoint {
+                // A leader never removes itself: once its replica is destroyed the others might never learn that
+                // the change committed, and would keep counting it, with no quorum left. Leadership goes to the
+                // most caught-up other voter first; once it has moved, the guard above answers `noLeader` with
+                // the new leader as hint, and the caller retries the removal there.
+                let progress = slot.node.status.progress
+                let successor = membership.voters.filter { $0 != target }
+                    .max { (progress[$0]?.match ?? .zero, $1) < (progress[$1]?.match ?? .zero, $0) }
+                if let successor, slot.node.leadTransferee == nil { try? slot.node.transferLeadership(to: successor) }
+                administrations[id] = waiter
+                return
+            }
             if membership.allMembers.contains(target) && !membership.isJoint { change = ConfChange([.remove(target)]) }
         case .transferLeadership:
             if slot.node.leader == target && (!leading || target == settings.nodeID) { return finish(.success([])) }

@@ -109,3 +109,24 @@ extension HostCluster {
         Issue.record("node \(id) never reached the expected state: \(String(describing: await summaries(id).first))")
     }
 }
+
+/// A leader asked to remove itself.
+@Suite struct SelfRemovalTests {
+    @Test("a leader asked to remove itself hands leadership over first; the others go on without it")
+    func leaderRemovesItself() async throws {
+        let group = GroupID(11)
+        for round in 0..<3 {
+            let cluster = try HostCluster(nodes: 2, groups: [group], voters: 2)
+            defer { cluster.shutdown() }
+            try await cluster.put("before", "\(round)", group: group, via: NodeID(1))
+            let leader = try #require(await cluster.summaries(NodeID(1)).first?.leader)
+            let other = leader == NodeID(1) ? NodeID(2) : NodeID(1)
+            try await cluster.administer(.remove(leader), group: group, via: leader)
+            // Destroyed the moment the removal is reported done, as REPLICA REMOVE does.
+            await cluster.hosts[leader]!.removeGroup(group)
+            try await cluster.eventually(on: other) { $0.voters == [other] && $0.leader == other }
+            try await cluster.put("after", "yes", group: group, via: other)
+            #expect(try await cluster.get("after", group: group, via: other) == "yes")
+        }
+    }
+}
