@@ -58,6 +58,8 @@ final class NodeScenario: @unchecked Sendable {
     private var nextValue: Int64 = 1
     private var databaseReady = false
     private var adminBusy = false
+    /// The nodes that held a replica of each set before a MOVE or REPLICA REMOVE took it away.
+    private var formerNodes: [UInt64: Set<UInt64>] = [:]
     private var finished = false
     /// The first bucket's start: 2026-01-01, as the nodes' wall clocks.
     static let baseTime: Int64 = 1_767_225_600_000_000_000
@@ -204,18 +206,24 @@ final class NodeScenario: @unchecked Sendable {
         guard !sets.isEmpty else { return }
         let set = sets[random(sets.count)]
         let outside = world.nodeIDs.filter { !set.nodes.contains($0) }
+        // Half the time back to a node that held a replica of this set before: its new replica (a new
+        // incarnation) must be caught up from scratch, never taken for the old one.
+        let former = outside.filter { formerNodes[set.id, default: []].contains($0) }
+        let targets = !former.isEmpty && random(2) == 0 ? former : outside
         let coordinator = assembly.coordinator
         let change: @Sendable () async throws(CoordinatorError) -> Void
         switch random(5) {
         case 0 where !outside.isEmpty:
             let vnode = set.vnodes[random(set.vnodes.count)]
-            let target = outside[random(outside.count)]
+            let target = targets[random(targets.count)]
+            formerNodes[set.id, default: []].insert(vnode.node)
             change = { () throws(CoordinatorError) in try await coordinator.moveVnode(vnode.id, to: target) }
         case 1 where !outside.isEmpty:
-            let target = outside[random(outside.count)]
+            let target = targets[random(targets.count)]
             change = { () throws(CoordinatorError) in try await coordinator.addReplica(set.id, node: target) }
         case 2 where set.nodes.count > 2:
             let target = set.nodes[random(set.nodes.count)]
+            formerNodes[set.id, default: []].insert(target)
             change = { () throws(CoordinatorError) in try await coordinator.removeReplica(set.id, node: target) }
         case 3:
             let target = set.nodes[random(set.nodes.count)]
