@@ -16,14 +16,14 @@ import TSDB
 public struct FlotillaNode: Sendable {
     public let identity: NodeIdentity
     public let options: ServerOptions
-    let host: MultiRaftHost
     let transport: NIOTransport
-    let meta: MetaStore
-    let coordinator: Coordinator
     let registry: PrometheusCollectorRegistry
     let logger: Logger
-    let follower: GroupFollower
+    /// Host, meta, group follower and coordinator, wired.
     let assembly: NodeAssembly
+    var host: MultiRaftHost { assembly.host }
+    var meta: MetaStore { assembly.meta }
+    var coordinator: Coordinator { assembly.coordinator }
 
     /// Resolves the node's identity (from `node.json`, or from the options on first start), locks the data
     /// directory and builds the services. Nothing runs until `run()`.
@@ -88,10 +88,6 @@ public struct FlotillaNode: Sendable {
                 transport.setAddress(address, of: NodeID(info.id))
             })
         self.assembly = assembly
-        host = assembly.host
-        meta = assembly.meta
-        follower = assembly.follower
-        coordinator = assembly.coordinator
         self.identity = identity
         self.options = options
         self.registry = registry

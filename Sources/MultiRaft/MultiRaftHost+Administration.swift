@@ -86,8 +86,9 @@ extension MultiRaftHost {
                 // most caught-up other voter first; once it has moved, the guard above answers `noLeader` with
                 // the new leader as hint, and the caller retries the removal there.
                 let progress = slot.node.status.progress
-                let successor = membership.voters.filter { $0 != target }
-                    .max { (progress[$0]?.match ?? .zero, $1) < (progress[$1]?.match ?? .zero, $0) }
+                // Ties go to the lowest id (`max` keeps the first of equal elements).
+                let successor = membership.voters.filter { $0 != target }.sorted()
+                    .max { (progress[$0]?.match ?? .zero) < (progress[$1]?.match ?? .zero) }
                 if let successor, slot.node.leadTransferee == nil { try? slot.node.transferLeadership(to: successor) }
                 administrations[id] = waiter
                 return

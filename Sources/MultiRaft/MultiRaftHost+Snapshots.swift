@@ -243,13 +243,10 @@ extension MultiRaftHost {
             if chunk.offset == 0 {
                 slot.receiving?.writer.abort()
                 slot.receiving = nil
-                guard metadata.index > slot.node.log.committed, slot.node.log.term(at: metadata.index) != metadata.term
-                else {
+                guard Self.needs(metadata, slot) else {
                     // Already in (its last acknowledgement was lost, say to a crash after the WAL record), or the log
-                    // holds the snapshot's last entry: the member answers with its commit index (fast-forwarded to
-                    // the snapshot's in the second case), so that the leader stops sending the snapshot and appends.
-                    slot.node.step(chunk.message)
-                    wake(slot, work: true)
+                    // holds the snapshot's last entry.
+                    letCoreAnswer(chunk, slot)
                     return answer(false, 0)
                 }
                 receivingGroups.insert(chunk.group)
@@ -292,17 +289,11 @@ extension MultiRaftHost {
         guard case .snapshot(let metadata) = chunk.message.body else { return }
         guard slots[slot.id] === slot, storageError == nil else { return writer.abort() }
         let total = chunk.totalBytes
-        guard error == nil, chunk.message.term >= slot.node.term, metadata.index > slot.node.log.committed,
-            slot.node.log.term(at: metadata.index) != metadata.term
-        else {
+        guard error == nil, chunk.message.term >= slot.node.term, Self.needs(metadata, slot) else {
             if let error { logger.error("receiving snapshot \(metadata.index) of group \(slot.id) failed: \(error)") }
             writer.abort()
-            if error == nil && chunk.message.term >= slot.node.term {
-                // The log caught up while the file was sealing: the member answers with its commit index (see
-                // `receive`), or the leader would send the same snapshot forever.
-                slot.node.step(chunk.message)
-                wake(slot, work: true)
-            }
+            // The log caught up while the file was sealing.
+            if error == nil && chunk.message.term >= slot.node.term { letCoreAnswer(chunk, slot) }
             return answerChunk(slot.id, metadata.index, offset: total, accepted: false, to: peer)
         }
         do {
@@ -315,6 +306,20 @@ extension MultiRaftHost {
         slot.node.step(chunk.message)
         wake(slot, work: true)
         answerChunk(slot.id, metadata.index, offset: total, accepted: true, to: peer)
+    }
+
+    /// True if the member would install `metadata` (same rules as the core): its commit is below the snapshot and
+    /// its log does not hold the snapshot's last entry.
+    static func needs(_ metadata: SnapshotMetadata, _ slot: GroupSlot) -> Bool {
+        metadata.index > slot.node.log.committed && slot.node.log.term(at: metadata.index) != metadata.term
+    }
+
+    /// Steps a snapshot the member does not need into its core, which answers with its commit index (fast-forwarded
+    /// to the snapshot's if the log holds its last entry): the leader then appends instead of sending the same
+    /// snapshot forever.
+    private func letCoreAnswer(_ chunk: SnapshotChunk, _ slot: GroupSlot) {
+        slot.node.step(chunk.message)
+        wake(slot, work: true)
     }
 
     private func answerChunk(_ group: GroupID, _ index: LogIndex, offset: UInt64, accepted: Bool, to peer: NodeID) {

@@ -342,12 +342,3 @@ final class NodeScenario: @unchecked Sendable {
         if !metaAgrees { violations.append("the nodes' meta replicas differ after the faults") }
     }
 }
-
-extension NodeWorld {
-    /// Suspends the calling task for `milliseconds` of virtual time.
-    func sleepTask(milliseconds: Int) async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            schedule(.wake(continuation), afterMilliseconds: milliseconds)
-        }
-    }
-}

@@ -27,7 +27,7 @@ enum WorldEvent {
 /// `SWIFT_DETERMINISTIC_HASHING=1`, which `flotilla-node-sim` sets for itself).
 ///
 /// `@unchecked Sendable`: used only on the thread that calls `run`.
-final class NodeWorld: WorldClock, @unchecked Sendable {
+final class NodeWorld: @unchecked Sendable {
     /// One node: its data directory and, while it is up, its services.
     final class Node {
         let id: UInt64
@@ -69,10 +69,18 @@ final class NodeWorld: WorldClock, @unchecked Sendable {
 
     func schedule(_ event: WorldEvent, at time: UInt64) { queue.push(event, at: max(time, now)) }
 
+    /// Schedules `event` a short, seeded while from now (background work).
     func schedule(_ event: WorldEvent) { schedule(event, at: now + 100_000 + generator.next() % 20_000_000) }
 
     func schedule(_ event: WorldEvent, afterMilliseconds milliseconds: Int) {
         schedule(event, at: now + UInt64(max(0, milliseconds)) * 1_000_000)
+    }
+
+    /// Suspends the calling task for `milliseconds` of virtual time.
+    func sleepTask(milliseconds: Int) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            schedule(.wake(continuation), afterMilliseconds: milliseconds)
+        }
     }
 
     /// Runs `body` at `time` on the simulator's thread.
@@ -199,14 +207,19 @@ final class NodeWorld: WorldClock, @unchecked Sendable {
         guard let node = nodes[id], let assembly = node.assembly else { return }
         record(8 &+ id &* 31)
         logger.info("node \(id) crashes at \(now / 1_000_000) ms\(tornTail ? ", leaving a torn WAL tail" : "")")
-        assembly.host.shutdown()
-        assembly.meta.onChange = nil  // breaks the host ↔ meta cycle, so the old boot's files close
-        node.assembly = nil
-        node.transport = nil
+        stop(node, assembly)
         for peer in upNodes {
             schedule(.connectionLost(node: peer, boot: nodes[peer]!.boot, peer: id), at: now + 1_000_000)
         }
         if tornTail { tearWALTail(of: node) }
+    }
+
+    /// Stops a node's loop (its waiters fail) and drops its services.
+    private func stop(_ node: Node, _ assembly: NodeAssembly) {
+        assembly.host.shutdown()
+        assembly.meta.onChange = nil  // breaks the host ↔ meta cycle, so the old boot's files close
+        node.assembly = nil
+        node.transport = nil
     }
 
     private func tearWALTail(of node: Node) {
@@ -227,10 +240,7 @@ final class NodeWorld: WorldClock, @unchecked Sendable {
     func shutDown() {
         for id in nodeIDs {
             guard let node = nodes[id], let assembly = node.assembly else { continue }
-            assembly.host.shutdown()
-            assembly.meta.onChange = nil
-            node.assembly = nil
-            node.transport = nil
+            stop(node, assembly)
         }
         settle()
         var left = 100_000

@@ -6,12 +6,12 @@ import Synchronization
 /// background work that the simulator runs at a moment it picks (dropped if the node crashed meanwhile, as its
 /// threads would be).
 final class VirtualEnvironment: HostEnvironment {
-    private let world: WorldClock
+    private unowned let world: NodeWorld
     private let node: UInt64
     private let boot: Int
     private let generator: Mutex<SplitMix64>
 
-    init(world: WorldClock, node: UInt64, boot: Int, seed: UInt64) {
+    init(world: NodeWorld, node: UInt64, boot: Int, seed: UInt64) {
         self.world = world
         self.node = node
         self.boot = boot
@@ -32,18 +32,5 @@ final class VirtualEnvironment: HostEnvironment {
     /// Nothing to wait for: the simulator runs background work as events of its own.
     func drainBackground() {}
 
-    func sleep(milliseconds: Int) async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            world.schedule(.wake(continuation), afterMilliseconds: milliseconds)
-        }
-    }
-}
-
-/// What a node's environment and transport need of the simulator: the virtual time and a way to schedule.
-/// Called on the simulator's thread only.
-protocol WorldClock: AnyObject, Sendable {
-    var now: UInt64 { get }
-    /// Schedules `event` a short, seeded while from now (background work).
-    func schedule(_ event: WorldEvent)
-    func schedule(_ event: WorldEvent, afterMilliseconds: Int)
+    func sleep(milliseconds: Int) async { await world.sleepTask(milliseconds: milliseconds) }
 }
