@@ -20,7 +20,7 @@ extension FlotillaNode {
             round += 1
             if let failure = await host.inspect({ $0.storageError }) {
                 // Nothing else to do while the node cannot persist: wait for the disk, then start afresh.
-                if StorageRecovery.probe(options.dataDirectory + "/wal") {
+                if host.environment.fileSystem.probe(options.dataDirectory + "/wal") {
                     StorageRecovery.restartProcess(logger: logger)
                 }
                 if round % 10 == 1 { logger.warning("storage failed (\(failure)); waiting for the disk to work again") }

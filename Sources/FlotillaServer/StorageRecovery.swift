@@ -12,25 +12,6 @@ import Logging
 /// the process replaces itself with a fresh start of the same command line (`exec`, same pid): recovery cuts the
 /// WAL's torn tail as after a crash and every group rejoins from its durable state.
 enum StorageRecovery {
-    /// True if `directory` takes a write of `bytes` bytes and an fsync (the probe file is removed after).
-    static func probe(_ directory: String, bytes: Int = 4 << 20) -> Bool {
-        let path = directory + "/.storage-probe"
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { return false }
-        defer {
-            close(fd)
-            unlink(path)
-        }
-        let block = [UInt8](repeating: 0x5A, count: 1 << 16)
-        var written = 0
-        while written < bytes {
-            let n = block.withUnsafeBytes { write(fd, $0.baseAddress, min(block.count, bytes - written)) }
-            guard n > 0 else { return false }
-            written += n
-        }
-        return fsync(fd) == 0
-    }
-
     /// Replaces the process with a fresh start of its own command line. Every descriptor but standard input,
     /// output and error is made close-on-exec first (SwiftNIO's sockets are not), so that the new image binds its
     /// ports and takes the data directory lock anew.

@@ -1,7 +1,9 @@
 import Dispatch
 import Foundation
+import RaftStorage
 
-/// Where a multi-Raft host (and the services above it) get time, randomness and background threads from. The
+/// Where a multi-Raft host (and the services above it) get time, randomness, background threads and the disk
+/// from. The
 /// host's decisions depend on nothing else outside its events, so an environment that supplies virtual time, a
 /// seeded generator and background work run at chosen moments makes a whole node deterministic (the node-level
 /// simulation, docs/testing.md).
@@ -21,6 +23,8 @@ public protocol HostEnvironment: Sendable {
     func drainBackground()
     /// Suspends the calling task for about `milliseconds` (retry back-off in the services above the host).
     func sleep(milliseconds: Int) async
+    /// The file system the WAL and the snapshot store live on.
+    var fileSystem: any FileSystem { get }
 }
 
 /// The background lanes of a host: each is serial but `.reads`.
@@ -36,7 +40,7 @@ public enum BackgroundLane: Sendable, CaseIterable {
 }
 
 /// The real environment: the system's monotonic clock and wall clock, the system random generator, Dispatch
-/// queues, `Task.sleep`.
+/// queues, `Task.sleep`, the POSIX file system.
 public final class SystemHostEnvironment: HostEnvironment {
     private let snapshotWrites = DispatchQueue(label: "flotilla.snapshot-writes")
     private let snapshotSeals = DispatchQueue(label: "flotilla.snapshot-seals")
@@ -62,6 +66,8 @@ public final class SystemHostEnvironment: HostEnvironment {
     }
 
     public func sleep(milliseconds: Int) async { try? await Task.sleep(for: .milliseconds(milliseconds)) }
+
+    public var fileSystem: any FileSystem { POSIXFileSystem() }
 
     private func queue(_ lane: BackgroundLane) -> DispatchQueue {
         switch lane {

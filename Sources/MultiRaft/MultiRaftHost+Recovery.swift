@@ -10,11 +10,12 @@ extension MultiRaftHost {
         var options = WALOptions(fsync: settings.fsync, repair: settings.repairWAL)
         options.segmentSizeLimit = 64 << 20
         let directory = settings.dataDirectory
-        try FileManager.default.createDirectory(atPath: directory + "/wal", withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: directory + "/snapshots", withIntermediateDirectories: true)
-        let (wal, recovery) = try WriteAheadLog.open(directory: directory + "/wal", options: options)
+        let fileSystem = environment.fileSystem
+        let (wal, recovery) = try WriteAheadLog.open(
+            directory: directory + "/wal", options: options, fileSystem: fileSystem)
         self.wal = wal
-        snapshots = try SnapshotStore.open(directory: directory + "/snapshots", fsync: settings.fsync)
+        snapshots = try SnapshotStore.open(
+            directory: directory + "/snapshots", fsync: settings.fsync, fileSystem: fileSystem)
         if let tail = recovery.truncatedTail {
             logger.warning(
                 "WAL tail was torn: dropped \(tail.droppedBytes) bytes at \(tail.file):\(tail.offset) (\(tail.cause))")

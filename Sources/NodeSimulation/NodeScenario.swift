@@ -38,15 +38,20 @@ public struct NodeSimulationResult: Sendable {
     public var replicaChanges = 0
     public var replicaChangesDone = 0
     public var crashes = 0
+    /// Of the crashes, those that lost power (what was not synced lost or torn).
+    public var powerLosses = 0
+    /// Disks that filled up, failed (EIO) or stalled for a while.
+    public var diskFaults = 0
     public var partitions = 0
     public var events = 0
     public var virtualMilliseconds: UInt64 = 0
 }
 
 /// One run: clients writing points into new buckets and reading them back linearizably through random nodes,
-/// replica changes (MOVE, ADD, REMOVE, PROMOTE) and bucket width changes (ALTER DATABASE), crashes with torn WAL tails, full and partial partitions and
-/// lost frames; then everything heals, every series is read through every node, and the replicas of every
-/// replica set and the meta replicas of every node are compared.
+/// replica changes (MOVE, ADD, REMOVE, PROMOTE) and bucket width changes (ALTER DATABASE), crashes (process kills,
+/// some leaving torn WAL tails, and power losses in the middle of a node's work), disks that fill up, fail or
+/// stall, full and partial partitions and lost frames; then everything heals, every series is read through every
+/// node, and the replicas of every replica set and the meta replicas of every node are compared.
 ///
 /// `@unchecked Sendable`: used only on the simulator's thread (tasks run on its executor).
 final class NodeScenario: @unchecked Sendable {
@@ -110,10 +115,17 @@ final class NodeScenario: @unchecked Sendable {
         return result
     }
 
+    /// Starts `id`; a start that fails while its disk is faulty is tried again a second later, as a supervisor
+    /// would (any other failure to start is a violation).
     private func startNode(_ id: UInt64) {
         do {
             try world.start(id)
         } catch {
+            if world.nodes[id]!.disk.fault != .none {
+                world.logger.info("node \(id) could not start on its faulty disk: \(error)")
+                world.at(world.now + 1_000_000_000) { [self] in startNode(id) }
+                return
+            }
             violations.append(
                 "node \(id) could not start from its data directory at \(world.now / 1_000_000) ms: \(error)")
         }
@@ -162,18 +174,23 @@ final class NodeScenario: @unchecked Sendable {
             nextValue += 1
             history.invoked(History.Write(point: point, value: value, invoked: world.now, acknowledged: nil))
             let body = Array("m,k=k\(key) v=\(value)i \(point.timestamp)".utf8)
+            let boot = world.nodes[node]!.boot
             world.spawn { [self] in
                 do {
                     _ = try await coordinator.write(
                         tenant: "cnosdb", database: "sim", precision: .nanoseconds, body: body)
+                    // The answer of a node that went down meanwhile reaches no client.
+                    guard world.nodes[node]?.boot == boot, world.isUp(node) else { return }
                     history.acknowledged(value: value, at: world.now)
                 } catch {}
             }
         } else {
             let invoked = world.now
+            let boot = world.nodes[node]!.boot
             world.spawn { [self] in
                 do {
                     let values = try await read(key, through: coordinator)
+                    guard world.nodes[node]?.boot == boot, world.isUp(node) else { return history.readFailed() }
                     history.completed(
                         History.Read(key: key, node: node, invoked: invoked, completed: world.now, values: values))
                 } catch {
@@ -253,12 +270,27 @@ final class NodeScenario: @unchecked Sendable {
         world.at(world.now + milliseconds(1_500...4_000)) { [self] in fault(until: end) }
         let ids = world.nodeIDs
         let heal = world.now + milliseconds(500...3_000)
-        switch random(4) {
+        switch random(5) {
         case 0 where world.upNodes.count == ids.count:
             let node = ids[random(ids.count)]
-            world.crash(node, tornTail: random(2) == 0)
+            if random(2) == 0 {
+                world.crash(node, .kill(tornTail: random(2) == 0))
+            } else {
+                world.crash(node, .powerLoss(operations: random(60)))
+                result.powerLosses += 1
+            }
             result.crashes += 1
             world.at(heal) { [self] in startNode(node) }
+        case 3:
+            // A disk that fills up, fails or stalls; the node gives up its leaderships, answers what it cannot
+            // persist with an error, and restarts by itself once its disk works again.
+            let node = ids[random(ids.count)]
+            let disk = world.nodes[node]!.disk
+            guard disk.fault == .none else { break }
+            disk.fault = [.full, .failing, .stalling(milliseconds: 50 + random(450))][random(3)]
+            world.logger.info("node \(node)'s disk is \(disk.fault) from \(world.now / 1_000_000) ms")
+            result.diskFaults += 1
+            world.at(heal) { disk.fault = .none }
         case 1:
             let node = ids[random(ids.count)]
             world.network.isolate([node], from: ids)
@@ -282,6 +314,7 @@ final class NodeScenario: @unchecked Sendable {
     private func heal() {
         world.network.cut = []
         world.network.dropPercent = 0
+        for id in world.nodeIDs { world.nodes[id]!.disk.fault = .none }
         for id in world.nodeIDs where !world.isUp(id) { startNode(id) }
     }
 

@@ -21,24 +21,38 @@ enum WorldEvent {
 }
 
 /// Whole nodes — multi-Raft host, meta, group follower, coordinator, vnode machines — in one process and in
-/// virtual time, over a simulated network, their data directories on the real file system. Every node is built
+/// virtual time, over a simulated network, each with a simulated disk (`SimulatedDisk`). Every node is built
 /// by `NodeAssembly`, exactly as the server builds it; its host runs in `.driven` mode, so the simulator decides
 /// when each node's loop runs; all async code runs on `executor`. The same seed gives the same run (with
 /// `SWIFT_DETERMINISTIC_HASHING=1`, which `flotilla-node-sim` sets for itself).
 ///
 /// `@unchecked Sendable`: used only on the thread that calls `run`.
 final class NodeWorld: @unchecked Sendable {
-    /// One node: its data directory and, while it is up, its services.
+    /// One node: its disk and data directory on it and, while it is up, its services.
     final class Node {
         let id: UInt64
         let directory: String
+        let disk: SimulatedDisk
         var boot = 0
         var assembly: NodeAssembly?
         var transport: SimulatedTransport?
-        init(id: UInt64, directory: String) {
+        /// The end of the sync stall last noticed (an event is scheduled for it).
+        var stallNoticed: UInt64 = 0
+        init(id: UInt64, directory: String, disk: SimulatedDisk) {
             self.id = id
             self.directory = directory
+            self.disk = disk
         }
+    }
+
+    /// How a node goes down.
+    enum Crash {
+        /// The process dies (`kill -9`): what it wrote stays, the OS holds it. With `tornTail`, a partial
+        /// record is left at the end of the newest WAL segment, as a write cut short would.
+        case kill(tornTail: Bool)
+        /// The machine loses power after `operations` more mutating disk calls (in the middle of a round, a
+        /// snapshot write, a sync): what was not synced is lost or torn.
+        case powerLoss(operations: Int)
     }
 
     static let layout = NodeAssembly.Layout(metaGroup: GroupID(1), keyValueGroupBase: 1 << 40)
@@ -62,7 +76,10 @@ final class NodeWorld: @unchecked Sendable {
         self.root = root
         self.logger = logger
         network = SimulatedNetwork(world: self, seed: generator.next())
-        for id in nodeIDs { nodes[id] = Node(id: id, directory: root + "/node\(id)") }
+        for id in nodeIDs {
+            let disk = SimulatedDisk(seed: generator.next(), clock: { [unowned self] in now })
+            nodes[id] = Node(id: id, directory: root + "/node\(id)", disk: disk)
+        }
     }
 
     // MARK: - Scheduling
@@ -112,8 +129,10 @@ final class NodeWorld: @unchecked Sendable {
         while true {
             var progressed = executor.runReady()
             for id in nodeIDs {
-                guard let host = nodes[id]?.assembly?.host, host.hasQueuedEvents else { continue }
+                guard let node = nodes[id], let host = node.assembly?.host, host.hasQueuedEvents, !isStalled(node)
+                else { continue }
                 host.runRound()
+                afterWork(of: node)
                 progressed = true
             }
             if !progressed { return }
@@ -124,8 +143,9 @@ final class NodeWorld: @unchecked Sendable {
         switch event {
         case .background(let node, let boot, let work):
             record(1 &+ node &* 31)
-            guard nodes[node]?.boot == boot, nodes[node]?.assembly != nil else { return }
+            guard let current = nodes[node], current.boot == boot, current.assembly != nil else { return }
             work()
+            afterWork(of: current)
         case .wake(let continuation):
             record(2)
             continuation.resume()
@@ -138,7 +158,13 @@ final class NodeWorld: @unchecked Sendable {
         case .tick(let node, let boot):
             record(5 &+ node &* 31)
             guard let current = nodes[node], current.boot == boot, let host = current.assembly?.host else { return }
+            if isStalled(current) {
+                schedule(.tick(node: node, boot: boot), at: current.disk.stalledUntil)
+                return
+            }
             host.runRound()
+            afterWork(of: current)
+            guard current.boot == boot, current.assembly != nil else { return }
             schedule(.tick(node: node, boot: boot), at: max(host.nextTickDue, now + 1))
         case .action(let body):
             record(6)
@@ -147,6 +173,25 @@ final class NodeWorld: @unchecked Sendable {
     }
 
     // MARK: - Nodes
+
+    /// Whether `node`'s loop is held by a stalled sync.
+    private func isStalled(_ node: Node) -> Bool { node.disk.stalledUntil > now }
+
+    /// After a round or background work of `node`: a power cut that struck meanwhile takes the node down at
+    /// once (before any task sees what the round completed: answers of a dead node reach no client); a sync
+    /// that began to stall gets an event at its end, when the node's loop goes on.
+    private func afterWork(of node: Node) {
+        if node.disk.powerIsCut {
+            crashNow(node.id, losingPower: true)
+            return
+        }
+        let until = node.disk.stalledUntil
+        if until > now, until != node.stallNoticed {
+            node.stallNoticed = until
+            record(9 &+ node.id &* 31)
+            at(until) {}
+        }
+    }
 
     func transport(of node: UInt64, boot: Int) -> SimulatedTransport? {
         guard let current = nodes[node], current.boot == boot else { return nil }
@@ -169,8 +214,9 @@ final class NodeWorld: @unchecked Sendable {
         node.boot += 1
         record(7 &+ id &* 31)
         logger.info("node \(id) starts at \(now / 1_000_000) ms (boot \(node.boot))")
-        let environment = VirtualEnvironment(world: self, node: id, boot: node.boot, seed: generator.next())
-        let transport = SimulatedTransport(network: network, node: id, boot: node.boot)
+        let environment = VirtualEnvironment(
+            world: self, node: id, boot: node.boot, seed: generator.next(), disk: node.disk)
+        let transport = SimulatedTransport(network: network, node: id, boot: node.boot, disk: node.disk)
         node.transport = transport
         var settings = HostSettings(nodeID: NodeID(id), dataDirectory: node.directory)
         settings.snapshotEveryEntries = 40  // snapshots, compaction and snapshot transfers happen in every run
@@ -180,15 +226,33 @@ final class NodeWorld: @unchecked Sendable {
             layout: Self.layout, metaNodes: Array(nodeIDs.prefix(3)), foundingNodeCount: nodeIDs.count,
             environment: environment, logger: logger, nodeRegistered: { _ in })
         node.assembly = assembly
-        try assembly.start(founding: founding, loop: .driven)
+        do {
+            try assembly.start(founding: founding, loop: .driven)
+        } catch {
+            // The process exits with the error (a supervisor starts it again).
+            stop(node, assembly)
+            node.disk.closeEverything()
+            throw error
+        }
         schedule(.tick(node: id, boot: node.boot), at: assembly.host.nextTickDue)
         let boot = node.boot
         spawn { [self] in
-            // The server's maintenance task: a round a second for as long as this boot lives.
+            // The server's maintenance task: a round a second for as long as this boot lives; while the node's
+            // storage has failed, a probe of the disk instead, and once it works a restart of the process (the
+            // server `exec`s itself: nothing written is lost).
             var round = 0
             while true {
                 await sleepTask(milliseconds: 1_000)
                 guard nodes[id]?.boot == boot, nodes[id]?.assembly != nil else { return }
+                if await assembly.host.inspect({ $0.storageError }) != nil {
+                    guard let node = nodes[id], node.boot == boot, node.disk.probe(node.directory + "/wal") else {
+                        continue
+                    }
+                    logger.info("node \(id): storage works again at \(now / 1_000_000) ms, restarting")
+                    crash(id, .kill(tornTail: false))
+                    try? start(id)
+                    return
+                }
                 round += 1
                 for line in await assembly.maintain(round: round) { logger.info("node \(id): \(line)") }
             }
@@ -199,19 +263,37 @@ final class NodeWorld: @unchecked Sendable {
         }
     }
 
-    /// Kills `id` as `kill -9` would: its loop stops between two rounds (what it appended is durable, since the
-    /// WAL syncs before a round goes on), its in-flight requests fail, its background work is dropped, peers see
-    /// the connection close. With `tornTail`, a partial record is left at the end of its newest WAL segment, as
-    /// a write cut short by the crash would.
-    func crash(_ id: UInt64, tornTail: Bool) {
+    /// Takes `id` down as `how` says. Peers see the connection close; in-flight requests fail; background work
+    /// is dropped. A power loss strikes later, in the middle of the node's work, or at the latest 300 ms from now.
+    func crash(_ id: UInt64, _ how: Crash) {
+        guard let node = nodes[id], node.assembly != nil else { return }
+        switch how {
+        case .kill(let tornTail):
+            crashNow(id, losingPower: false)
+            if tornTail { tearWALTail(of: node) }
+        case .powerLoss(let operations):
+            record(10 &+ id &* 31)
+            node.disk.cutPower(afterOperations: operations)
+            let boot = node.boot
+            at(now + 300_000_000) { [self] in
+                if nodes[id]?.boot == boot, isUp(id) { crashNow(id, losingPower: true) }
+            }
+        }
+    }
+
+    private func crashNow(_ id: UInt64, losingPower: Bool) {
         guard let node = nodes[id], let assembly = node.assembly else { return }
         record(8 &+ id &* 31)
-        logger.info("node \(id) crashes at \(now / 1_000_000) ms\(tornTail ? ", leaving a torn WAL tail" : "")")
+        logger.info("node \(id) \(losingPower ? "loses power" : "crashes") at \(now / 1_000_000) ms")
         stop(node, assembly)
         for peer in upNodes {
             schedule(.connectionLost(node: peer, boot: nodes[peer]!.boot, peer: id), at: now + 1_000_000)
         }
-        if tornTail { tearWALTail(of: node) }
+        if losingPower {
+            node.disk.losePower(tear: generator.next() % 2 == 0)
+        } else {
+            node.disk.closeEverything()
+        }
     }
 
     /// Stops a node's loop (its waiters fail) and drops its services.
@@ -224,15 +306,11 @@ final class NodeWorld: @unchecked Sendable {
 
     private func tearWALTail(of node: Node) {
         let directory = node.directory + "/wal"
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory),
-            let newest = names.filter({ $0.hasSuffix(".log") }).sorted().last,
-            let handle = FileHandle(forWritingAtPath: directory + "/" + newest)
+        guard let names = try? node.disk.contentsOfDirectory(directory),
+            let newest = names.filter({ $0.hasSuffix(".log") }).sorted().last
         else { return }
-        let count = 1 + Int(generator.next() % 40)
-        let bytes = (0..<count).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
-        handle.seekToEndOfFile()
-        handle.write(Data(bytes))
-        try? handle.close()
+        logger.info("node \(node.id) leaves a torn WAL tail")
+        node.disk.appendGarbage(to: directory + "/" + newest, count: 1 + Int(generator.next() % 40))
     }
 
     /// Stops every node and runs what is left (sleeping tasks wake and fail fast), so that no task is left

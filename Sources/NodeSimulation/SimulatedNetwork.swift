@@ -40,14 +40,16 @@ final class SimulatedNetwork: @unchecked Sendable {
         if attached[node]?.boot == boot { attached[node] = nil }
     }
 
-    func send(_ frames: [WireFrame], from: UInt64, to: UInt64) {
+    /// Sends `frames`; they leave no earlier than `notBefore` (a sender held by a stalled sync).
+    func send(_ frames: [WireFrame], from: UInt64, to: UInt64, notBefore: UInt64 = 0) {
         batchesSent += 1
         let link = Link(from: from, to: to)
         guard let target = attached[to], !cut.contains(link), generator.next() % 100 >= dropPercent else {
             batchesDropped += 1
             return
         }
-        let arrival = max(world.now + 200_000 + generator.next() % 3_000_000, lastArrival[link] ?? 0)
+        let arrival = max(
+            max(world.now, notBefore) + 200_000 + generator.next() % 3_000_000, lastArrival[link] ?? 0)
         lastArrival[link] = arrival
         world.schedule(.deliver(frames, from: from, to: to, boot: target.boot), at: arrival)
     }

@@ -5,8 +5,10 @@ import Synchronization
 
 /// One boot of a simulated node's transport: frames go through the simulator's network (which delays, drops and
 /// cuts them) and are delivered to the peer's current boot only, as over a TCP connection that a restart breaks.
+/// A node whose power is cut sends nothing more; one whose loop is held by a stalled sync sends once it goes on.
 final class SimulatedTransport: RaftTransport {
     private let network: SimulatedNetwork
+    private let disk: SimulatedDisk
     let node: UInt64
     let boot: Int
     private struct State {
@@ -15,8 +17,9 @@ final class SimulatedTransport: RaftTransport {
     }
     private let state = Mutex(State())
 
-    init(network: SimulatedNetwork, node: UInt64, boot: Int) {
+    init(network: SimulatedNetwork, node: UInt64, boot: Int, disk: SimulatedDisk) {
         self.network = network
+        self.disk = disk
         self.node = node
         self.boot = boot
     }
@@ -29,8 +32,8 @@ final class SimulatedTransport: RaftTransport {
             if blocked { state.statistics.framesDropped += UInt64(frames.count) }
             return blocked
         }
-        guard !blocked else { return }
-        network.send(frames, from: node, to: peer.rawValue)
+        guard !blocked, !disk.powerIsCut else { return }
+        network.send(frames, from: node, to: peer.rawValue, notBefore: disk.stalledUntil)
     }
 
     /// Frames from an isolated peer are dropped on arrival too.

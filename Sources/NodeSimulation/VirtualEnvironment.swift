@@ -1,21 +1,24 @@
 import MultiRaft
 import RaftCore
+import RaftStorage
 import Synchronization
 
-/// One boot of a simulated node's view of the world: virtual time, a generator seeded from the run's seed, and
+/// One boot of a simulated node's view of the world: virtual time, a generator seeded from the run's seed,
 /// background work that the simulator runs at a moment it picks (dropped if the node crashed meanwhile, as its
-/// threads would be).
+/// threads would be), and the node's simulated disk.
 final class VirtualEnvironment: HostEnvironment {
     private unowned let world: NodeWorld
     private let node: UInt64
     private let boot: Int
     private let generator: Mutex<SplitMix64>
+    let fileSystem: any FileSystem
 
-    init(world: NodeWorld, node: UInt64, boot: Int, seed: UInt64) {
+    init(world: NodeWorld, node: UInt64, boot: Int, seed: UInt64, disk: SimulatedDisk) {
         self.world = world
         self.node = node
         self.boot = boot
         self.generator = Mutex(SplitMix64(seed: seed))
+        self.fileSystem = disk
     }
 
     func monotonicNanoseconds() -> UInt64 { world.now }

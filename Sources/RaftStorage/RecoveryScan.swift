@@ -1,4 +1,3 @@
-import Foundation
 import RaftCore
 
 /// Replays the segments of a WAL directory in order (see `docs/wal-format.md`, "Recovery").
@@ -19,22 +18,19 @@ enum RecoveryScan {
 
     /// The segment files of `directory`, ordered by first sequence number. Leftover `.tmp` files of segments
     /// whose creation a crash interrupted are deleted.
-    static func segments(in directory: String) throws(WALError) -> [(name: String, firstSequence: UInt64)] {
-        let names: [String]
-        do {
-            names = try FileManager.default.contentsOfDirectory(atPath: directory)
-        } catch {
-            throw WALError(.io, "cannot list the WAL directory: \(error)", file: directory)
-        }
+    static func segments(
+        in directory: String, fileSystem: any FileSystem
+    ) throws(WALError) -> [(name: String, firstSequence: UInt64)] {
+        let names = try fileSystem.contentsOfDirectory(directory)
         for name in names where name.hasSuffix(".log.tmp") && name.hasPrefix("wal-") {
-            try? FileManager.default.removeItem(atPath: directory + "/" + name)
+            try? fileSystem.removeFile(directory + "/" + name)
         }
         return names.compactMap { name in Segment.firstSequence(fileName: name).map { (name, $0) } }
             .sorted { $0.firstSequence < $1.firstSequence }
     }
 
-    static func run(directory: String, repair: Bool = false) throws(WALError) -> Result {
-        let files = try segments(in: directory)
+    static func run(directory: String, repair: Bool = false, fileSystem: any FileSystem) throws(WALError) -> Result {
+        let files = try segments(in: directory, fileSystem: fileSystem)
         var groups: [GroupID: GroupReplay] = [:]
         var truncation: TailTruncation?
         var records = 0
@@ -58,7 +54,7 @@ enum RecoveryScan {
                         + "restore the missing segment from a backup or rebuild this node from its peers",
                     file: path)
             }
-            let bytes = try POSIXFile.readAll(path)
+            let bytes = try fileSystem.readAll(path)
             if let problem = Segment.headerProblem(bytes) {
                 throw WALError(
                     .badSegmentHeader, problem + "; this is not a Flotilla WAL segment", file: path, offset: 0)

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// A finished `.snap` file whose header and trailer have been read and checked for structure: what the store
 /// lists and what readers start from. `verify` checks the data against the trailer's checksum.
 struct SnapshotFile: Sendable {
@@ -16,14 +10,16 @@ struct SnapshotFile: Sendable {
     /// Bytes read at a time when streaming a file through the checksum.
     static let verifyChunkSize = 1 << 20
 
-    /// Reads the header and trailer of the open file `fd` at `path`.
+    /// Reads the header and trailer of the open file `fd` at `path` of `fileSystem`.
     /// - Throws: `.corrupt` naming the file if the header is invalid or the lengths do not add up.
-    static func inspect(_ fd: Int32, path: String) throws(SnapshotError) -> SnapshotFile {
-        let size = try SnapshotError.io { () throws(WALError) in try POSIXFile.size(fd, path: path) }
+    static func inspect(
+        _ fd: Int32, path: String, in fileSystem: any FileSystem
+    ) throws(SnapshotError) -> SnapshotFile {
+        let size = try SnapshotError.io { () throws(WALError) in try fileSystem.size(fd, path: path) }
         var prefixLength = min(size, 4096)
         while true {
             let prefix = try SnapshotError.io { () throws(WALError) in
-                try POSIXFile.readBytes(fd, at: 0, count: prefixLength, path: path)
+                try fileSystem.read(fd, at: 0, count: prefixLength, path: path)
             }
             switch SnapshotHeader.decode(prefix) {
             case .invalid(let reason):
@@ -39,7 +35,7 @@ struct SnapshotFile: Sendable {
                             + "bytes, but it has \(size)", path)
                 }
                 let trailer = try SnapshotError.io { () throws(WALError) in
-                    try POSIXFile.readBytes(
+                    try fileSystem.read(
                         fd, at: size - SnapshotHeader.trailerSize, count: SnapshotHeader.trailerSize, path: path)
                 }
                 var reader = ByteReader(trailer[...])
@@ -52,14 +48,14 @@ struct SnapshotFile: Sendable {
 
     /// Streams header and data through CRC-32C and compares the result with the trailer.
     /// - Throws: `.corrupt` naming the file on a mismatch; `.io` if it cannot be read.
-    func verify(_ fd: Int32) throws(SnapshotError) {
+    func verify(_ fd: Int32, in fileSystem: any FileSystem) throws(SnapshotError) {
         let end = headerBytes.count + Int(checksum.dataLength)
         var crc: UInt32 = 0
         var offset = 0
         while offset < end {
             let count = min(Self.verifyChunkSize, end - offset)
             let chunk = try SnapshotError.io { () throws(WALError) in
-                try POSIXFile.readBytes(fd, at: offset, count: count, path: path)
+                try fileSystem.read(fd, at: offset, count: count, path: path)
             }
             guard !chunk.isEmpty else { throw Self.corrupt("the file is shorter than its header says", path) }
             crc = CRC32C.checksum(chunk, continuing: crc)

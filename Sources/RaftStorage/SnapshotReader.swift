@@ -1,11 +1,5 @@
 import RaftCore
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// Reads one stored snapshot's data in chunks, for restoring a state machine or sending to a follower (§7).
 ///
 /// The reader keeps its own file descriptor, so it stays valid even if a newer snapshot replaces (and deletes)
@@ -25,16 +19,18 @@ public final class SnapshotReader {
     public let chunkSize: Int
 
     private let snapshot: SnapshotFile
+    private let fileSystem: any FileSystem
     private var fd: Int32
     /// Data bytes returned so far.
     private var position: UInt64 = 0
     /// CRC-32C of the header and the data returned so far.
     private var runningCRC: UInt32
 
-    init(_ snapshot: SnapshotFile, fd: Int32, chunkSize: Int) {
+    init(_ snapshot: SnapshotFile, fd: Int32, fileSystem: any FileSystem, chunkSize: Int) {
         precondition(chunkSize > 0, "chunk size must be positive")
         self.snapshot = snapshot
         self.fd = fd
+        self.fileSystem = fileSystem
         self.chunkSize = chunkSize
         group = snapshot.header.group
         metadata = snapshot.header.metadata
@@ -43,7 +39,7 @@ public final class SnapshotReader {
         runningCRC = CRC32C.checksum(snapshot.headerBytes)
     }
 
-    deinit { close(fd) }
+    deinit { fileSystem.close(fd) }
 
     /// The number of data bytes not yet returned by `next()`.
     public var remaining: UInt64 { checksum.dataLength - position }
@@ -59,7 +55,7 @@ public final class SnapshotReader {
         let count = Int(min(UInt64(chunkSize), remaining))
         let offset = snapshot.headerBytes.count + Int(position)
         let chunk = try SnapshotError.io { () throws(WALError) in
-            try POSIXFile.readBytes(fd, at: offset, count: count, path: file)
+            try fileSystem.read(fd, at: offset, count: count, path: file)
         }
         guard chunk.count == count else {
             throw SnapshotFile.corrupt("the file is shorter than its header says", file)
@@ -73,6 +69,6 @@ public final class SnapshotReader {
     /// Reads the whole file and checks it against its trailer, independently of `next()`'s position.
     /// - Throws: `.corrupt` naming the file on a mismatch.
     public func verify() throws(SnapshotError) {
-        try snapshot.verify(fd)
+        try snapshot.verify(fd, in: fileSystem)
     }
 }

@@ -1,12 +1,6 @@
 import Foundation
 import RaftCore
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// State machine snapshots on disk, each a checksummed `.snap` file (§7 of the Raft paper; format in
 /// `docs/wal-format.md`, "Snapshot files").
 ///
@@ -25,29 +19,31 @@ public final class SnapshotStore {
     public let directory: String
     /// Whether files and the directory are synced (`.always`) or not (`.off`, tests only).
     public let fsync: FsyncPolicy
+    /// Where the files are read and written.
+    public let fileSystem: any FileSystem
     /// Each group's latest snapshot: chosen after opening, or written since.
     var files: [GroupID: SnapshotFile] = [:]
     /// The `.snap` files `open` found of groups that `choose` has not settled yet, newest first.
     var found: [GroupID: [SnapshotFileName.Parsed]] = [:]
 
-    private init(directory: String, fsync: FsyncPolicy) {
+    private init(directory: String, fsync: FsyncPolicy, fileSystem: any FileSystem) {
         self.directory = directory
         self.fsync = fsync
+        self.fileSystem = fileSystem
     }
 
     /// Opens (creating if needed) the store in `directory`: removes leftover `.tmp` files and lists every `.snap`
     /// file, deleting none and reading none. Until `choose(group:usable:)` settles a group, it has no latest
     /// snapshot (its files are only listed in `groups` and `candidates(group:)`).
     /// - Throws: `.io` if the directory cannot be created, listed or cleaned.
-    public static func open(directory: String, fsync: FsyncPolicy = .always) throws(SnapshotError) -> SnapshotStore {
-        let names: [String]
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            names = try FileManager.default.contentsOfDirectory(atPath: directory)
-        } catch {
-            throw SnapshotError(.io, "cannot create or list the snapshot directory: \(error)", file: directory)
+    public static func open(
+        directory: String, fsync: FsyncPolicy = .always, fileSystem: any FileSystem = POSIXFileSystem()
+    ) throws(SnapshotError) -> SnapshotStore {
+        let names = try SnapshotError.io { () throws(WALError) in
+            try fileSystem.createDirectory(directory)
+            return try fileSystem.contentsOfDirectory(directory)
         }
-        let store = SnapshotStore(directory: directory, fsync: fsync)
+        let store = SnapshotStore(directory: directory, fsync: fsync, fileSystem: fileSystem)
         var temporary: [String] = []
         for name in names {
             if SnapshotFileName.parse(name, suffix: SnapshotFileName.temporarySuffix) != nil {
@@ -74,16 +70,16 @@ public final class SnapshotStore {
         group: GroupID, chunkSize: Int = 1 << 20
     ) throws(SnapshotError) -> (metadata: SnapshotMetadata, reader: SnapshotReader)? {
         guard let known = files[group] else { return nil }
-        let path = known.path
-        let fd = try SnapshotError.io { () throws(WALError) in try POSIXFile.openForReading(path) }
+        let (path, fileSystem) = (known.path, fileSystem)
+        let fd = try SnapshotError.io { () throws(WALError) in try fileSystem.open(path, .read) }
         do throws(SnapshotError) {
-            let file = try SnapshotFile.inspect(fd, path: path)
+            let file = try SnapshotFile.inspect(fd, path: path, in: fileSystem)
             guard file.header == known.header, file.checksum == known.checksum else {
                 throw SnapshotFile.corrupt("the file changed on disk since it was verified", path)
             }
-            return (file.header.metadata, SnapshotReader(file, fd: fd, chunkSize: chunkSize))
+            return (file.header.metadata, SnapshotReader(file, fd: fd, fileSystem: fileSystem, chunkSize: chunkSize))
         } catch {
-            close(fd)
+            fileSystem.close(fd)
             throw error
         }
     }
@@ -109,8 +105,8 @@ public final class SnapshotStore {
     /// the group's latest. The group's older files stay on disk until `release(group:through:)`.
     func install(_ file: SnapshotFile) throws(SnapshotError) {
         if fsync == .always {
-            let directory = directory
-            try SnapshotError.io { () throws(WALError) in try POSIXFile.syncDirectory(directory) }
+            let (directory, fileSystem) = (directory, fileSystem)
+            try SnapshotError.io { () throws(WALError) in try fileSystem.syncDirectory(directory) }
         }
         files[file.header.group] = file
     }
@@ -125,7 +121,7 @@ public final class SnapshotStore {
         let stem = SnapshotFileName.stem(group: group, index: metadata.index, term: metadata.term)
         let keep = stem + SnapshotFileName.finalSuffix
         let latest = files[group].map { ($0.path as NSString).lastPathComponent }
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let names = (try? fileSystem.contentsOfDirectory(directory)) ?? []
         let superseded = names.filter { name in
             guard name != keep, name != latest, let (owner, index, _) = SnapshotFileName.parse(name) else {
                 return false
@@ -148,33 +144,34 @@ public final class SnapshotStore {
     public func removeAll(group: GroupID) throws(SnapshotError) {
         files[group] = nil
         found[group] = nil
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let names = (try? fileSystem.contentsOfDirectory(directory)) ?? []
         try remove(names.filter { SnapshotFileName.parse($0)?.group == group })
     }
 
     /// Deletes files of this directory by name, then syncs the directory.
     func remove(_ names: [String]) throws(SnapshotError) {
         guard !names.isEmpty else { return }
-        let (directory, sync) = (directory, fsync == .always)
+        let (directory, sync, fileSystem) = (directory, fsync == .always, fileSystem)
         try SnapshotError.io { () throws(WALError) in
-            for name in names { try POSIXFile.removeFile(directory + "/" + name) }
-            if sync { try POSIXFile.syncDirectory(directory) }
+            for name in names { try fileSystem.removeFile(directory + "/" + name) }
+            if sync { try fileSystem.syncDirectory(directory) }
         }
     }
 
     /// Opens, inspects and verifies the found file `candidate` of `group`, and checks its header against its name.
     func verifiedFile(_ candidate: SnapshotFileName.Parsed, of group: GroupID) throws(SnapshotError) -> SnapshotFile {
         let (path, index, term) = (directory + "/" + candidate.name, candidate.index, candidate.term)
-        let fd = try SnapshotError.io { () throws(WALError) in try POSIXFile.openForReading(path) }
-        defer { close(fd) }
-        let file = try SnapshotFile.inspect(fd, path: path)
+        let fileSystem = fileSystem
+        let fd = try SnapshotError.io { () throws(WALError) in try fileSystem.open(path, .read) }
+        defer { fileSystem.close(fd) }
+        let file = try SnapshotFile.inspect(fd, path: path, in: fileSystem)
         let header = file.header
         guard header.group == group, header.metadata.index == index, header.metadata.term == term else {
             throw SnapshotFile.corrupt(
                 "the header names group \(header.group), index \(header.metadata.index), term "
                     + "\(header.metadata.term), which disagrees with the file name", path)
         }
-        try file.verify(fd)
+        try file.verify(fd, in: fileSystem)
         return file
     }
 }

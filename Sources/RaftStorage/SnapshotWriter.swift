@@ -51,7 +51,7 @@ public final class SnapshotWriter {
         headerSize = placeholder.count
         let path = temporaryPath
         do {
-            fd = try POSIXFile.createExclusive(path)
+            fd = try store.fileSystem.open(path, .createExclusive)
         } catch {
             if error.errno == EEXIST {
                 throw SnapshotError(
@@ -60,7 +60,7 @@ public final class SnapshotWriter {
             throw SnapshotError(io: error)
         }
         do {
-            try POSIXFile.writeAll(fd, placeholder, path: path)
+            try store.fileSystem.write(fd, placeholder, path: path)
         } catch {
             discard()
             throw SnapshotError(io: error)
@@ -83,7 +83,7 @@ public final class SnapshotWriter {
         }
         let path = temporaryPath
         do {
-            try POSIXFile.writeAll(fd, chunk, path: path)
+            try store.fileSystem.write(fd, chunk, path: path)
         } catch {
             discard()
             throw SnapshotError(io: error)
@@ -125,16 +125,16 @@ public final class SnapshotWriter {
         }
         var trailer: [UInt8] = []
         trailer.appendLE(crc)
-        let (fd, path, sync) = (fd, temporaryPath, store.fsync == .always)
+        let (fd, path, sync, fileSystem) = (fd, temporaryPath, store.fsync == .always, store.fileSystem)
         do {
-            try POSIXFile.writeBytes(fd, header, at: 0, path: path)
-            try POSIXFile.writeAll(fd, trailer, path: path)
-            if sync { try POSIXFile.syncData(fd, path: path) }
+            try fileSystem.write(fd, header, at: 0, path: path)
+            try fileSystem.write(fd, trailer, path: path)
+            if sync { try fileSystem.syncData(fd, path: path) }
         } catch {
             discard()
             throw SnapshotError(io: error)
         }
-        close(fd)
+        fileSystem.close(fd)
         isOpen = false
         sealed = SnapshotFile(
             path: finalPath, header: SnapshotHeader(group: group, metadata: metadata, dataLength: dataLength),
@@ -152,9 +152,9 @@ public final class SnapshotWriter {
         }
         sealed = nil
         do {
-            try POSIXFile.move(temporaryPath, to: finalPath)
+            try store.fileSystem.rename(temporaryPath, to: finalPath)
         } catch {
-            try? POSIXFile.removeFile(temporaryPath)
+            try? store.fileSystem.removeFile(temporaryPath)
             throw SnapshotError(io: error)
         }
         try store.install(file)
@@ -165,7 +165,7 @@ public final class SnapshotWriter {
         if isOpen { discard() }
         if sealed != nil {
             sealed = nil
-            try? POSIXFile.removeFile(temporaryPath)
+            try? store.fileSystem.removeFile(temporaryPath)
         }
     }
 
@@ -177,8 +177,8 @@ public final class SnapshotWriter {
     }
 
     private func discard() {
-        close(fd)
+        store.fileSystem.close(fd)
         isOpen = false
-        try? POSIXFile.removeFile(temporaryPath)
+        try? store.fileSystem.removeFile(temporaryPath)
     }
 }

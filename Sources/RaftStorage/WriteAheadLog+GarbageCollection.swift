@@ -22,11 +22,11 @@ extension WriteAheadLog {
         result.rewrittenBytes = plan.rewriteBytes
         defer { segments.removeFirst(result.deletedSegments) }
         for segment in segments.prefix(plan.segmentCount) {
-            try POSIXFile.removeFile(segment.path)
+            try fileSystem.removeFile(segment.path)
             result.deletedSegments += 1
             result.freedBytes += segment.byteCount
         }
-        if options.fsync == .always { try POSIXFile.syncDirectory(directory) }
+        if options.fsync == .always { try fileSystem.syncDirectory(directory) }
         return result
     }
 

@@ -1,11 +1,4 @@
-import Foundation
 import RaftCore
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// The node's one write-ahead log, shared by all Raft groups it hosts.
 ///
@@ -21,6 +14,8 @@ public final class WriteAheadLog {
     /// The directory holding the segments.
     public let directory: String
     public let options: WALOptions
+    /// Where the segments are read and written.
+    public let fileSystem: any FileSystem
     private var fd: Int32
     private var segmentPath: String
     private var segmentSize: Int
@@ -40,32 +35,26 @@ public final class WriteAheadLog {
     /// - Returns: the log, positioned to append after the last valid record, and what it recovered.
     /// - Throws: `WALError` if a segment is missing, has a bad header, or is damaged before its tail.
     public static func open(
-        directory: String, options: WALOptions = WALOptions()
+        directory: String, options: WALOptions = WALOptions(), fileSystem: any FileSystem = POSIXFileSystem()
     ) throws(WALError) -> (WriteAheadLog, WALRecovery) {
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw WALError(.io, "cannot create the WAL directory: \(error)", file: directory)
-        }
-        let scan = try RecoveryScan.run(directory: directory, repair: options.repair)
-        for path in scan.discardedSegments where unlink(path) != 0 {
-            throw WALError(.io, "cannot delete a segment after a repaired corruption: errno \(errno)", file: path)
-        }
+        try fileSystem.createDirectory(directory)
+        let scan = try RecoveryScan.run(directory: directory, repair: options.repair, fileSystem: fileSystem)
+        for path in scan.discardedSegments { try fileSystem.removeFile(path) }
         let path: String
         if let last = scan.lastSegment {
             path = last.path
         } else {
             path = directory + "/" + Segment.fileName(firstSequence: scan.nextSequence)
-            try POSIXFile.createAtomically(
+            try fileSystem.createAtomically(
                 path, content: Segment.header, directory: directory, sync: options.fsync == .always)
         }
-        let fd = try POSIXFile.openForAppend(path)
+        let fd = try fileSystem.open(path, .append)
         var size = scan.lastSegment?.validLength ?? Segment.headerSize
         if let tail = scan.recovery.truncatedTail {
             do {
-                try POSIXFile.truncate(fd, to: tail.offset, path: path)
+                try fileSystem.truncate(fd, to: tail.offset, path: path)
             } catch {
-                close(fd)
+                fileSystem.close(fd)
                 throw error
             }
             size = tail.offset
@@ -75,17 +64,20 @@ public final class WriteAheadLog {
             segments = [SegmentSummary(path: path, firstSequence: scan.nextSequence, byteCount: size)]
         }
         let log = WriteAheadLog(
-            directory: directory, options: options, fd: fd, segmentPath: path, segmentSize: size,
+            directory: directory, options: options, fileSystem: fileSystem, fd: fd, segmentPath: path,
+            segmentSize: size,
             nextSequence: scan.nextSequence, groups: scan.trackers, segments: segments)
         return (log, scan.recovery)
     }
 
     private init(
-        directory: String, options: WALOptions, fd: Int32, segmentPath: String, segmentSize: Int,
+        directory: String, options: WALOptions, fileSystem: any FileSystem, fd: Int32, segmentPath: String,
+        segmentSize: Int,
         nextSequence: UInt64, groups: [GroupID: GroupTracker], segments: [SegmentSummary]
     ) {
         self.directory = directory
         self.options = options
+        self.fileSystem = fileSystem
         self.fd = fd
         self.segmentPath = segmentPath
         self.segmentSize = segmentSize
@@ -94,7 +86,7 @@ public final class WriteAheadLog {
         self.segments = segments
     }
 
-    deinit { if fd >= 0 { close(fd) } }
+    deinit { if fd >= 0 { fileSystem.close(fd) } }
 
     /// The segment file appends currently go to.
     public var currentSegment: String { segmentPath }
@@ -127,8 +119,8 @@ public final class WriteAheadLog {
         }
         if segmentSize >= options.segmentSizeLimit { try rotate() }
         do {
-            try POSIXFile.writeAll(fd, buffer, path: segmentPath)
-            if options.fsync == .always { try POSIXFile.syncData(fd, path: segmentPath) }
+            try fileSystem.write(fd, buffer, path: segmentPath)
+            if options.fsync == .always { try fileSystem.syncData(fd, path: segmentPath) }
         } catch {
             failure = error
             throw error
@@ -144,7 +136,7 @@ public final class WriteAheadLog {
     public func sync() throws(WALError) {
         if let failure { throw WALError(.failed, "an earlier write failed (\(failure)); restart the node") }
         do {
-            try POSIXFile.syncData(fd, path: segmentPath)
+            try fileSystem.syncData(fd, path: segmentPath)
         } catch {
             failure = error
             throw error
@@ -155,10 +147,10 @@ public final class WriteAheadLog {
     private func rotate() throws(WALError) {
         let path = directory + "/" + Segment.fileName(firstSequence: nextSequence)
         do {
-            try POSIXFile.createAtomically(
+            try fileSystem.createAtomically(
                 path, content: Segment.header, directory: directory, sync: options.fsync == .always)
-            let newFD = try POSIXFile.openForAppend(path)
-            close(fd)
+            let newFD = try fileSystem.open(path, .append)
+            fileSystem.close(fd)
             fd = newFD
         } catch {
             failure = error

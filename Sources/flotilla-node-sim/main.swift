@@ -29,27 +29,23 @@ func value(_ name: String) -> UInt64? {
 }
 var options = NodeSimulationOptions()
 if let seconds = value("--fault-seconds") { options.faultSeconds = Int(seconds) }
-let root =
-    FileManager.default.fileExists(atPath: "/dev/shm")
-    ? "/dev/shm/flotilla-node-sim-\(getpid())" : NSTemporaryDirectory() + "flotilla-node-sim-\(getpid())"
-defer { try? FileManager.default.removeItem(atPath: root) }
 
 func summary(_ result: NodeSimulationResult) -> String {
     "\(result.writes) writes (\(result.acknowledgedWrites) acknowledged), \(result.reads) reads (\(result.failedReads) "
         + "failed), \(result.replicaChangesDone)/\(result.replicaChanges) replica changes, \(result.crashes) crashes, "
-        + "\(result.partitions) partitions, \(result.events) events, \(result.virtualMilliseconds) ms virtual, "
+        + "(\(result.powerLosses) power losses), \(result.diskFaults) disk faults, \(result.partitions) partitions, \(result.events) events, \(result.virtualMilliseconds) ms virtual, "
         + "trace \(String(result.trace, radix: 16))"
 }
 
 if let seed = value("--seed") {
     let result = NodeSimulation.run(
-        seed: seed, options: options, root: root,
+        seed: seed, options: options,
         logLevel: arguments.contains("--trace") ? .trace : arguments.contains("--verbose") ? .debug : nil)
     for violation in result.violations { print("seed \(seed): \(violation)") }
     print("seed \(seed) \(result.violations.isEmpty ? "passed" : "FAILED"): \(summary(result))")
     var status: Int32 = result.violations.isEmpty ? 0 : 1
     if arguments.contains("--twice") {
-        let again = NodeSimulation.run(seed: seed, options: options, root: root)
+        let again = NodeSimulation.run(seed: seed, options: options)
         if again.trace != result.trace {
             print("seed \(seed) did not replay: trace \(String(again.trace, radix: 16)) the second time")
             status = 1
@@ -65,7 +61,7 @@ if let seed = value("--seed") {
     var failed = 0
     var acknowledged = 0
     for seed in first..<(first + count) {
-        let result = NodeSimulation.run(seed: seed, options: options, root: root)
+        let result = NodeSimulation.run(seed: seed, options: options)
         acknowledged += result.acknowledgedWrites
         if result.violations.isEmpty {
             passed += 1

@@ -1,4 +1,3 @@
-import Foundation
 import NodeSimulation
 import Testing
 
@@ -6,8 +5,6 @@ import Testing
 /// more, keep every promise the run checks. The CI sweep runs thousands more through `flotilla-node-sim`.
 @Suite("Node-level simulation")
 struct NodeSimulationTests {
-    static let root = NSTemporaryDirectory() + "flotilla-node-sim-tests-\(getpid())"
-
     /// Seed 12: a follower holding a snapshot's last entry refused the one-chunk snapshot without telling its
     /// core; the leader sent it forever and the replica set could not be read through that node. Seeds 37, 159
     /// and 267: a pending learner's group (empty, so not in the WAL) was not created again after a crash,
@@ -16,7 +13,7 @@ struct NodeSimulationTests {
     /// removed itself from a set of two and was destroyed before the other learned the change had committed.
     @Test("the seeds that found bugs pass", arguments: [12, 37, 159, 267, 369, 395, 446] as [UInt64])
     func regressionSeeds(seed: UInt64) {
-        let result = NodeSimulation.run(seed: seed, root: Self.root)
+        let result = NodeSimulation.run(seed: seed)
         #expect(result.violations.isEmpty, "seed \(seed): \(result.violations.joined(separator: "; "))")
         #expect(result.acknowledgedWrites > 100, "the clients wrote")
     }
@@ -27,13 +24,13 @@ struct NodeSimulationTests {
     /// replicas, the cluster never settles), 66 (buckets overlapping after ALTER DATABASE: two rows for a point).
     @Test("the seeds that catch a reopened hole pass", arguments: [1, 28, 36, 66] as [UInt64])
     func holeSeeds(seed: UInt64) {
-        let result = NodeSimulation.run(seed: seed, root: Self.root)
+        let result = NodeSimulation.run(seed: seed)
         #expect(result.violations.isEmpty, "seed \(seed): \(result.violations.joined(separator: "; "))")
     }
 
     @Test("a run with faults keeps every promise checked", arguments: 2...5 as ClosedRange<UInt64>)
     func faultySeeds(seed: UInt64) {
-        let result = NodeSimulation.run(seed: seed, root: Self.root)
+        let result = NodeSimulation.run(seed: seed)
         #expect(result.violations.isEmpty, "seed \(seed): \(result.violations.joined(separator: "; "))")
         #expect(result.reads > 50)
     }
