@@ -18,16 +18,26 @@ extension FlotillaNode {
                 return
             }
             round += 1
-            if let failure = await host.inspect({ $0.storageError }) {
-                // Nothing else to do while the node cannot persist: wait for the disk, then start afresh.
-                if host.environment.fileSystem.probe(options.dataDirectory + "/wal") {
-                    StorageRecovery.restartProcess(logger: logger)
-                }
-                if round % 10 == 1 { logger.warning("storage failed (\(failure)); waiting for the disk to work again") }
-                continue
-            }
+            // Nothing to do while the node cannot persist (`watchStorage` restarts it once the disk works).
+            if await host.inspect({ $0.storageError }) != nil { continue }
             learnPeerAddresses()  // a registration applied before a restart restored meta from a snapshot
             for line in await assembly.maintain(round: round) { logger.info("\(line)") }
+        }
+    }
+
+    /// Restarts the process (`exec`) once the disk works again after a storage failure, warning every 10 s
+    /// meanwhile.
+    func watchStorage() async {
+        let logger = logger
+        let probes = Mutex(0)
+        await assembly.watchStorage(isAlive: { true }) { failure in
+            let count = probes.withLock { count in
+                count += 1
+                return count
+            }
+            if count % 10 == 1 { logger.warning("storage failed (\(failure)); waiting for the disk to work again") }
+        } restart: {
+            StorageRecovery.restartProcess(logger: logger)
         }
     }
 }

@@ -123,6 +123,7 @@ public struct FlotillaNode: Sendable {
         learnPeerAddresses()
         Task { await registerInMeta() }
         Task { await runMaintenance() }
+        Task { await watchStorage() }
         if identity.initialCluster[identity.nodeID] == nil {
             Task { await joinMetaGroup() }
         }

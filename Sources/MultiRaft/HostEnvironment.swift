@@ -3,10 +3,9 @@ import Foundation
 import RaftStorage
 
 /// Where a multi-Raft host (and the services above it) get time, randomness, background threads and the disk
-/// from. The
-/// host's decisions depend on nothing else outside its events, so an environment that supplies virtual time, a
-/// seeded generator and background work run at chosen moments makes a whole node deterministic (the node-level
-/// simulation, docs/testing.md).
+/// from. The host's decisions depend on nothing else outside its events, so an environment that supplies virtual
+/// time, a seeded generator, background work run at chosen moments and a simulated disk makes a whole node
+/// deterministic (the node-level simulation, docs/testing.md).
 ///
 /// Guarantees asked of implementations: `monotonicNanoseconds` never goes back; work given to one lane runs in
 /// the order given and one piece at a time, except on `.reads`, whose pieces may run concurrently.

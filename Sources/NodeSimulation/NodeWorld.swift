@@ -236,23 +236,22 @@ final class NodeWorld: @unchecked Sendable {
         }
         schedule(.tick(node: id, boot: node.boot), at: assembly.host.nextTickDue)
         let boot = node.boot
+        let alive: @Sendable () -> Bool = { [self] in nodes[id]?.boot == boot && nodes[id]?.assembly != nil }
         spawn { [self] in
-            // The server's maintenance task: a round a second for as long as this boot lives; while the node's
-            // storage has failed, a probe of the disk instead, and once it works a restart of the process (the
-            // server `exec`s itself: nothing written is lost).
+            // The server's storage watch: once the disk works again after a storage failure, the process
+            // restarts (the server `exec`s itself: nothing written is lost).
+            await assembly.watchStorage(isAlive: alive, waiting: { _ in }) { [self] in
+                logger.info("node \(id): storage works again at \(now / 1_000_000) ms, restarting")
+                crash(id, .kill(tornTail: false))
+                try? start(id)
+            }
+        }
+        spawn { [self] in
+            // The server's maintenance task: a round a second for as long as this boot lives.
             var round = 0
             while true {
                 await sleepTask(milliseconds: 1_000)
-                guard nodes[id]?.boot == boot, nodes[id]?.assembly != nil else { return }
-                if await assembly.host.inspect({ $0.storageError }) != nil {
-                    guard let node = nodes[id], node.boot == boot, node.disk.probe(node.directory + "/wal") else {
-                        continue
-                    }
-                    logger.info("node \(id): storage works again at \(now / 1_000_000) ms, restarting")
-                    crash(id, .kill(tornTail: false))
-                    try? start(id)
-                    return
-                }
+                guard alive() else { return }
                 round += 1
                 for line in await assembly.maintain(round: round) { logger.info("node \(id): \(line)") }
             }

@@ -169,7 +169,7 @@ final class SimulatedDisk: FileSystem {
                 inode = existing
             case .createExclusive, .createTruncating:
                 if mode == .createExclusive, existing != nil { throw Self.error("cannot create file", path, EEXIST) }
-                guard try Self.mutation(&state, "cannot create file", path) else { return Self.deadDescriptor }
+                guard Self.mutation(&state) else { return Self.deadDescriptor }
                 if let existing {
                     existing.data = []
                     inode = existing
@@ -252,7 +252,7 @@ final class SimulatedDisk: FileSystem {
 
     func removeFile(_ path: String) throws(WALError) {
         try state.withLock { state throws(WALError) in
-            guard try Self.mutation(&state, "cannot remove file", path) else { return }
+            guard Self.mutation(&state) else { return }
             let (parent, name) = Self.split(path)
             state.directories[parent]?.entries[name] = nil
         }
@@ -260,7 +260,7 @@ final class SimulatedDisk: FileSystem {
 
     func rename(_ from: String, to: String) throws(WALError) {
         try state.withLock { state throws(WALError) in
-            guard try Self.mutation(&state, "cannot rename \(from)", to) else { return }
+            guard Self.mutation(&state) else { return }
             let (fromParent, fromName) = Self.split(from)
             let (toParent, toName) = Self.split(to)
             guard let inode = state.directories[fromParent]?.entries[fromName], state.directories[toParent] != nil
@@ -276,7 +276,7 @@ final class SimulatedDisk: FileSystem {
     private static let deadDescriptor: Int32 = -1
 
     /// Counts a mutating call against a pending power cut. False once the power is out: the call does nothing.
-    private static func mutation(_ state: inout State, _ what: String, _ path: String) throws(WALError) -> Bool {
+    private static func mutation(_ state: inout State) -> Bool {
         if state.powerIsCut { return false }
         if let left = state.powerCutCountdown {
             if left == 0 {
@@ -290,7 +290,7 @@ final class SimulatedDisk: FileSystem {
 
     /// A write of `count` bytes: refused while the disk is full or failing.
     private static func writable(_ state: inout State, _ path: String, _ count: Int) throws(WALError) -> Bool {
-        guard try mutation(&state, "cannot write file", path) else { return false }
+        guard mutation(&state) else { return false }
         switch state.fault {
         case .full where count > 0: throw error("cannot write file", path, ENOSPC)
         case .failing: throw error("cannot write file", path, EIO)
@@ -302,7 +302,7 @@ final class SimulatedDisk: FileSystem {
     private static func syncable(
         _ state: inout State, _ what: String, _ path: String, now: UInt64
     ) throws(WALError) -> Bool {
-        guard try mutation(&state, what, path) else { return false }
+        guard mutation(&state) else { return false }
         switch state.fault {
         case .failing:
             throw error(what, path, EIO)
