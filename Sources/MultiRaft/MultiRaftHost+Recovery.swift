@@ -85,3 +85,25 @@ extension MultiRaftHost {
         return generator.next() ^ environment.random()
     }
 }
+
+extension MultiRaftHost {
+    /// After a storage failure, once the disk works again: cuts from the WAL what the failed append may have left
+    /// in the page cache without its being durable (`WriteAheadLog.discardUnsyncedTail`), so that the restart
+    /// which follows recovers only what was durable.
+    /// - Returns: nil when that is done (or nothing failed); otherwise why not (the disk still fails, or the host
+    ///   has stopped), and the restart must wait.
+    public func discardUnsyncedLogTail() async -> String? {
+        await withCheckedContinuation { continuation in
+            enqueue(
+                .run(
+                    {
+                        do {
+                            try self.wal.discardUnsyncedTail()
+                            continuation.resume(returning: nil)
+                        } catch {
+                            continuation.resume(returning: "cannot cut the WAL's unsynced tail: \(error)")
+                        }
+                    }, dropped: { continuation.resume(returning: "the host has stopped") }))
+        }
+    }
+}

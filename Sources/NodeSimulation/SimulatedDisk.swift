@@ -15,6 +15,9 @@ enum DiskFault: Sendable, Equatable {
     case full
     /// Every write and sync fails with EIO.
     case failing
+    /// Writes reach the page cache, but every sync fails with EIO: the disk's writeback failed. Linux then marks
+    /// the pages clean, so what was written stays readable to every process without being durable.
+    case failingSyncs
     /// Every sync takes this long: the thread that called it (the node's loop) stands still meanwhile.
     case stalling(milliseconds: Int)
 }
@@ -298,13 +301,14 @@ final class SimulatedDisk: FileSystem {
         }
     }
 
-    /// A sync: refused while the disk is failing; while it stalls, the caller is held until `now` + the stall.
+    /// A sync (or truncation): refused while the disk or its syncs fail; while it stalls, the caller is held
+    /// until `now` + the stall.
     private static func syncable(
         _ state: inout State, _ what: String, _ path: String, now: UInt64
     ) throws(WALError) -> Bool {
         guard mutation(&state) else { return false }
         switch state.fault {
-        case .failing:
+        case .failing, .failingSyncs:
             throw error(what, path, EIO)
         case .stalling(let milliseconds):
             state.stalledUntil = max(state.stalledUntil, now) + UInt64(milliseconds) * 1_000_000

@@ -143,6 +143,18 @@ public final class WriteAheadLog {
         }
     }
 
+    /// After a failed append, cuts the current segment back to the length it had when its last append
+    /// succeeded, and syncs it. A failed `fdatasync` may leave the batch's bytes in the page cache without
+    /// their being durable (Linux marks the pages clean); a process that restarts without a power loss would
+    /// read them back as if they were, vote and acknowledge on entries a later power loss takes away. The
+    /// node calls this once its disk works again, before it restarts. Does nothing if no append failed.
+    /// - Throws: `WALError` if the disk still fails; the restart must wait.
+    public func discardUnsyncedTail() throws(WALError) {
+        guard failure != nil else { return }
+        try fileSystem.truncate(fd, to: segmentSize, path: segmentPath)
+        try fileSystem.syncData(fd, path: segmentPath)
+    }
+
     /// Closes the current segment and starts the next, named after the next record's sequence number.
     private func rotate() throws(WALError) {
         let path = directory + "/" + Segment.fileName(firstSequence: nextSequence)

@@ -1,3 +1,4 @@
+import RaftCore
 import RaftStorage
 import Testing
 
@@ -104,5 +105,25 @@ struct SimulatedDiskTests {
         #expect(try disk.readAll("/n/wal/a") == [1], "the write after the cut did nothing")
         disk.losePower(tear: false)
         #expect(try disk.contentsOfDirectory("/n/wal").isEmpty, "neither the file nor its directory entry was synced")
+    }
+
+    @Test("after a failed sync the WAL cuts what only the page cache held, so a restart does not read it as durable")
+    func failedSyncLeavesNothingUndurable() throws {
+        let disk = try disk()
+        let group = GroupID(7)
+        let durable = WALRecord.hardState(group, HardState(term: Term(1), vote: nil, commit: .zero))
+        let lost = WALRecord.hardState(group, HardState(term: Term(2), vote: NodeID(3), commit: .zero))
+        do {
+            let (wal, _) = try WriteAheadLog.open(directory: "/n/wal", fileSystem: disk)
+            try wal.append([durable])
+            disk.fault = .failingSyncs
+            #expect(throws: WALError.self) { try wal.append([lost]) }
+            #expect(throws: WALError.self, "the disk still fails") { try wal.discardUnsyncedTail() }
+            disk.fault = .none
+            try wal.discardUnsyncedTail()
+        }
+        disk.closeEverything()  // the process restarts (exec): the page cache survives
+        let (_, recovery) = try WriteAheadLog.open(directory: "/n/wal", fileSystem: disk)
+        #expect(recovery.groups[group]?.hardState.term == Term(1), "the term-2 vote never became durable")
     }
 }
