@@ -82,7 +82,9 @@ let package = Package(
         // InfluxDB line protocol: points, the parser, precisions.
         .target(name: "LineProtocol", swiftSettings: strictSettings),
         // The vnode state machine: series index, columnar points per series, snapshots, checksums.
-        .target(name: "TSDB", dependencies: ["LineProtocol", "MultiRaft", "RaftCore"], swiftSettings: strictSettings),
+        .target(
+            name: "TSDB", dependencies: ["LineProtocol", "MultiRaft", "RaftCore", "RaftStorage"],
+            swiftSettings: strictSettings),
         // The meta group's state machine: nodes, tenants, databases, buckets, replica sets, users.
         .target(name: "Meta", dependencies: ["MultiRaft", "RaftCore"], swiftSettings: strictSettings),
         // Write and read routing: bucket, series hash, replica set, leader forwarding.
@@ -101,7 +103,8 @@ let package = Package(
             dependencies: [
                 "MultiRaft", "RaftTransport", "RaftStorage", "RaftCore", "Coordinator", "Meta", "TSDB", "SQL",
                 "LineProtocol", .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "CompressNIO", package: "compress-nio"), .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"), .product(name: "Logging", package: "swift-log"),
@@ -116,12 +119,15 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOCore", package: "swift-nio"),
             ], swiftSettings: strictSettings),
         .testTarget(
-            name: "MultiRaftTests", dependencies: ["MultiRaft", "RaftTransport", "RaftStorage", "RaftCore", "RaftWire"],
+            name: "MultiRaftTests",
+            dependencies: ["MultiRaft", "RaftTransport", "RaftStorage", "RaftCore", "RaftWire"],
             swiftSettings: strictSettings),
         .testTarget(name: "LineProtocolTests", dependencies: ["LineProtocol"], swiftSettings: strictSettings),
         .testTarget(
             name: "StoreTests",
-            dependencies: ["TSDB", "Meta", "SQL", "LineProtocol", "RaftCore", "Coordinator", "MultiRaft", "RaftTransport"],
+            dependencies: [
+                "TSDB", "Meta", "SQL", "LineProtocol", "RaftCore", "Coordinator", "MultiRaft", "RaftTransport",
+            ],
             swiftSettings: strictSettings),
         .testTarget(
             name: "EndToEndTests", dependencies: ["flotilla"], swiftSettings: strictSettings),
@@ -130,6 +136,8 @@ let package = Package(
         .testTarget(
             name: "RaftStorageTests", dependencies: ["RaftStorage", "RaftCore", "wal-crash-writer"],
             swiftSettings: strictSettings),
+        .testTarget(
+            name: "TSDBTests", dependencies: ["TSDB", "LineProtocol", "RaftStorage"], swiftSettings: strictSettings),
         .testTarget(name: "NodeSimulationTests", dependencies: ["NodeSimulation"], swiftSettings: strictSettings),
         .testTarget(
             name: "RaftSimulationTests", dependencies: ["RaftSimulation", "RaftCore"], swiftSettings: strictSettings),

@@ -129,7 +129,7 @@ final class SeriesData {
 /// One field's values for every row of a series: a typed array (only the one of the column's type is used) and
 /// a presence flag per row. Separate stored arrays, so that every change happens in place.
 struct Column {
-    enum Kind { case float, integer, unsigned, string, boolean }
+    enum Kind: Sendable, Equatable { case float, integer, unsigned, string, boolean }
     let kind: Kind
     var floats: [Double] = []
     var integers: [Int64] = []
@@ -137,6 +137,12 @@ struct Column {
     var strings: [String] = []
     var booleans: [Bool] = []
     var present: [Bool]
+
+    /// A column of `present.count` rows, its values still to be filled in (the reader of a column file).
+    init(kind: Kind, present: [Bool]) {
+        self.kind = kind
+        self.present = present
+    }
 
     init(like value: FieldValue, rows: Int) {
         switch value {

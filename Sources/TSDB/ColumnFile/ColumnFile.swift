@@ -1,0 +1,151 @@
+import LineProtocol
+import RaftStorage
+
+/// An open, immutable column file: its footer and index in memory, its chunks read on demand with their
+/// checksums verified. Safe to share between threads (reads are positioned, nothing in it changes).
+final class ColumnFile: Sendable {
+    let path: String
+    let fileSystem: any FileSystem
+    private let descriptor: Int32
+    let footer: ColumnFileFormat.Footer
+    let index: ColumnFileIndex
+    /// The file's size in bytes.
+    let size: Int
+
+    private init(
+        path: String, fileSystem: any FileSystem, descriptor: Int32, footer: ColumnFileFormat.Footer,
+        index: ColumnFileIndex, size: Int
+    ) {
+        self.path = path
+        self.fileSystem = fileSystem
+        self.descriptor = descriptor
+        self.footer = footer
+        self.index = index
+        self.size = size
+    }
+
+    deinit { fileSystem.close(descriptor) }
+
+    /// Opens `path`, checking its header, footer and index.
+    /// - Throws: `.corrupt` (with the offset) for a damaged file, `.unsupportedVersion`, `.io`.
+    static func open(_ path: String, fileSystem: any FileSystem) throws(ColumnFileError) -> ColumnFile {
+        let descriptor: Int32
+        do {
+            descriptor = try fileSystem.open(path, .read)
+        } catch {
+            throw ColumnFileError(.io, "cannot open \(path): \(error)")
+        }
+        do throws(ColumnFileError) {
+            let size = try io(path) { () throws(WALError) in try fileSystem.size(descriptor, path: path) }
+            let minimum = ColumnFileFormat.headerSize + ColumnFileFormat.footerSize
+            guard size >= minimum else {
+                throw ColumnFileError.corrupt(path, at: 0, "\(size) bytes, shorter than an empty file (\(minimum))")
+            }
+            let header = try read(fileSystem, descriptor, path, at: 0, count: ColumnFileFormat.headerSize)
+            guard Array(header.prefix(4)) == ColumnFileFormat.magic else {
+                throw ColumnFileError.corrupt(path, at: 0, "not a column file (bad magic)")
+            }
+            guard header[4] == ColumnFileFormat.version else {
+                throw ColumnFileError(
+                    .unsupportedVersion,
+                    "\(path): format version \(header[4]); this build reads version "
+                        + "\(ColumnFileFormat.version)")
+            }
+            let footerOffset = size - ColumnFileFormat.footerSize
+            let footerBytes = try read(
+                fileSystem, descriptor, path, at: footerOffset, count: ColumnFileFormat.footerSize)
+            guard let footer = ColumnFileFormat.Footer.decode(footerBytes[...]) else {
+                throw ColumnFileError.corrupt(path, at: UInt64(footerOffset), "the footer does not decode")
+            }
+            let footerVersion = footerBytes[ColumnFileFormat.Footer.versionOffset]
+            guard footerVersion == ColumnFileFormat.version else {
+                throw ColumnFileError(
+                    .unsupportedVersion,
+                    "\(path): the footer says format version \(footerVersion), the header "
+                        + "\(header[4])")
+            }
+            let indexEnd = footer.indexOffset + UInt64(footer.indexLength) + 4
+            guard footer.indexOffset >= UInt64(ColumnFileFormat.headerSize), indexEnd == UInt64(footerOffset) else {
+                throw ColumnFileError.corrupt(
+                    path, at: UInt64(footerOffset),
+                    "the footer places the index at \(footer.indexOffset), outside the file")
+            }
+            let indexBytes = try verifiedChunk(
+                fileSystem, descriptor, path,
+                ColumnFileIndex.Chunk(offset: footer.indexOffset, length: footer.indexLength + 4))
+            guard let index = ColumnFileIndex.decode(indexBytes[...]), index.series.count == Int(footer.seriesCount)
+            else {
+                throw ColumnFileError.corrupt(path, at: footer.indexOffset, "the index does not decode")
+            }
+            return ColumnFile(
+                path: path, fileSystem: fileSystem, descriptor: descriptor, footer: footer, index: index, size: size)
+        } catch {
+            fileSystem.close(descriptor)
+            throw error
+        }
+    }
+
+    /// The timestamps of block `block` of series `series` (positions in `index`).
+    func timestamps(series: Int, block: Int) throws(ColumnFileError) -> [Int64] {
+        let entry = index.series[series].blocks[block]
+        let payload = try Self.verifiedChunk(fileSystem, descriptor, path, entry.timestamps)
+        guard let timestamps = TimestampCodec.decode(payload[...], count: entry.rows) else {
+            throw ColumnFileError.corrupt(path, at: entry.timestamps.offset, "the timestamps do not decode")
+        }
+        return timestamps
+    }
+
+    /// Column `column` (a position in the series' `columns`) of block `block`, with one entry per row of the
+    /// block; `nil` if the block has no value of that column.
+    func column(series: Int, block: Int, column: Int) throws(ColumnFileError) -> Column? {
+        let entry = index.series[series]
+        guard let blockColumn = entry.blocks[block].columns[column] else { return nil }
+        let payload = try Self.verifiedChunk(fileSystem, descriptor, path, blockColumn.chunk)
+        guard
+            let decoded = ColumnChunk.decode(
+                payload[...], kind: entry.columns[column].kind, rows: entry.blocks[block].rows,
+                present: blockColumn.present)
+        else {
+            throw ColumnFileError.corrupt(
+                path, at: blockColumn.chunk.offset, "column '\(entry.columns[column].name)' does not decode")
+        }
+        return decoded
+    }
+
+    /// A chunk's payload, its checksum verified.
+    private static func verifiedChunk(
+        _ fileSystem: any FileSystem, _ descriptor: Int32, _ path: String, _ chunk: ColumnFileIndex.Chunk
+    ) throws(ColumnFileError) -> [UInt8] {
+        guard chunk.length >= 4 else {
+            throw ColumnFileError.corrupt(path, at: chunk.offset, "a chunk shorter than its checksum")
+        }
+        var bytes = try read(fileSystem, descriptor, path, at: Int(chunk.offset), count: Int(chunk.length))
+        guard bytes.count == Int(chunk.length) else {
+            throw ColumnFileError.corrupt(path, at: chunk.offset, "the file ends inside a chunk")
+        }
+        var stored: UInt32 = 0
+        for k in 0..<4 { stored |= UInt32(bytes[bytes.count - 4 + k]) << UInt32(8 * k) }
+        bytes.removeLast(4)
+        let computed = CRC32C.checksum(bytes)
+        guard stored == computed else {
+            throw ColumnFileError.corrupt(
+                path, at: chunk.offset,
+                "checksum mismatch in a \(chunk.length)-byte chunk (stored \(stored), computed \(computed))")
+        }
+        return bytes
+    }
+
+    private static func read(
+        _ fileSystem: any FileSystem, _ descriptor: Int32, _ path: String, at offset: Int, count: Int
+    ) throws(ColumnFileError) -> [UInt8] {
+        try io(path) { () throws(WALError) in try fileSystem.read(descriptor, at: offset, count: count, path: path) }
+    }
+
+    private static func io<T>(_ path: String, _ body: () throws(WALError) -> T) throws(ColumnFileError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw ColumnFileError(.io, "cannot read \(path): \(error)")
+        }
+    }
+}

@@ -1,0 +1,26 @@
+/// Why a column file could not be written or read. A damaged file names itself and the offset of the damage, so
+/// that the vnode holding it stops serving it and recovers from a healthy replica instead.
+public struct ColumnFileError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        /// A checksum failed, or bytes do not decode: the file is damaged.
+        case corrupt = "tsdb.file_corrupt"
+        /// The file was written by a format version this build cannot read.
+        case unsupportedVersion = "tsdb.file_version"
+        /// The file system failed (the underlying error's text is in the message).
+        case io = "tsdb.file_io"
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code.rawValue): \(message)" }
+
+    static func corrupt(_ path: String, at offset: UInt64, _ what: String) -> ColumnFileError {
+        ColumnFileError(.corrupt, "\(path) at offset \(offset): \(what)")
+    }
+}

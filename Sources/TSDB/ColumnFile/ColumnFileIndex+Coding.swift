@@ -1,0 +1,218 @@
+import LineProtocol
+
+/// The index's bytes: varints throughout (zigzag for signed values), floats as their 64-bit patterns.
+extension ColumnFileIndex {
+    func encoded() -> [UInt8] {
+        var bytes: [UInt8] = []
+        Varint.append(UInt64(series.count), to: &bytes)
+        for entry in series {
+            Self.append(entry.measurement, to: &bytes)
+            Varint.append(UInt64(entry.tags.count), to: &bytes)
+            for tag in entry.tags {
+                Self.append(tag.key, to: &bytes)
+                Self.append(tag.value, to: &bytes)
+            }
+            Varint.append(UInt64(entry.columns.count), to: &bytes)
+            for column in entry.columns {
+                Self.append(column.name, to: &bytes)
+                bytes.append(column.kind.code)
+            }
+            Varint.append(UInt64(entry.blocks.count), to: &bytes)
+            for block in entry.blocks {
+                Varint.append(Varint.zigzag(block.minTime), to: &bytes)
+                Varint.append(UInt64(bitPattern: block.maxTime &- block.minTime), to: &bytes)
+                Varint.append(UInt64(block.rows), to: &bytes)
+                Self.append(block.timestamps, to: &bytes)
+                for column in block.columns {
+                    guard let column else {
+                        bytes.append(0)
+                        continue
+                    }
+                    Varint.append(UInt64(column.present), to: &bytes)
+                    Self.append(column.chunk, to: &bytes)
+                    Self.append(column.stats, to: &bytes)
+                }
+            }
+        }
+        return bytes
+    }
+
+    /// The index in `bytes`; `nil` if they do not decode to one exactly.
+    static func decode(_ bytes: ArraySlice<UInt8>) -> ColumnFileIndex? {
+        var cursor = Cursor(bytes: bytes)
+        var index = ColumnFileIndex()
+        guard let seriesCount = cursor.count() else { return nil }
+        for _ in 0..<seriesCount {
+            guard let measurement = cursor.string(), let tagCount = cursor.count() else { return nil }
+            var tags: [Tag] = []
+            for _ in 0..<tagCount {
+                guard let key = cursor.string(), let value = cursor.string() else { return nil }
+                tags.append(Tag(key, value))
+            }
+            guard let columnCount = cursor.count() else { return nil }
+            var columns: [ColumnDefinition] = []
+            for _ in 0..<columnCount {
+                guard let name = cursor.string(), let code = cursor.byte(), let kind = Column.Kind(code: code) else {
+                    return nil
+                }
+                columns.append(ColumnDefinition(name: name, kind: kind))
+            }
+            guard let blockCount = cursor.count() else { return nil }
+            var blocks: [Block] = []
+            for _ in 0..<blockCount {
+                guard let minCode = cursor.varint(), let span = cursor.varint(), let rows = cursor.count(),
+                    let timestamps = cursor.chunk()
+                else { return nil }
+                let minTime = Varint.unzigzag(minCode)
+                var blockColumns: [BlockColumn?] = []
+                for column in columns {
+                    guard let present = cursor.count() else { return nil }
+                    if present == 0 {
+                        blockColumns.append(nil)
+                        continue
+                    }
+                    guard present <= rows, let chunk = cursor.chunk(), let stats = cursor.stats(column.kind) else {
+                        return nil
+                    }
+                    blockColumns.append(BlockColumn(present: present, chunk: chunk, stats: stats))
+                }
+                blocks.append(
+                    Block(
+                        minTime: minTime, maxTime: minTime &+ Int64(bitPattern: span), rows: rows,
+                        timestamps: timestamps, columns: blockColumns))
+            }
+            index.series.append(Series(measurement: measurement, tags: tags, columns: columns, blocks: blocks))
+        }
+        return cursor.isAtEnd ? index : nil
+    }
+
+    private static func append(_ text: String, to bytes: inout [UInt8]) {
+        Varint.append(UInt64(text.utf8.count), to: &bytes)
+        bytes.append(contentsOf: text.utf8)
+    }
+
+    private static func append(_ chunk: Chunk, to bytes: inout [UInt8]) {
+        Varint.append(chunk.offset, to: &bytes)
+        Varint.append(UInt64(chunk.length), to: &bytes)
+    }
+
+    private static func append(_ stats: ColumnStats, to bytes: inout [UInt8]) {
+        switch stats {
+        case .float(let low, let high, let sum):
+            for value in [low, high, sum] {
+                for shift in stride(from: 0, to: 64, by: 8) {
+                    bytes.append(UInt8(truncatingIfNeeded: value.bitPattern >> UInt64(shift)))
+                }
+            }
+        case .integer(let low, let high, let sum, let exact):
+            for value in [low, high, sum] { Varint.append(Varint.zigzag(value), to: &bytes) }
+            bytes.append(exact ? 1 : 0)
+        case .unsigned(let low, let high, let sum, let exact):
+            for value in [low, high, sum] { Varint.append(value, to: &bytes) }
+            bytes.append(exact ? 1 : 0)
+        case .boolean(let trues):
+            Varint.append(UInt64(trues), to: &bytes)
+        case .string:
+            break
+        }
+    }
+
+    /// Reads the index's parts, failing with `nil` at the first that does not decode.
+    private struct Cursor {
+        let bytes: ArraySlice<UInt8>
+        var position: Int
+
+        init(bytes: ArraySlice<UInt8>) {
+            self.bytes = bytes
+            position = bytes.startIndex
+        }
+
+        var isAtEnd: Bool { position == bytes.endIndex }
+
+        mutating func varint() -> UInt64? { Varint.read(bytes, at: &position) }
+
+        /// A count or length: a varint no larger than the bytes could hold (so damage cannot ask for a huge array).
+        mutating func count() -> Int? {
+            guard let value = varint(), value <= UInt64(Int32.max) else { return nil }
+            return Int(value)
+        }
+
+        mutating func byte() -> UInt8? {
+            guard position < bytes.endIndex else { return nil }
+            defer { position += 1 }
+            return bytes[position]
+        }
+
+        mutating func string() -> String? {
+            guard let length = count(), length <= bytes.endIndex - position else { return nil }
+            defer { position += length }
+            return String(validating: bytes[position..<(position + length)], as: UTF8.self)
+        }
+
+        mutating func chunk() -> Chunk? {
+            guard let offset = varint(), let length = varint(), length <= UInt64(UInt32.max) else { return nil }
+            return Chunk(offset: offset, length: UInt32(length))
+        }
+
+        mutating func float() -> Double? {
+            guard bytes.endIndex - position >= 8 else { return nil }
+            var bits: UInt64 = 0
+            for k in 0..<8 { bits |= UInt64(bytes[position + k]) << UInt64(8 * k) }
+            position += 8
+            return Double(bitPattern: bits)
+        }
+
+        mutating func flag() -> Bool? {
+            guard let value = byte(), value <= 1 else { return nil }
+            return value == 1
+        }
+
+        mutating func stats(_ kind: Column.Kind) -> ColumnStats? {
+            switch kind {
+            case .float:
+                guard let low = float(), let high = float(), let sum = float() else { return nil }
+                return .float(min: low, max: high, sum: sum)
+            case .integer:
+                guard let low = varint(), let high = varint(), let sum = varint(), let exact = flag() else {
+                    return nil
+                }
+                return .integer(
+                    min: Varint.unzigzag(low), max: Varint.unzigzag(high), sum: Varint.unzigzag(sum), exact: exact)
+            case .unsigned:
+                guard let low = varint(), let high = varint(), let sum = varint(), let exact = flag() else {
+                    return nil
+                }
+                return .unsigned(min: low, max: high, sum: sum, exact: exact)
+            case .boolean:
+                guard let trues = count() else { return nil }
+                return .boolean(trues: trues)
+            case .string:
+                return .string
+            }
+        }
+    }
+}
+
+extension Column.Kind {
+    /// The kind's byte in the file format (never changes).
+    var code: UInt8 {
+        switch self {
+        case .float: return 0
+        case .integer: return 1
+        case .unsigned: return 2
+        case .string: return 3
+        case .boolean: return 4
+        }
+    }
+
+    init?(code: UInt8) {
+        switch code {
+        case 0: self = .float
+        case 1: self = .integer
+        case 2: self = .unsigned
+        case 3: self = .string
+        case 4: self = .boolean
+        default: return nil
+        }
+    }
+}

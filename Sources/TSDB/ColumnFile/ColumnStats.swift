@@ -1,0 +1,53 @@
+/// What a block's column holds in summary, kept in the file's index: a query whose range covers a whole block
+/// answers `count`, `sum`, `min`, `max` (and `mean`) from these, without reading the block.
+enum ColumnStats: Sendable, Equatable {
+    case float(min: Double, max: Double, sum: Double)
+    /// `exact`: the sum did not overflow (otherwise the block must be read to sum it).
+    case integer(min: Int64, max: Int64, sum: Int64, exact: Bool)
+    case unsigned(min: UInt64, max: UInt64, sum: UInt64, exact: Bool)
+    case boolean(trues: Int)
+    case string
+
+    /// The stats of the present values of `column` in `rows`; `nil` when none is present.
+    static func of(_ column: Column, rows: Range<Int>) -> ColumnStats? {
+        let present = rows.filter { column.present[$0] }
+        guard let first = present.first else { return nil }
+        switch column.kind {
+        case .float:
+            var (low, high, sum) = (column.floats[first], column.floats[first], 0.0)
+            for row in present {
+                let value = column.floats[row]
+                low = Swift.min(low, value)
+                high = Swift.max(high, value)
+                sum += value
+            }
+            return .float(min: low, max: high, sum: sum)
+        case .integer:
+            var (low, high, sum, exact) = (column.integers[first], column.integers[first], Int64(0), true)
+            for row in present {
+                let value = column.integers[row]
+                low = Swift.min(low, value)
+                high = Swift.max(high, value)
+                let (next, overflow) = sum.addingReportingOverflow(value)
+                sum = next
+                exact = exact && !overflow
+            }
+            return .integer(min: low, max: high, sum: sum, exact: exact)
+        case .unsigned:
+            var (low, high, sum, exact) = (column.unsigneds[first], column.unsigneds[first], UInt64(0), true)
+            for row in present {
+                let value = column.unsigneds[row]
+                low = Swift.min(low, value)
+                high = Swift.max(high, value)
+                let (next, overflow) = sum.addingReportingOverflow(value)
+                sum = next
+                exact = exact && !overflow
+            }
+            return .unsigned(min: low, max: high, sum: sum, exact: exact)
+        case .boolean:
+            return .boolean(trues: present.count { column.booleans[$0] })
+        case .string:
+            return .string
+        }
+    }
+}
