@@ -19,6 +19,9 @@ public struct NodeSimulationOptions: Sendable {
     /// Series and hours (one bucket each) the clients write into.
     public var keys = 3
     public var hours = 3
+    /// Every this many seconds of virtual time the clients move on by an hour, as time-series writes do: new
+    /// buckets keep being created while clients read through nodes whose meta may not have them yet.
+    public var secondsPerHour = 4
     /// Crashes, partitions and dropped frames (off: only clients and replica changes).
     public var faults = true
     public init() {}
@@ -169,7 +172,8 @@ final class NodeScenario: @unchecked Sendable {
         if random(100) < 60 {
             let point = History.Point(
                 key: key,
-                timestamp: Self.baseTime + Int64(random(options.hours)) * Self.hour + Int64(random(2)) * 1_000_000_000)
+                timestamp: Self.baseTime + Int64(random(options.hours) + hoursPassed) * Self.hour
+                    + Int64(random(2)) * 1_000_000_000)
             let value = nextValue
             nextValue += 1
             history.invoked(History.Write(point: point, value: value, invoked: world.now, acknowledged: nil))
@@ -198,6 +202,11 @@ final class NodeScenario: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// How far the clients have moved on (`NodeSimulationOptions.secondsPerHour`).
+    private var hoursPassed: Int {
+        Int(world.now / (UInt64(max(1, options.secondsPerHour)) * 1_000_000_000))
     }
 
     private func read(_ key: Int, through coordinator: Coordinator) async throws(CoordinatorError) -> [Int64: Int64] {
