@@ -60,45 +60,14 @@ final class SeriesData {
         return row < timestamps.count && timestamps[row] == timestamp ? row : nil
     }
 
-    /// A hash of the row (series, time, fields by name): the checksum's unit.
+    /// A hash of the row (series, time, fields by name): the checksum's unit (`RowHasher`).
     func rowHash(_ row: Int) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ byte: UInt8) {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
-        func mix64(_ value: UInt64) {
-            for shift in stride(from: 0, to: 64, by: 8) { mix(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
-        }
-        for byte in key.bytes { mix(byte) }
-        mix64(UInt64(bitPattern: timestamps[row]))
+        var hasher = RowHasher(key: key.bytes, timestamp: timestamps[row])
         for name in columns.keys.sorted() {
             guard let value = columns[name]!.value(at: row) else { continue }
-            for byte in name.utf8 { mix(byte) }
-            switch value {
-            case .float(let v):
-                mix(0)
-                mix64(v.bitPattern)
-            case .integer(let v):
-                mix(1)
-                mix64(UInt64(bitPattern: v))
-            case .unsigned(let v):
-                mix(2)
-                mix64(v)
-            case .string(let v):
-                mix(3)
-                for byte in v.utf8 { mix(byte) }
-                mix(0xFF)
-            case .boolean(let v):
-                mix(4)
-                mix(v ? 1 : 0)
-            }
+            hasher.add(name, value)
         }
-        // SplitMix64's finalizer spreads the bits, so that the sum of many rows stays a good hash.
-        var z = hash
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        return hasher.finish()
     }
 
     /// The value of `field` at `row`, if the row has it.

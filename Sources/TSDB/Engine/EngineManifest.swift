@@ -1,0 +1,67 @@
+import RaftStorage
+
+/// Which column files make up a vnode, oldest first, and the Raft index they cover together: the one durable
+/// record of a vnode engine's state. Replaced atomically (temporary file, fsync, rename, directory fsync), so a
+/// crash leaves the old manifest or the new one; a file it does not list is a leftover of an interrupted flush or
+/// compaction and is deleted when the engine opens.
+///
+/// Layout: "FLMF", version (u8), 3 zero bytes; varints: covered index, next file number, file count, each file's
+/// number; then the CRC32C (u32, little-endian) of everything before it.
+struct EngineManifest: Sendable, Equatable {
+    static let fileName = "MANIFEST"
+    static let magic: [UInt8] = Array("FLMF".utf8)
+    static let version: UInt8 = 1
+
+    /// The last Raft log entry whose effects the files hold.
+    var coveredIndex: UInt64 = 0
+    /// The number the next file gets (numbers are never reused).
+    var nextFileNumber: UInt64 = 1
+    /// File numbers, oldest data first (a compaction's output takes its inputs' place).
+    var files: [UInt64] = []
+
+    static func fileName(of number: UInt64) -> String { "\(number).tsf" }
+
+    func encoded() -> [UInt8] {
+        var bytes = Self.magic + [Self.version, 0, 0, 0]
+        Varint.append(coveredIndex, to: &bytes)
+        Varint.append(nextFileNumber, to: &bytes)
+        Varint.append(UInt64(files.count), to: &bytes)
+        for number in files { Varint.append(number, to: &bytes) }
+        bytes.appendLittleEndian(CRC32C.checksum(bytes))
+        return bytes
+    }
+
+    /// The manifest in `bytes`, or why not.
+    static func decode(_ bytes: [UInt8], path: String) throws(ColumnFileError) -> EngineManifest {
+        guard bytes.count >= 12, Array(bytes.prefix(4)) == magic else {
+            throw ColumnFileError.corrupt(path, at: 0, "not a vnode manifest")
+        }
+        guard bytes[4] == version else {
+            throw ColumnFileError(
+                .unsupportedVersion, "\(path): manifest version \(bytes[4]), this build reads \(version)")
+        }
+        var stored: UInt32 = 0
+        for k in 0..<4 { stored |= UInt32(bytes[bytes.count - 4 + k]) << UInt32(8 * k) }
+        guard CRC32C.checksum(bytes.dropLast(4)) == stored else {
+            throw ColumnFileError.corrupt(path, at: 0, "the manifest's checksum does not match")
+        }
+        let body = bytes[8..<(bytes.count - 4)]
+        var position = body.startIndex
+        var manifest = EngineManifest()
+        guard let covered = Varint.read(body, at: &position), let next = Varint.read(body, at: &position),
+            let count = Varint.read(body, at: &position), count <= UInt64(body.count)
+        else { throw ColumnFileError.corrupt(path, at: 8, "the manifest does not decode") }
+        manifest.coveredIndex = covered
+        manifest.nextFileNumber = next
+        for _ in 0..<count {
+            guard let number = Varint.read(body, at: &position), number < next else {
+                throw ColumnFileError.corrupt(path, at: UInt64(position), "the manifest lists a bad file number")
+            }
+            manifest.files.append(number)
+        }
+        guard position == body.endIndex else {
+            throw ColumnFileError.corrupt(path, at: UInt64(position), "bytes after the manifest's file list")
+        }
+        return manifest
+    }
+}

@@ -1,0 +1,130 @@
+import LineProtocol
+import RaftStorage
+
+/// Files to merge into one, and where it goes: runs on any thread. The inputs are immutable and stay open until
+/// the output is installed.
+public struct CompactionTask: Sendable {
+    let inputs: [ColumnFile]
+    let inputNumbers: [UInt64]
+    let number: UInt64
+    let directory: String
+    let fileSystem: any FileSystem
+    let blockRows: Int
+
+    /// Merges the inputs series by series (oldest input first, so the newest write of a field wins) and writes
+    /// the output file.
+    public func run() throws(ColumnFileError) -> CompactedFile {
+        var cursors = inputs.map { _ in 0 }  // next series position in each input
+        var builder = ColumnFileBuilder(blockRows: blockRows)
+        while true {
+            // The smallest key not yet merged, across the inputs.
+            var next: SeriesKey?
+            for (k, file) in inputs.enumerated() where cursors[k] < file.index.series.count {
+                let key = file.index.series[cursors[k]].key
+                if next == nil || key < next! { next = key }
+            }
+            guard let key = next else { break }
+            var merger = RowMerger()
+            var measurement = ""
+            var tags: [Tag] = []
+            for (k, file) in inputs.enumerated() where cursors[k] < file.index.series.count {
+                let series = file.index.series[cursors[k]]
+                guard series.key == key else { continue }
+                measurement = series.measurement
+                tags = series.tags
+                for block in series.blocks.indices {
+                    let timestamps = try file.timestamps(series: cursors[k], block: block)
+                    var columns: [(name: String, column: Column)] = []
+                    for (c, definition) in series.columns.enumerated() {
+                        if let column = try file.column(series: cursors[k], block: block, column: c) {
+                            columns.append((definition.name, column))
+                        }
+                    }
+                    merger.add(timestamps: timestamps, columns: columns)
+                }
+                cursors[k] += 1
+            }
+            let (timestamps, columns) = merger.columns()
+            builder.append(measurement: measurement, tags: tags, timestamps: timestamps, columns: columns)
+        }
+        let covered = inputs.map(\.footer.coveredIndex).max() ?? 0
+        let path = directory + "/" + EngineManifest.fileName(of: number)
+        try builder.write(to: path, directory: directory, coveredIndex: covered, fileSystem: fileSystem)
+        return CompactedFile(
+            inputs: inputNumbers, number: number, file: try ColumnFile.open(path, fileSystem: fileSystem))
+    }
+}
+
+/// A compaction's result, to be installed by the engine's owner (`VnodeEngine.finishCompaction`).
+public struct CompactedFile: Sendable {
+    let inputs: [UInt64]
+    let number: UInt64
+    let file: ColumnFile
+}
+
+extension VnodeEngine {
+    /// The size tier of a file: files within a factor of `compactionFanIn` of each other share one, so each
+    /// point is rewritten about log_fanIn(total / smallest) times (size-tiered compaction).
+    func tier(_ file: ColumnFile) -> Int {
+        var tier = 0
+        var bound = 1 << 20
+        while file.size >= bound && tier < 40 {
+            bound *= max(2, options.compactionFanIn)
+            tier += 1
+        }
+        return tier
+    }
+
+    /// The oldest run of `compactionFanIn` consecutive files of one size tier, merged into one; `nil` if there is
+    /// none or a compaction is already running.
+    public func beginCompaction() -> CompactionTask? {
+        guard !isCompacting, options.compactionFanIn >= 2, files.count >= options.compactionFanIn else { return nil }
+        let fanIn = options.compactionFanIn
+        for start in 0...(files.count - fanIn) {
+            let run = files[start..<(start + fanIn)]
+            let tiers = Set(run.map(tier))
+            guard tiers.count == 1 else { continue }
+            let numbers = Array(manifest.files[start..<(start + fanIn)])
+            setCompacting(numbers)
+            return CompactionTask(
+                inputs: Array(run), inputNumbers: numbers, number: takeFileNumber(), directory: directory,
+                fileSystem: fileSystem, blockRows: options.blockRows)
+        }
+        return nil
+    }
+
+    /// Puts the merged file in its inputs' place in the manifest, then deletes the inputs.
+    public func finishCompaction(_ compacted: CompactedFile) throws(ColumnFileError) {
+        setCompacting(nil)
+        guard let start = manifest.files.firstIndex(of: compacted.inputs[0]),
+            Array(manifest.files[start...].prefix(compacted.inputs.count)) == compacted.inputs
+        else {
+            throw ColumnFileError(.io, "\(directory): the compaction's inputs are no longer consecutive files")
+        }
+        var next = manifest
+        let range = start..<(start + compacted.inputs.count)
+        next.files.replaceSubrange(range, with: [compacted.number])
+        var newFiles = files
+        newFiles.replaceSubrange(range, with: [compacted.file])
+        try install(next, files: newFiles)
+        for number in compacted.inputs {
+            // A file left behind is deleted at the next open (the manifest no longer lists it).
+            try? fileSystem.removeFile(directory + "/" + EngineManifest.fileName(of: number))
+        }
+    }
+
+    /// A compaction that failed: the inputs stay; its output, if written, is deleted at the next open.
+    public func abandonCompaction() { setCompacting(nil) }
+
+    /// Compacts on the caller's thread until no run is left (tests, maintenance).
+    public func compactNow() throws(ColumnFileError) {
+        while let task = beginCompaction() {
+            do {
+                try finishCompaction(try task.run())
+            } catch {
+                abandonCompaction()
+                throw error
+            }
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import RaftStorage
+
+/// A frozen memtable and where its file goes: runs on any thread, touching nothing but its own values and the
+/// file it writes.
+public struct FlushTask: Sendable {
+    let number: UInt64
+    let coveredIndex: UInt64
+    let series: [(key: SeriesKey, columns: SeriesColumns)]
+    let directory: String
+    let fileSystem: any FileSystem
+    let blockRows: Int
+
+    /// Writes the column file (temporary name, fsync, rename, directory fsync) and opens it.
+    public func run() throws(ColumnFileError) -> FlushedFile {
+        var builder = ColumnFileBuilder(blockRows: blockRows)
+        for (_, data) in series {
+            builder.append(
+                measurement: data.measurement, tags: data.tags, timestamps: data.timestamps, columns: data.columns)
+        }
+        let path = directory + "/" + EngineManifest.fileName(of: number)
+        try builder.write(to: path, directory: directory, coveredIndex: coveredIndex, fileSystem: fileSystem)
+        return FlushedFile(
+            number: number, coveredIndex: coveredIndex, file: try ColumnFile.open(path, fileSystem: fileSystem))
+    }
+}
+
+/// A flush's result, to be installed by the engine's owner (`VnodeEngine.finishFlush`).
+public struct FlushedFile: Sendable {
+    let number: UInt64
+    let coveredIndex: UInt64
+    let file: ColumnFile
+}
+
+extension VnodeEngine {
+    /// True when the memtable has grown past its bound and no flush is running.
+    public var wantsFlush: Bool { flushing == nil && memtable.valueCount >= options.memtableValues }
+
+    /// Freezes the memtable (a fresh one takes the writes that follow) and hands out the task that writes it;
+    /// `nil` if it is empty or a flush is already running. Until `finishFlush`, reads still see the frozen rows.
+    public func beginFlush() -> FlushTask? {
+        guard flushing == nil, !memtable.isEmpty else { return nil }
+        let frozen = memtable.frozen()
+        setFlushing(frozen)
+        replaceMemtable()
+        return FlushTask(
+            number: takeFileNumber(), coveredIndex: appliedIndex, series: frozen, directory: directory,
+            fileSystem: fileSystem, blockRows: options.blockRows)
+    }
+
+    /// Installs a flushed file: the manifest lists it and covers its index from now on.
+    public func finishFlush(_ flushed: FlushedFile) throws(ColumnFileError) {
+        var next = manifest
+        next.files.append(flushed.number)
+        next.coveredIndex = max(next.coveredIndex, flushed.coveredIndex)
+        try install(next, files: files + [flushed.file])
+        setFlushing(nil)
+    }
+
+    /// A flush that failed: its rows go back under the memtable's (which are newer), to be flushed again.
+    public func abandonFlush() {
+        guard let frozen = flushing else { return }
+        let newer = memtable
+        replaceMemtable()
+        for (_, data) in frozen {
+            for row in data.timestamps.indices { memtable.upsert(data.point(at: row)) }
+        }
+        for data in newer.series.values.sorted(by: { $0.key < $1.key }) {
+            for row in 0..<data.rowCount { memtable.upsert(data.point(at: row)) }
+        }
+        setFlushing(nil)
+    }
+
+    /// Flushes on the caller's thread (shutdown, tests, a snapshot that needs everything in files).
+    public func flushNow() throws(ColumnFileError) {
+        guard let task = beginFlush() else { return }
+        do {
+            try finishFlush(try task.run())
+        } catch {
+            abandonFlush()
+            throw error
+        }
+    }
+}

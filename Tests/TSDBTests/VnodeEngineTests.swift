@@ -1,0 +1,175 @@
+import Foundation
+import LineProtocol
+import RaftStorage
+import Testing
+
+@testable import TSDB
+
+/// The engine answers exactly what the in-memory store (`VnodeStore`, the reference) answers for the same
+/// writes, whatever has been flushed, compacted or restarted in between, and a crash anywhere in a flush or a
+/// compaction loses nothing that the log can give back.
+@Suite("Vnode engine")
+struct VnodeEngineTests {
+    /// A random batch of writes: few series and times, so that upserts of existing rows are common.
+    static func batch(_ random: inout CodecTests.Generator) -> [Point] {
+        (0..<Int(1 + random.next() % 40)).map { _ in
+            let host = "h\(random.next() % 5)"
+            let measurement = random.next() % 4 == 0 ? "disk" : "cpu"
+            var fields: [Field] = []
+            if random.next() % 4 != 0 { fields.append(Field("usage", .float(Double(random.next() % 1_000) / 10))) }
+            if random.next() % 3 == 0 { fields.append(Field("count", .integer(Int64(random.next() % 100)))) }
+            if random.next() % 5 == 0 {
+                fields.append(Field("state", .string(["up", "down"][Int(random.next() % 2)])))
+            }
+            if fields.isEmpty { fields.append(Field("ok", .boolean(random.next() % 2 == 0))) }
+            return Point(
+                measurement: measurement, tags: [SeriesTag("host", host)], fields: fields,
+                timestamp: Int64(random.next() % 300) * 1_000_000_000)
+        }
+    }
+
+    static func options(memtableValues: Int = 1_000_000) -> VnodeEngine.Options {
+        var options = VnodeEngine.Options()
+        options.memtableValues = memtableValues
+        options.blockRows = 16
+        options.compactionFanIn = 2
+        return options
+    }
+
+    /// The engine's and the model's answers to the same queries agree.
+    static func expectSameAnswers(
+        _ engine: VnodeEngine, _ model: VnodeStore, _ random: inout CodecTests.Generator, _ context: String
+    ) throws {
+        for measurement in ["cpu", "disk"] {
+            let start = Int64(random.next() % 300) * 1_000_000_000
+            let end = start + Int64(random.next() % 200) * 1_000_000_000
+            let host = "h\(random.next() % 5)"
+            for (from, to, filter) in [
+                (Int64.min, Int64.max, { (_: [LineProtocol.Tag]) in true }),
+                (start, end, { (tags: [LineProtocol.Tag]) in tags.contains { $0.value == host } }),
+            ] {
+                let expected = model.scan(measurement, start: from, end: to, seriesFilter: filter).sorted(
+                    by: Self.order)
+                let got = try engine.scan(measurement, start: from, end: to, seriesFilter: filter).sorted(
+                    by: Self.order)
+                let firstDifference = zip(got, expected).first { $0 != $1 }
+                #expect(
+                    got.count == expected.count && firstDifference == nil,
+                    "\(context): \(measurement) [\(from), \(to)): \(got.count) rows, expected \(expected.count); first difference: \(String(describing: firstDifference))"
+                )
+            }
+        }
+        #expect(try engine.checksum().checksum == model.checksum, "\(context): checksum")
+    }
+
+    static func order(_ a: Row, _ b: Row) -> Bool {
+        let keyA = SeriesKey(measurement: "", tags: a.tags)
+        let keyB = SeriesKey(measurement: "", tags: b.tags)
+        return keyA != keyB ? keyA < keyB : a.timestamp < b.timestamp
+    }
+
+    @Test(
+        "random writes, flushes, compactions and restarts answer as the in-memory model",
+        arguments: 0..<16 as Range<UInt64>)
+    func matchesTheModel(seed: UInt64) throws {
+        let directory = try ColumnFileTests.directory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var random = CodecTests.Generator(state: seed)
+        let options = Self.options(memtableValues: Int(50 + random.next() % 400))
+        var engine = try VnodeEngine.open(directory: directory, fileSystem: POSIXFileSystem(), options: options)
+        let model = VnodeStore()
+        var log: [(index: UInt64, points: [Point])] = []
+        var index: UInt64 = 0
+        for step in 1...300 {
+            let points = Self.batch(&random)
+            index += 1
+            log.append((index, points))
+            engine.apply(points, at: index)
+            for point in points { model.upsert(point) }
+            if engine.wantsFlush { try engine.flushNow() }
+            switch random.next() % 40 {
+            case 0: try engine.flushNow()
+            case 1: try engine.compactNow()
+            case 2:
+                // A restart: the memtable is gone; the log gives back what the files do not cover.
+                engine = try VnodeEngine.open(directory: directory, fileSystem: POSIXFileSystem(), options: options)
+                for entry in log where entry.index > engine.coveredIndex { engine.apply(entry.points, at: entry.index) }
+            case 3:
+                // A flush running while writes go on: they land in the new memtable, above the frozen one.
+                if let task = engine.beginFlush() {
+                    let more = Self.batch(&random)
+                    index += 1
+                    log.append((index, more))
+                    engine.apply(more, at: index)
+                    for point in more { model.upsert(point) }
+                    try Self.expectSameAnswers(engine, model, &random, "seed \(seed) step \(step), mid-flush")
+                    try engine.finishFlush(try task.run())
+                }
+            default: break
+            }
+            if step % 25 == 0 { try Self.expectSameAnswers(engine, model, &random, "seed \(seed) step \(step)") }
+        }
+        try engine.flushNow()
+        try engine.compactNow()
+        #expect(engine.files.count <= 8, "compaction keeps the file count low: \(engine.files.count)")
+        try Self.expectSameAnswers(engine, model, &random, "seed \(seed) at the end")
+    }
+
+    @Test("a kill at any step of a flush or a compaction loses nothing the log gives back")
+    func crashAnywhere() throws {
+        var random = CodecTests.Generator(state: 99)
+        let batches: [[Point]] = (0..<12).map { _ in Self.batch(&random) }
+        var crashPoint = 0
+        var crashesSeen = 0
+        while true {
+            let directory = try ColumnFileTests.directory()
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let fileSystem = CrashingFileSystem(mutationsBeforeCrash: crashPoint)
+            let model = VnodeStore()
+            var log: [(UInt64, [Point])] = []
+            do {
+                let engine = try VnodeEngine.open(directory: directory, fileSystem: fileSystem, options: Self.options())
+                for (k, points) in batches.enumerated() {
+                    log.append((UInt64(k + 1), points))
+                    for point in points { model.upsert(point) }
+                    engine.apply(points, at: UInt64(k + 1))
+                    if k % 3 == 2 { try engine.flushNow() }
+                    if k % 6 == 5 { try engine.compactNow() }
+                }
+            } catch {
+                #expect(fileSystem.hasCrashed, "crash point \(crashPoint): \(error)")
+            }
+            guard fileSystem.hasCrashed else { break }  // every step survived: the sequence is done
+            crashesSeen += 1
+            // After the kill: reopen on the real file system, replay the log past what the files cover.
+            let engine = try VnodeEngine.open(
+                directory: directory, fileSystem: POSIXFileSystem(), options: Self.options())
+            for (index, points) in log where index > engine.coveredIndex { engine.apply(points, at: index) }
+            // The model holds what reached the log before the kill, as the engine now must.
+            try Self.expectSameAnswers(engine, model, &random, "killed after \(crashPoint) mutations")
+            let names = try FileManager.default.contentsOfDirectory(atPath: directory)
+            #expect(names.allSatisfy { $0 == EngineManifest.fileName || $0.hasSuffix(".tsf") }, "leftovers: \(names)")
+            crashPoint += 1
+        }
+        #expect(crashesSeen > 20, "the sequence has many steps to be killed at: \(crashesSeen)")
+    }
+
+    @Test("a damaged file is named when the engine opens")
+    func damagedFileIsNamed() throws {
+        let directory = try ColumnFileTests.directory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var random = CodecTests.Generator(state: 5)
+        let engine = try VnodeEngine.open(directory: directory, fileSystem: POSIXFileSystem(), options: Self.options())
+        engine.apply(Self.batch(&random), at: 1)
+        try engine.flushNow()
+        let path = directory + "/" + EngineManifest.fileName(of: engine.manifest.files[0])
+        var bytes = try POSIXFileSystem().readAll(path)
+        bytes[bytes.count - ColumnFileFormat.footerSize - 3] ^= 0x40  // inside the index's checksum
+        try POSIXFileSystem().createAtomically(path, content: bytes, directory: directory, sync: false)
+        #expect {
+            _ = try VnodeEngine.open(directory: directory, fileSystem: POSIXFileSystem(), options: Self.options())
+        } throws: { error in
+            (error as? ColumnFileError)?.code == .corrupt && "\(error)".contains(path)
+        }
+    }
+}
