@@ -1,0 +1,145 @@
+import LineProtocol
+
+/// A field's count, sum, min and max over a time range of one series: the partial aggregate a vnode answers, for
+/// the query node to combine across series and replica sets (`merge`). Numbers of every type are summed and
+/// compared as `Double` (integers beyond 2^53 lose precision); strings and booleans are counted only.
+public struct FieldAggregate: Sendable, Equatable {
+    public var count = 0
+    public var sum = 0.0
+    public var min: Double?
+    public var max: Double?
+
+    public init() {}
+
+    public var mean: Double? { count > 0 && min != nil ? sum / Double(count) : nil }
+
+    mutating func add(_ value: FieldValue) {
+        count += 1
+        let number: Double
+        switch value {
+        case .float(let v): number = v
+        case .integer(let v): number = Double(v)
+        case .unsigned(let v): number = Double(v)
+        case .string, .boolean: return
+        }
+        sum += number
+        min = Swift.min(min ?? number, number)
+        max = Swift.max(max ?? number, number)
+    }
+
+    /// Adds another part (another block, series or replica set).
+    public mutating func merge(_ other: FieldAggregate) {
+        count += other.count
+        sum += other.sum
+        if let low = other.min { min = Swift.min(min ?? low, low) }
+        if let high = other.max { max = Swift.max(max ?? high, high) }
+    }
+
+    /// The aggregate of a block from its stats: `nil` when they cannot stand for its values (an integer sum that
+    /// overflowed).
+    init?(present: Int, stats: ColumnStats) {
+        count = present
+        switch stats {
+        case .float(let low, let high, let total):
+            (min, max, sum) = (low, high, total)
+        case .integer(let low, let high, let total, let exact):
+            guard exact else { return nil }
+            (min, max, sum) = (Double(low), Double(high), Double(total))
+        case .unsigned(let low, let high, let total, let exact):
+            guard exact else { return nil }
+            (min, max, sum) = (Double(low), Double(high), Double(total))
+        case .boolean, .string:
+            break
+        }
+    }
+}
+
+/// One series' part of an aggregate query, and how it was computed.
+public struct SeriesAggregate: Sendable, Equatable {
+    public var tags: [Tag]
+    public var aggregate: FieldAggregate
+}
+
+extension VnodeEngine {
+    /// `field`'s aggregate per series of `measurement` over `start <= time < end`, as `scan` would see the rows.
+    /// A file block wholly inside the range whose time span no other layer of the series touches is answered
+    /// from its stats without being read; the rest is read and merged (newest write wins) first.
+    /// - Returns: the series with at least one value of the field, in key order, and how many blocks were
+    ///   answered from their stats.
+    public func aggregate(
+        _ measurement: String, field: String, start: Int64 = .min, end: Int64 = .max,
+        seriesFilter: ([Tag]) -> Bool = { _ in true }
+    ) throws(ColumnFileError) -> (series: [SeriesAggregate], blocksFromStats: Int) {
+        /// Where a series' rows are, layer by layer (files by position, then the memory layers).
+        struct Span {
+            var layer: Int
+            var minTime: Int64
+            var maxTime: Int64
+        }
+        var spans: [SeriesKey: [Span]] = [:]
+        var tagsOf: [SeriesKey: [Tag]] = [:]
+        for (layer, file) in files.enumerated() {
+            for series in file.index.series where series.measurement == measurement && seriesFilter(series.tags) {
+                let key = series.key
+                tagsOf[key] = series.tags
+                for block in series.blocks {
+                    spans[key, default: []].append(Span(layer: layer, minTime: block.minTime, maxTime: block.maxTime))
+                }
+            }
+        }
+        let memoryLayers: [[(key: SeriesKey, data: SeriesColumns)]] = [
+            (flushing ?? []).map { ($0.key, $0.columns) },
+            memtable.series.compactMap { key, data in data.measurement == measurement ? (key, data.frozen()) : nil },
+        ]
+        for (offset, layer) in memoryLayers.enumerated() {
+            for (key, data) in layer
+            where data.measurement == measurement && !data.timestamps.isEmpty && seriesFilter(data.tags) {
+                tagsOf[key] = data.tags
+                spans[key, default: []].append(
+                    Span(layer: files.count + offset, minTime: data.timestamps[0], maxTime: data.timestamps.last!))
+            }
+        }
+        var result: [SeriesAggregate] = []
+        var blocksFromStats = 0
+        for key in tagsOf.keys.sorted() {
+            let seriesSpans = spans[key] ?? []
+            var total = FieldAggregate()
+            var merger = RowMerger()
+            for (layer, file) in files.enumerated() {
+                guard let s = file.index.series.firstIndex(where: { $0.key == key }) else { continue }
+                let series = file.index.series[s]
+                let column = series.columns.firstIndex { $0.name == field }
+                for (b, block) in series.blocks.enumerated() where block.maxTime >= start && block.minTime < end {
+                    let inside = block.minTime >= start && block.maxTime < end
+                    let alone = !seriesSpans.contains {
+                        $0.layer != layer && $0.minTime <= block.maxTime && $0.maxTime >= block.minTime
+                    }
+                    if inside && alone {
+                        guard let column, let entry = block.columns[column] else { continue }  // no value here
+                        if let part = FieldAggregate(present: entry.present, stats: entry.stats) {
+                            total.merge(part)
+                            blocksFromStats += 1
+                            continue
+                        }
+                    }
+                    let timestamps = try file.timestamps(series: s, block: b)
+                    var columns: [(name: String, column: Column)] = []
+                    if let column, let values = try file.column(series: s, block: b, column: column) {
+                        columns.append((field, values))
+                    }
+                    // Rows without the field still hide nothing: an upsert keeps the fields it lacks.
+                    merger.add(timestamps: timestamps, columns: columns, start: start, end: end)
+                }
+            }
+            for layer in memoryLayers {
+                guard let data = layer.first(where: { $0.key == key })?.data else { continue }
+                merger.add(
+                    timestamps: data.timestamps, columns: data.columns.filter { $0.name == field }, start: start,
+                    end: end)
+            }
+            for (_, fields) in merger.sortedRows() { if let value = fields[field] { total.add(value) } }
+            if total.count > 0 { result.append(SeriesAggregate(tags: tagsOf[key]!, aggregate: total)) }
+        }
+        return (result, blocksFromStats)
+    }
+}
