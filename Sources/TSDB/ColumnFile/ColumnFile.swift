@@ -112,6 +112,15 @@ final class ColumnFile: Sendable {
         return decoded
     }
 
+    /// `count` bytes of the file from `offset`, as they are on disk (a snapshot sends them).
+    func readRaw(at offset: Int, count: Int) throws(ColumnFileError) -> [UInt8] {
+        let bytes = try Self.read(fileSystem, descriptor, path, at: offset, count: count)
+        guard bytes.count == count else {
+            throw ColumnFileError(.io, "\(path): \(bytes.count) bytes at \(offset), expected \(count)")
+        }
+        return bytes
+    }
+
     /// A chunk's payload, its checksum verified.
     private static func verifiedChunk(
         _ fileSystem: any FileSystem, _ descriptor: Int32, _ path: String, _ chunk: ColumnFileIndex.Chunk

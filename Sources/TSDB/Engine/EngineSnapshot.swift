@@ -1,0 +1,183 @@
+import RaftStorage
+
+/// A vnode's state at one Raft index as what it is on disk — its column files — streamed to another replica
+/// without rewriting anything: a header (magic "FLVS", version, the covered index, each file's size, CRC32C), then
+/// each file's bytes in frames of at most `frameBytes` (u32 length, bytes, CRC32C). The files are immutable and
+/// held open by the source, so a compaction that deletes them meanwhile changes nothing of what is sent.
+public struct EngineSnapshotSource: Sendable {
+    static let magic: [UInt8] = Array("FLVS".utf8)
+    static let version: UInt8 = 1
+    static let frameBytes = 1 << 20
+
+    public let coveredIndex: UInt64
+    let files: [ColumnFile]
+
+    /// The header, then every file's frames, in pieces handed to `emit`.
+    public func write(_ emit: ([UInt8]) throws -> Void) throws {
+        var header = Self.magic + [Self.version, 0, 0, 0]
+        Varint.append(coveredIndex, to: &header)
+        Varint.append(UInt64(files.count), to: &header)
+        for file in files { Varint.append(UInt64(file.size), to: &header) }
+        header.appendLittleEndian(CRC32C.checksum(header))
+        try emit(UInt32(header.count).littleEndianBytes + header)
+        for file in files {
+            var offset = 0
+            while offset < file.size {
+                let count = min(Self.frameBytes, file.size - offset)
+                let bytes = try file.readRaw(at: offset, count: count)
+                var frame = UInt32(bytes.count).littleEndianBytes + bytes
+                frame.appendLittleEndian(CRC32C.checksum(bytes))
+                try emit(frame)
+                offset += count
+            }
+        }
+    }
+}
+
+extension VnodeEngine {
+    /// The engine's files as a snapshot at `coveredIndex`; `nil` while writes are held in memory (flush first:
+    /// a snapshot is the set of files at an index, nothing else).
+    public func snapshotSource() -> EngineSnapshotSource? {
+        guard memtable.isEmpty, flushing == nil else { return nil }
+        return EngineSnapshotSource(coveredIndex: coveredIndex, files: files)
+    }
+}
+
+/// Takes a snapshot stream in chunks of any size and writes its files into an empty directory (each file
+/// written, fsynced and renamed into place as it completes; the manifest last), then opens the engine there.
+/// A frame whose checksum fails, or a stream that does not match its header, is refused with where it went wrong.
+public struct EngineSnapshotReceiver {
+    let directory: String
+    let fileSystem: any FileSystem
+    let options: VnodeEngine.Options
+    private var buffer: [UInt8] = []
+    private var coveredIndex: UInt64?
+    private var sizes: [Int] = []
+    /// The file being received, its descriptor and how much of it is written.
+    private var current = 0
+    private var descriptor: Int32?
+    private var written = 0
+    /// Bytes of the stream consumed so far (for error messages).
+    private var position = 0
+
+    public init(directory: String, fileSystem: any FileSystem, options: VnodeEngine.Options = VnodeEngine.Options()) {
+        self.directory = directory
+        self.fileSystem = fileSystem
+        self.options = options
+    }
+
+    private func temporaryPath(_ k: Int) -> String {
+        directory + "/" + EngineManifest.fileName(of: UInt64(k + 1)) + ".tmp"
+    }
+
+    private func fail(_ what: String) -> ColumnFileError {
+        ColumnFileError(.corrupt, "snapshot stream for \(directory) at byte \(position): \(what)")
+    }
+
+    /// Consumes `chunk`, writing every frame now complete.
+    public mutating func take(_ chunk: [UInt8]) throws(ColumnFileError) {
+        buffer += chunk
+        var start = 0
+        while buffer.count - start >= 4 {
+            var length = 0
+            for k in 0..<4 { length |= Int(buffer[start + k]) << (8 * k) }
+            let needed = 4 + length + (coveredIndex == nil ? 0 : 4)
+            guard buffer.count - start >= needed else { break }
+            if coveredIndex == nil {
+                try readHeader(buffer[(start + 4)..<(start + 4 + length)])
+            } else {
+                let bytes = buffer[(start + 4)..<(start + 4 + length)]
+                var stored: UInt32 = 0
+                for k in 0..<4 { stored |= UInt32(buffer[start + 4 + length + k]) << UInt32(8 * k) }
+                guard CRC32C.checksum(bytes) == stored else { throw fail("a frame's checksum does not match") }
+                try writeFrame(Array(bytes))
+            }
+            start += needed
+            position += needed
+        }
+        buffer.removeFirst(start)
+    }
+
+    private mutating func readHeader(_ header: ArraySlice<UInt8>) throws(ColumnFileError) {
+        guard header.count >= 12, Array(header.prefix(4)) == EngineSnapshotSource.magic else {
+            throw fail("not a vnode snapshot")
+        }
+        guard header[header.startIndex + 4] == EngineSnapshotSource.version else {
+            throw ColumnFileError(
+                .unsupportedVersion, "snapshot stream for \(directory): version \(header[header.startIndex + 4])")
+        }
+        var stored: UInt32 = 0
+        for k in 0..<4 { stored |= UInt32(header[header.endIndex - 4 + k]) << UInt32(8 * k) }
+        guard CRC32C.checksum(header.dropLast(4)) == stored else { throw fail("the header's checksum does not match") }
+        let body = header.dropFirst(8).dropLast(4)
+        var at = body.startIndex
+        guard let covered = Varint.read(body, at: &at), let count = Varint.read(body, at: &at), count < 1 << 20 else {
+            throw fail("the header does not decode")
+        }
+        for _ in 0..<count {
+            let smallest = UInt64(ColumnFileFormat.headerSize + ColumnFileFormat.footerSize)
+            guard let size = Varint.read(body, at: &at), size >= smallest, size < 1 << 48 else {
+                throw fail("a file size does not decode")
+            }
+            sizes.append(Int(size))
+        }
+        guard at == body.endIndex else { throw fail("bytes after the header's file list") }
+        do {
+            try fileSystem.createDirectory(directory)
+            guard try fileSystem.contentsOfDirectory(directory).isEmpty else {
+                throw ColumnFileError(.io, "\(directory) is not empty: a snapshot installs into an empty directory")
+            }
+        } catch let error as ColumnFileError {
+            throw error
+        } catch {
+            throw ColumnFileError(.io, "cannot prepare \(directory): \(error)")
+        }
+        coveredIndex = covered
+    }
+
+    private mutating func writeFrame(_ bytes: [UInt8]) throws(ColumnFileError) {
+        guard current < sizes.count, written + bytes.count <= sizes[current] else {
+            throw fail("more bytes than the header announced")
+        }
+        let path = temporaryPath(current)
+        do {
+            if descriptor == nil { descriptor = try fileSystem.open(path, .createTruncating) }
+            try fileSystem.write(descriptor!, bytes, path: path)
+            written += bytes.count
+            if written == sizes[current] {
+                try fileSystem.syncData(descriptor!, path: path)
+                fileSystem.close(descriptor!)
+                descriptor = nil
+                try fileSystem.rename(path, to: String(path.dropLast(4)))
+                current += 1
+                written = 0
+            }
+        } catch {
+            throw ColumnFileError(.io, "cannot write \(path): \(error)")
+        }
+    }
+
+    /// After the last chunk: checks that every file arrived whole, writes the manifest and opens the engine
+    /// (which verifies every file's index).
+    public mutating func finish() throws(ColumnFileError) -> VnodeEngine {
+        guard let coveredIndex else { throw fail("the stream ended before its header") }
+        guard buffer.isEmpty, current == sizes.count else {
+            throw fail("the stream ended early: \(current) of \(sizes.count) files complete")
+        }
+        let manifest = EngineManifest(
+            coveredIndex: coveredIndex, nextFileNumber: UInt64(sizes.count + 1),
+            files: (0..<sizes.count).map { UInt64($0 + 1) })
+        do {
+            try fileSystem.createAtomically(
+                directory + "/" + EngineManifest.fileName, content: manifest.encoded(), directory: directory, sync: true
+            )
+        } catch {
+            throw ColumnFileError(.io, "cannot write the manifest in \(directory): \(error)")
+        }
+        return try VnodeEngine.open(directory: directory, fileSystem: fileSystem, options: options)
+    }
+}
+
+extension UInt32 {
+    var littleEndianBytes: [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: self >> UInt32(8 * $0)) } }
+}
