@@ -74,6 +74,30 @@ struct CodecTests {
         #expect(FloatCodec.encode(values).count < 1_000 * 2)
     }
 
+    @Test("decimal floats round-trip bit-exactly as scaled integers, and other floats are left to XOR codes")
+    func decimalsRoundTrip() {
+        var random = Generator(state: 3)
+        var gauge = 50.0
+        let tenths = (0..<1_000).map { _ -> Double in
+            gauge += Double(Int(random.next() % 21) - 10) / 10
+            return (gauge * 10).rounded() / 10
+        }
+        let encoded = DecimalCodec.encode(tenths)
+        #expect(encoded?.first == 1, "one decimal digit")
+        #expect(DecimalCodec.decode(encoded![...], count: tenths.count)?.map(\.bitPattern) == tenths.map(\.bitPattern))
+        #expect(encoded!.count < 2 * tenths.count, "\(encoded!.count) bytes: far below XOR codes")
+        let prices = [3.99, 4.05, 19.99, 0.01, 1e6 + 0.25, -7.5]
+        #expect(
+            DecimalCodec.decode(DecimalCodec.encode(prices)![...], count: 6)?.map(\.bitPattern)
+                == prices.map(\.bitPattern))
+        // Not decimals, or not representable: no decimal form.
+        #expect(DecimalCodec.encode([1.0 / 3.0]) == nil)
+        #expect(DecimalCodec.encode([Double.nan]) == nil)
+        #expect(DecimalCodec.encode([-0.0]) == nil, "-0.0 would come back as +0.0")
+        #expect(DecimalCodec.encode([1e300]) == nil)
+        #expect(hex(DecimalCodec.encode([20.5, 20.5, 21.0])!) == "019a03000a")
+    }
+
     @Test("integers and unsigned integers round-trip, extremes included", arguments: 0..<30 as Range<UInt64>)
     func integersRoundTrip(seed: UInt64) {
         var random = Generator(state: seed)

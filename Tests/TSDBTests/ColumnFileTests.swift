@@ -161,15 +161,15 @@ struct ColumnFileTests {
     }
 
     /// Header; timestamps chunk (1 s, 2 s, 3 s: 64-bit first value, 64-bit first delta, one zero bit) and its
-    /// CRC; the float chunk (all present; 20.5, same, 21.0 in a new XOR window) and its CRC; the index (one
-    /// series `cpu,host=a`, one float column `usage`, one block of 3 rows with min 20.5, max 21, sum 62) and its
-    /// CRC; the footer (index at 45, 62 bytes, 1 series, 3 rows, covered index 7, times 1 s to 3 s). Checked by
-    /// hand against the format when pinned.
+    /// CRC; the float chunk (all present; decimal form, exponent 1: 205, 205, 210 as zigzag deltas) and its CRC;
+    /// the index (one series `cpu,host=a`, one float column `usage`, one block of 3 rows with min 20.5, max 21,
+    /// sum 62) and its CRC; the footer (index at 40, 62 bytes, 1 series, 3 rows, covered index 7, times 1 s to
+    /// 3 s). Checked by hand against the format when pinned.
     static let goldenHex =
-        "464c434601000000000000003b9aca00000000007735940000c0472bd40140348000000000006783803de88b600103637075"
-        + "0104686f7374016101057573616765000180a8d6b90780a8d6b907030815031d100000000000803440000000000000354000"
-        + "00000000004f40a4c87bb42d000000000000003e000000010000000300000000000000070000000000000000ca9a3b000000"
-        + "00005ed0b20000000001000000464c4346"
+        "464c434601000000000000003b9aca00000000007735940000c0472bd40101019a03000a3e92377701036370750104686f73"
+        + "74016101057573616765000180a8d6b90780a8d6b907030815031d0b00000000008034400000000000003540000000000000"
+        + "4f4028eaf85a28000000000000003e000000010000000300000000000000070000000000000000ca9a3b00000000005ed0b2"
+        + "0000000001000000464c4346"
 
     @Test(
         "a flipped bit anywhere in a chunk is reported with the file and the chunk's offset",

@@ -1,7 +1,14 @@
 /// One column's values for the rows of one block, as a chunk's payload: a flags byte (bit 0: every row has a
 /// value), the presence bits unless every row has one (`BooleanCodec`), then the present values in the
-/// column's codec (`FloatCodec`, `IntegerCodec`, `StringCodec`, `BooleanCodec`).
+/// column's codec (`IntegerCodec`, `StringCodec`, `BooleanCodec`; floats start with a `FloatForm` byte and use
+/// whichever of `DecimalCodec` and `FloatCodec` is smaller for the block).
 enum ColumnChunk {
+    /// How a float chunk's values are coded.
+    enum FloatForm: UInt8 {
+        case xor = 0
+        case decimal = 1
+    }
+
     static func encode(_ column: Column, rows: Range<Int>) -> [UInt8] {
         let present = column.present[rows]
         let all = !present.contains(false)
@@ -9,7 +16,14 @@ enum ColumnChunk {
         if !all { bytes += BooleanCodec.encode(present) }
         let rowsWithValues = rows.lazy.filter { column.present[$0] }
         switch column.kind {
-        case .float: bytes += FloatCodec.encode(Array(rowsWithValues.map { column.floats[$0] }))
+        case .float:
+            let values = Array(rowsWithValues.map { column.floats[$0] })
+            let xor = FloatCodec.encode(values)
+            if let decimal = DecimalCodec.encode(values), decimal.count < xor.count {
+                bytes += [FloatForm.decimal.rawValue] + decimal
+            } else {
+                bytes += [FloatForm.xor.rawValue] + xor
+            }
         case .integer: bytes += IntegerCodec.encode(rowsWithValues.map { column.integers[$0] })
         case .unsigned: bytes += IntegerCodec.encode(unsigned: rowsWithValues.map { column.unsigneds[$0] })
         case .string: bytes += StringCodec.encode(Array(rowsWithValues.map { column.strings[$0] }))
@@ -40,7 +54,14 @@ enum ColumnChunk {
         var column = Column(kind: kind, present: presence)
         switch kind {
         case .float:
-            guard let decoded = FloatCodec.decode(values, count: present) else { return nil }
+            guard let form = values.first.flatMap(FloatForm.init(rawValue:)) else { return nil }
+            let codes = values.dropFirst()
+            let decoded: [Double]?
+            switch form {
+            case .xor: decoded = FloatCodec.decode(codes, count: present)
+            case .decimal: decoded = DecimalCodec.decode(codes, count: present)
+            }
+            guard let decoded else { return nil }
             column.floats = spread(decoded, over: presence, filler: 0)
         case .integer:
             guard let decoded = IntegerCodec.decode(values, count: present) else { return nil }
