@@ -51,9 +51,9 @@ public struct NodeSimulationResult: Sendable {
 }
 
 /// One run: clients writing points into new buckets and reading them back linearizably through random nodes,
-/// replica changes (MOVE, ADD, REMOVE, PROMOTE) and bucket width changes (ALTER DATABASE), crashes (process kills,
-/// some leaving torn WAL tails, and power losses in the middle of a node's work), disks that fill up, fail or
-/// stall, full and partial partitions and lost frames; then everything heals, every series is read through every
+/// replica changes (MOVE, ADD, REMOVE, PROMOTE, DRAIN NODE) and bucket width changes (ALTER DATABASE),
+/// crashes (process kills, some leaving torn WAL tails, and power losses in the middle of a node's work), disks
+/// that fill up, fail or stall, full and partial partitions and lost frames; then everything heals, every series is read through every
 /// node, and the replicas of every replica set and the meta replicas of every node are compared.
 ///
 /// `@unchecked Sendable`: used only on the simulator's thread (tasks run on its executor).
@@ -65,7 +65,13 @@ final class NodeScenario: @unchecked Sendable {
     var result: NodeSimulationResult
     private var nextValue: Int64 = 1
     private var databaseReady = false
-    private var adminBusy = false
+    /// The node (and its boot) running the replica change in progress, if one is. A change whose node went down
+    /// meanwhile is over: its task never resumes, as a killed process's would not.
+    private var adminRunningOn: (node: UInt64, boot: Int)?
+    private var adminBusy: Bool {
+        guard let running = adminRunningOn else { return false }
+        return world.isUp(running.node) && world.nodes[running.node]?.boot == running.boot
+    }
     /// The nodes that held a replica of each set before a MOVE or REPLICA REMOVE took it away.
     private var formerNodes: [UInt64: Set<UInt64>] = [:]
     private var finished = false
@@ -254,6 +260,22 @@ final class NodeScenario: @unchecked Sendable {
         case 3:
             let target = set.nodes[random(set.nodes.count)]
             change = { () throws(CoordinatorError) in try await coordinator.promoteReplica(set.id, node: target) }
+        case 4 where random(3) == 0:
+            // DRAIN NODE: every vnode of the node moves elsewhere, one MOVE after the other, while new buckets
+            // leave it out; then the node takes vnodes again.
+            let drained = world.nodeIDs[random(world.nodeIDs.count)]
+            world.logger.info("DRAIN NODE \(drained) from \(world.now / 1_000_000) ms")
+            change = { [world] () throws(CoordinatorError) in
+                let outcome: Result<[String], CoordinatorError>
+                do throws(CoordinatorError) {
+                    outcome = .success(try await coordinator.drainNode(drained))
+                } catch {
+                    outcome = .failure(error)
+                }
+                _ = try? await coordinator.execute(.setDraining(node: drained, draining: false))
+                world.logger.info("DRAIN NODE \(drained): \(outcome) at \(world.now / 1_000_000) ms")
+                _ = try outcome.get()
+            }
         default:
             // ALTER DATABASE … VNODE_DURATION: buckets created from now on have another width (and must not
             // overlap the ones that exist).
@@ -266,11 +288,12 @@ final class NodeScenario: @unchecked Sendable {
                 guard result.ok else { throw CoordinatorError(.badRequest, result.code, result.message) }
             }
         }
-        adminBusy = true
+        let running = (node: node, boot: world.nodes[node]!.boot)
+        adminRunningOn = running
         result.replicaChanges += 1
         world.spawn { [self] in
             if (try? await change()) != nil { result.replicaChangesDone += 1 }
-            adminBusy = false
+            if adminRunningOn?.node == running.node && adminRunningOn?.boot == running.boot { adminRunningOn = nil }
         }
     }
 
