@@ -82,3 +82,49 @@ struct EngineSnapshotTests {
         #expect { _ = try cut.finish() } throws: { error in "\(error)".contains("ended early") }
     }
 }
+
+/// What the engine keeps beside the points, and what it drops by age.
+@Suite("Vnode engine state and expiry")
+struct EngineStateTests {
+    @Test("the state given to a flush comes back with its covered index after a restart and through a snapshot")
+    func stateTravelsWithTheCoveredIndex() throws {
+        let root = try ColumnFileTests.directory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        var random = CodecTests.Generator(state: 8)
+        let engine = try VnodeEngine.open(directory: root + "/a", fileSystem: POSIXFileSystem())
+        engine.apply(VnodeEngineTests.batch(&random), at: 1)
+        try engine.flushNow(state: [1, 2, 3])
+        engine.apply(VnodeEngineTests.batch(&random), at: 2)
+        try engine.flushNow(state: [4, 5])
+        try engine.compactNow()
+        let reopened = try VnodeEngine.open(directory: root + "/a", fileSystem: POSIXFileSystem())
+        #expect(reopened.coveredIndex == 2 && reopened.coveredState == [4, 5])
+        var receiver = EngineSnapshotReceiver(directory: root + "/b", fileSystem: POSIXFileSystem())
+        try #require(reopened.snapshotSource()).write { try receiver.take($0) }
+        let installed = try receiver.finish()
+        #expect(installed.coveredIndex == 2 && installed.coveredState == [4, 5])
+    }
+
+    @Test("whole files older than the cutoff are dropped; newer ones and the memtable stay")
+    func expiryDropsWholeFiles() throws {
+        let directory = try ColumnFileTests.directory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let engine = try VnodeEngine.open(directory: directory, fileSystem: POSIXFileSystem())
+        func write(_ hour: Int64, at index: UInt64) {
+            let point = Point(
+                measurement: "cpu", tags: [SeriesTag("host", "a")], fields: [Field("usage", .float(Double(hour)))],
+                timestamp: hour * 3_600_000_000_000)
+            engine.apply([point], at: index)
+        }
+        write(1, at: 1)
+        try engine.flushNow()
+        write(2, at: 2)
+        try engine.flushNow()
+        write(3, at: 3)
+        #expect(try engine.dropFiles(endingBefore: 2 * 3_600_000_000_000) == 1)
+        #expect(try engine.scan("cpu").map(\.timestamp) == [2, 3].map { $0 * 3_600_000_000_000 })
+        let reopened = try VnodeEngine.open(directory: directory, fileSystem: POSIXFileSystem())
+        #expect(reopened.files.count == 1, "the dropped file is gone from the manifest and the directory")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).count == 2)
+    }
+}

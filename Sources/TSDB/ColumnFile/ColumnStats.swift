@@ -23,31 +23,30 @@ enum ColumnStats: Sendable, Equatable {
             }
             return .float(min: low, max: high, sum: sum)
         case .integer:
-            var (low, high, sum, exact) = (column.integers[first], column.integers[first], Int64(0), true)
-            for row in present {
-                let value = column.integers[row]
-                low = Swift.min(low, value)
-                high = Swift.max(high, value)
-                let (next, overflow) = sum.addingReportingOverflow(value)
-                sum = next
-                exact = exact && !overflow
-            }
+            let (low, high, sum, exact) = integerStats(present.lazy.map { column.integers[$0] })
             return .integer(min: low, max: high, sum: sum, exact: exact)
         case .unsigned:
-            var (low, high, sum, exact) = (column.unsigneds[first], column.unsigneds[first], UInt64(0), true)
-            for row in present {
-                let value = column.unsigneds[row]
-                low = Swift.min(low, value)
-                high = Swift.max(high, value)
-                let (next, overflow) = sum.addingReportingOverflow(value)
-                sum = next
-                exact = exact && !overflow
-            }
+            let (low, high, sum, exact) = integerStats(present.lazy.map { column.unsigneds[$0] })
             return .unsigned(min: low, max: high, sum: sum, exact: exact)
         case .boolean:
             return .boolean(trues: present.count { column.booleans[$0] })
         case .string:
             return .string
         }
+    }
+
+    /// Min, max and sum of a non-empty sequence; `exact`: the sum did not overflow.
+    private static func integerStats<T: FixedWidthInteger>(
+        _ values: some Sequence<T>
+    ) -> (min: T, max: T, sum: T, exact: Bool) {
+        var (low, high, sum, exact) = (T.max, T.min, T(0), true)
+        for value in values {
+            low = Swift.min(low, value)
+            high = Swift.max(high, value)
+            let (next, overflow) = sum.addingReportingOverflow(value)
+            sum = next
+            exact = exact && !overflow
+        }
+        return (low, high, sum, exact)
     }
 }

@@ -6,7 +6,7 @@ import RaftStorage
 /// compaction and is deleted when the engine opens.
 ///
 /// Layout: "FLMF", version (u8), 3 zero bytes; varints: covered index, next file number, file count, each file's
-/// number; then the CRC32C (u32, little-endian) of everything before it.
+/// number; the state's length (varint) and bytes; then the CRC32C (u32, little-endian) of everything before it.
 struct EngineManifest: Sendable, Equatable {
     static let fileName = "MANIFEST"
     static let magic: [UInt8] = Array("FLMF".utf8)
@@ -18,6 +18,9 @@ struct EngineManifest: Sendable, Equatable {
     var nextFileNumber: UInt64 = 1
     /// File numbers, oldest data first (a compaction's output takes its inputs' place).
     var files: [UInt64] = []
+    /// What the vnode's state machine keeps beside its points as of the covered index (its client-session
+    /// table), opaque to the engine.
+    var state: [UInt8] = []
 
     static func fileName(of number: UInt64) -> String { "\(number).tsf" }
 
@@ -27,6 +30,8 @@ struct EngineManifest: Sendable, Equatable {
         Varint.append(nextFileNumber, to: &bytes)
         Varint.append(UInt64(files.count), to: &bytes)
         for number in files { Varint.append(number, to: &bytes) }
+        Varint.append(UInt64(state.count), to: &bytes)
+        bytes += state
         bytes.appendLittleEndian(CRC32C.checksum(bytes))
         return bytes
     }
@@ -59,6 +64,11 @@ struct EngineManifest: Sendable, Equatable {
             }
             manifest.files.append(number)
         }
+        guard let stateLength = Varint.read(body, at: &position), stateLength == UInt64(body.endIndex - position) else {
+            throw ColumnFileError.corrupt(path, at: UInt64(position), "the manifest's state does not decode")
+        }
+        manifest.state = Array(body[position...])
+        position = body.endIndex
         guard position == body.endIndex else {
             throw ColumnFileError.corrupt(path, at: UInt64(position), "bytes after the manifest's file list")
         }

@@ -1,15 +1,17 @@
 import RaftStorage
 
 /// A vnode's state at one Raft index as what it is on disk — its column files — streamed to another replica
-/// without rewriting anything: a header (magic "FLVS", version, the covered index, each file's size, CRC32C), then
-/// each file's bytes in frames of at most `frameBytes` (u32 length, bytes, CRC32C). The files are immutable and
-/// held open by the source, so a compaction that deletes them meanwhile changes nothing of what is sent.
+/// without rewriting anything: a header (magic "FLVS", version, the covered index, each file's size, the state
+/// machine's state at that index, CRC32C), then each file's bytes in frames of at most `frameBytes` (u32
+/// length, bytes, CRC32C). The files are immutable and held open by the source, so a compaction that deletes
+/// them meanwhile changes nothing of what is sent.
 public struct EngineSnapshotSource: Sendable {
     static let magic: [UInt8] = Array("FLVS".utf8)
     static let version: UInt8 = 1
     static let frameBytes = 1 << 20
 
     public let coveredIndex: UInt64
+    let state: [UInt8]
     let files: [ColumnFile]
 
     /// The header, then every file's frames, in pieces handed to `emit`.
@@ -18,6 +20,8 @@ public struct EngineSnapshotSource: Sendable {
         Varint.append(coveredIndex, to: &header)
         Varint.append(UInt64(files.count), to: &header)
         for file in files { Varint.append(UInt64(file.size), to: &header) }
+        Varint.append(UInt64(state.count), to: &header)
+        header += state
         header.appendLittleEndian(CRC32C.checksum(header))
         try emit(UInt32(header.count).littleEndianBytes + header)
         for file in files {
@@ -39,7 +43,7 @@ extension VnodeEngine {
     /// a snapshot is the set of files at an index, nothing else).
     public func snapshotSource() -> EngineSnapshotSource? {
         guard memtable.isEmpty, flushing == nil else { return nil }
-        return EngineSnapshotSource(coveredIndex: coveredIndex, files: files)
+        return EngineSnapshotSource(coveredIndex: coveredIndex, state: coveredState, files: files)
     }
 }
 
@@ -52,6 +56,7 @@ public struct EngineSnapshotReceiver {
     let options: VnodeEngine.Options
     private var buffer: [UInt8] = []
     private var coveredIndex: UInt64?
+    private var state: [UInt8] = []
     private var sizes: [Int] = []
     /// The file being received, its descriptor and how much of it is written.
     private var current = 0
@@ -121,7 +126,10 @@ public struct EngineSnapshotReceiver {
             }
             sizes.append(Int(size))
         }
-        guard at == body.endIndex else { throw fail("bytes after the header's file list") }
+        guard let stateLength = Varint.read(body, at: &at), stateLength == UInt64(body.endIndex - at) else {
+            throw fail("the header's state does not decode")
+        }
+        state = Array(body[at...])
         do {
             try fileSystem.createDirectory(directory)
             guard try fileSystem.contentsOfDirectory(directory).isEmpty else {
@@ -166,7 +174,7 @@ public struct EngineSnapshotReceiver {
         }
         let manifest = EngineManifest(
             coveredIndex: coveredIndex, nextFileNumber: UInt64(sizes.count + 1),
-            files: (0..<sizes.count).map { UInt64($0 + 1) })
+            files: (0..<sizes.count).map { UInt64($0 + 1) }, state: state)
         do {
             try fileSystem.createAtomically(
                 directory + "/" + EngineManifest.fileName, content: manifest.encoded(), directory: directory, sync: true

@@ -128,3 +128,26 @@ extension VnodeEngine {
         }
     }
 }
+
+extension VnodeEngine {
+    /// TTL: drops every file whose newest point is older than `cutoff` (whole files: nothing is rewritten).
+    /// Rows still in memory are not dropped here; they go with their file once flushed.
+    /// - Returns: how many files were dropped.
+    @discardableResult
+    public func dropFiles(endingBefore cutoff: Int64) throws(ColumnFileError) -> Int {
+        let expired = Set(
+            zip(manifest.files, files).filter {
+                !(compactingInputs?.contains($0.0) ?? false) && $0.1.footer.maxTime < cutoff
+            }
+            .map(\.0))
+        guard !expired.isEmpty else { return 0 }
+        var next = manifest
+        next.files.removeAll { expired.contains($0) }
+        let kept = zip(manifest.files, files).filter { !expired.contains($0.0) }.map(\.1)
+        try install(next, files: kept)
+        for number in expired {
+            try? fileSystem.removeFile(directory + "/" + EngineManifest.fileName(of: number))
+        }
+        return expired.count
+    }
+}

@@ -5,6 +5,7 @@ import RaftStorage
 public struct FlushTask: Sendable {
     let number: UInt64
     let coveredIndex: UInt64
+    let state: [UInt8]
     let series: [(key: SeriesKey, columns: SeriesColumns)]
     let directory: String
     let fileSystem: any FileSystem
@@ -20,7 +21,8 @@ public struct FlushTask: Sendable {
         let path = directory + "/" + EngineManifest.fileName(of: number)
         try builder.write(to: path, directory: directory, coveredIndex: coveredIndex, fileSystem: fileSystem)
         return FlushedFile(
-            number: number, coveredIndex: coveredIndex, file: try ColumnFile.open(path, fileSystem: fileSystem))
+            number: number, coveredIndex: coveredIndex, state: state,
+            file: try ColumnFile.open(path, fileSystem: fileSystem))
     }
 }
 
@@ -28,6 +30,7 @@ public struct FlushTask: Sendable {
 public struct FlushedFile: Sendable {
     let number: UInt64
     let coveredIndex: UInt64
+    let state: [UInt8]
     let file: ColumnFile
 }
 
@@ -37,13 +40,15 @@ extension VnodeEngine {
 
     /// Freezes the memtable (a fresh one takes the writes that follow) and hands out the task that writes it;
     /// `nil` if it is empty or a flush is already running. Until `finishFlush`, reads still see the frozen rows.
-    public func beginFlush() -> FlushTask? {
+    /// `state`: what the state machine keeps beside the points as of the last write applied (its session table);
+    /// the manifest records it with the covered index.
+    public func beginFlush(state: [UInt8] = []) -> FlushTask? {
         guard flushing == nil, !memtable.isEmpty else { return nil }
         let frozen = memtable.frozen()
         setFlushing(frozen)
         replaceMemtable()
         return FlushTask(
-            number: takeFileNumber(), coveredIndex: appliedIndex, series: frozen, directory: directory,
+            number: takeFileNumber(), coveredIndex: appliedIndex, state: state, series: frozen, directory: directory,
             fileSystem: fileSystem, blockRows: options.blockRows)
     }
 
@@ -51,7 +56,10 @@ extension VnodeEngine {
     public func finishFlush(_ flushed: FlushedFile) throws(ColumnFileError) {
         var next = manifest
         next.files.append(flushed.number)
-        next.coveredIndex = max(next.coveredIndex, flushed.coveredIndex)
+        if flushed.coveredIndex >= next.coveredIndex {
+            next.coveredIndex = flushed.coveredIndex
+            next.state = flushed.state
+        }
         try install(next, files: files + [flushed.file])
         setFlushing(nil)
     }
@@ -71,8 +79,8 @@ extension VnodeEngine {
     }
 
     /// Flushes on the caller's thread (shutdown, tests, a snapshot that needs everything in files).
-    public func flushNow() throws(ColumnFileError) {
-        guard let task = beginFlush() else { return }
+    public func flushNow(state: [UInt8] = []) throws(ColumnFileError) {
+        guard let task = beginFlush(state: state) else { return }
         do {
             try finishFlush(try task.run())
         } catch {

@@ -45,6 +45,8 @@ public final class VnodeEngine {
 
     /// The last Raft log entry whose effects the files hold: writes at or below it are already durable here.
     public var coveredIndex: UInt64 { manifest.coveredIndex }
+    /// The state handed to the flush that covers `coveredIndex` (`beginFlush(state:)`).
+    public var coveredState: [UInt8] { manifest.state }
 
     private init(
         directory: String, options: Options, fileSystem: any FileSystem, manifest: EngineManifest, files: [ColumnFile]
@@ -133,4 +135,5 @@ public final class VnodeEngine {
     func replaceMemtable() { memtable = Memtable() }
     func setCompacting(_ inputs: [UInt64]?) { compacting = inputs }
     var isCompacting: Bool { compacting != nil }
+    var compactingInputs: [UInt64]? { compacting }
 }
