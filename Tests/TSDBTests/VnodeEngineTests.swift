@@ -173,3 +173,31 @@ struct VnodeEngineTests {
         }
     }
 }
+
+/// A field's type is the one its oldest layer gave it, in reads and in compaction, as in the memtable.
+@Suite("Vnode engine field types")
+struct EngineFieldTypeTests {
+    @Test("a value of another type written later is skipped in every layer, as the in-memory store skips it")
+    func laterTypeIsSkipped() throws {
+        let directory = try ColumnFileTests.directory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let engine = try VnodeEngine.open(
+            directory: directory, fileSystem: POSIXFileSystem(), options: VnodeEngineTests.options())
+        let model = VnodeStore()
+        func write(_ value: FieldValue, at index: UInt64) {
+            let point = Point(
+                measurement: "cpu", tags: [SeriesTag("host", "a")], fields: [Field("usage", value)], timestamp: 5)
+            engine.apply([point], at: index)
+            model.upsert(point)
+        }
+        write(.float(1.5), at: 1)
+        try engine.flushNow()
+        write(.integer(7), at: 2)
+        try engine.flushNow()
+        #expect(try engine.scan("cpu") == model.scan("cpu"))
+        #expect(try engine.aggregate("cpu", field: "usage").series.map(\.aggregate.sum) == [1.5])
+        try engine.compactNow()
+        #expect(try engine.scan("cpu") == model.scan("cpu"))
+        #expect(model.scan("cpu").first?.fields["usage"] == .float(1.5))
+    }
+}

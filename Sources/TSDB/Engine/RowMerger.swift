@@ -1,9 +1,12 @@
 import LineProtocol
 
-/// Merges the rows of one series from several layers, oldest first: a later layer's field replaces an earlier
-/// one's at the same time, fields it lacks are kept (an upsert). Then yields the rows in time order, as columns.
+/// Merges the rows of one series from several layers, oldest first, for a read: a later layer's field replaces
+/// an earlier one's at the same time, fields it lacks are kept (an upsert). A field keeps the type its oldest
+/// layer gives it; a newer value of another type is skipped, as the memtable skips it (`SeriesMerge`, which
+/// compaction runs, keeps the same rules).
 struct RowMerger {
     private(set) var rows: [Int64: [String: FieldValue]] = [:]
+    private var kinds: [String: Column.Kind] = [:]
 
     var isEmpty: Bool { rows.isEmpty }
 
@@ -11,6 +14,11 @@ struct RowMerger {
     mutating func add(
         timestamps: [Int64], columns: [(name: String, column: Column)], start: Int64 = .min, end: Int64 = .max
     ) {
+        let columns = columns.filter { name, column in
+            if let kind = kinds[name] { return kind == column.kind }
+            kinds[name] = column.kind
+            return true
+        }
         for (k, timestamp) in timestamps.enumerated() where timestamp >= start && timestamp < end {
             var fields = rows[timestamp] ?? [:]
             for (name, column) in columns {
@@ -23,19 +31,5 @@ struct RowMerger {
     /// The rows in time order.
     func sortedRows() -> [(timestamp: Int64, fields: [String: FieldValue])] {
         rows.keys.sorted().map { ($0, rows[$0]!) }
-    }
-
-    /// The rows as columns, for a file: timestamps ascending, one column per field name. A value whose type
-    /// differs from the first one seen for its field (a type changed between layers) is dropped.
-    func columns() -> (timestamps: [Int64], columns: [(name: String, column: Column)]) {
-        let timestamps = rows.keys.sorted()
-        var columns: [String: Column] = [:]
-        for (row, timestamp) in timestamps.enumerated() {
-            for (name, value) in rows[timestamp]! {
-                if columns[name] == nil { columns[name] = Column(like: value, rows: timestamps.count) }
-                _ = columns[name]!.set(value, at: row)
-            }
-        }
-        return (timestamps, columns.map { ($0.key, $0.value) })
     }
 }

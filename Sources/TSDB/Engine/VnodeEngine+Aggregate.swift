@@ -105,10 +105,21 @@ extension VnodeEngine {
             let seriesSpans = spans[key] ?? []
             var total = FieldAggregate()
             var merger = RowMerger()
+            // The field's type is the one its oldest layer gives it (values of another type are skipped, as
+            // `scan` skips them).
+            var fieldKind: Column.Kind?
+            for file in files where fieldKind == nil {
+                if let series = file.index.series.first(where: { $0.key == key }) {
+                    fieldKind = series.columns.first { $0.name == field }?.kind
+                }
+            }
+            for layer in memoryLayers where fieldKind == nil {
+                fieldKind = layer.first { $0.key == key }?.data.columns.first { $0.name == field }?.column.kind
+            }
             for (layer, file) in files.enumerated() {
                 guard let s = file.index.series.firstIndex(where: { $0.key == key }) else { continue }
                 let series = file.index.series[s]
-                let column = series.columns.firstIndex { $0.name == field }
+                let column = series.columns.firstIndex { $0.name == field && $0.kind == fieldKind }
                 for (b, block) in series.blocks.enumerated() where block.maxTime >= start && block.minTime < end {
                     let inside = block.minTime >= start && block.maxTime < end
                     let alone = !seriesSpans.contains {
@@ -134,7 +145,8 @@ extension VnodeEngine {
             for layer in memoryLayers {
                 guard let data = layer.first(where: { $0.key == key })?.data else { continue }
                 merger.add(
-                    timestamps: data.timestamps, columns: data.columns.filter { $0.name == field }, start: start,
+                    timestamps: data.timestamps,
+                    columns: data.columns.filter { $0.name == field && $0.column.kind == fieldKind }, start: start,
                     end: end)
             }
             for (_, fields) in merger.sortedRows() { if let value = fields[field] { total.add(value) } }

@@ -24,7 +24,7 @@ public struct CompactionTask: Sendable {
                 if next == nil || key < next! { next = key }
             }
             guard let key = next else { break }
-            var merger = RowMerger()
+            var sources: [SeriesMerge.Source] = []
             var measurement = ""
             var tags: [Tag] = []
             for (k, file) in inputs.enumerated() where cursors[k] < file.index.series.count {
@@ -32,6 +32,7 @@ public struct CompactionTask: Sendable {
                 guard series.key == key else { continue }
                 measurement = series.measurement
                 tags = series.tags
+                var source = SeriesMerge.Source()
                 for block in series.blocks.indices {
                     let timestamps = try file.timestamps(series: cursors[k], block: block)
                     var columns: [(name: String, column: Column)] = []
@@ -40,11 +41,12 @@ public struct CompactionTask: Sendable {
                             columns.append((definition.name, column))
                         }
                     }
-                    merger.add(timestamps: timestamps, columns: columns)
+                    source.append(timestamps: timestamps, columns: columns)
                 }
+                sources.append(source)
                 cursors[k] += 1
             }
-            let (timestamps, columns) = merger.columns()
+            let (timestamps, columns) = SeriesMerge.merge(sources)
             builder.append(measurement: measurement, tags: tags, timestamps: timestamps, columns: columns)
         }
         let covered = inputs.map(\.footer.coveredIndex).max() ?? 0
