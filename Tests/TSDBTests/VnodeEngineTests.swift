@@ -201,3 +201,44 @@ struct EngineFieldTypeTests {
         #expect(model.scan("cpu").first?.fields["usage"] == .float(1.5))
     }
 }
+
+/// A scan streams in batches, series by series, and stops at its limit.
+@Suite("Vnode engine streaming scans")
+struct EngineStreamingScanTests {
+    @Test(
+        "batches of any size add up to the whole scan, and a limit keeps its first rows",
+        arguments: 0..<6 as Range<UInt64>)
+    func batchesAndLimits(seed: UInt64) throws {
+        let directory = try ColumnFileTests.directory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var random = CodecTests.Generator(state: seed)
+        let engine = try VnodeEngine.open(
+            directory: directory, fileSystem: POSIXFileSystem(), options: VnodeEngineTests.options())
+        for index in 1...80 as ClosedRange<UInt64> {
+            engine.apply(VnodeEngineTests.batch(&random), at: index)
+            if index % 25 == 0 { try engine.flushNow() }
+        }
+        let whole = try engine.scan("cpu")
+        let batchRows = Int(1 + random.next() % 50)
+        var batches: [[Row]] = []
+        try engine.scan("cpu", batchRows: batchRows) { batch in
+            batches.append(batch)
+            return true
+        }
+        #expect(batches.flatMap { $0 } == whole)
+        #expect(batches.dropLast().allSatisfy { $0.count == batchRows })
+        let limit = Int(random.next() % UInt64(whole.count + 1))
+        var limited: [Row] = []
+        try engine.scan("cpu", limit: limit, batchRows: 7) { batch in
+            limited += batch
+            return true
+        }
+        #expect(limited == Array(whole.prefix(limit)))
+        var first: [Row] = []
+        try engine.scan("cpu", batchRows: 5) { batch in
+            first = batch
+            return false
+        }
+        #expect(first == Array(whole.prefix(5)), "emit answering false stops the scan")
+    }
+}

@@ -10,12 +10,50 @@ extension VnodeEngine {
         _ measurement: String, start: Int64 = .min, end: Int64 = .max, fields: Set<String>? = nil,
         seriesFilter: ([Tag]) -> Bool = { _ in true }
     ) throws(ColumnFileError) -> [Row] {
-        var merged: [SeriesKey: (tags: [Tag], merger: RowMerger)] = [:]
+        var rows: [Row] = []
+        try scan(measurement, start: start, end: end, fields: fields, seriesFilter: seriesFilter) { batch in
+            rows += batch
+            return true
+        }
+        return rows
+    }
+
+    /// The rows `scan` returns, handed to `emit` in batches of about `batchRows` as they are merged — one
+    /// series at a time, so that memory holds one series and one batch whatever the range — until `limit`
+    /// rows were handed out or `emit` answers false.
+    public func scan(
+        _ measurement: String, start: Int64 = .min, end: Int64 = .max, fields: Set<String>? = nil,
+        limit: Int? = nil, batchRows: Int = 4_096, seriesFilter: ([Tag]) -> Bool = { _ in true },
+        emit: ([Row]) -> Bool
+    ) throws(ColumnFileError) {
         func wanted(_ name: String) -> Bool { fields?.contains(name) ?? true }
-        for file in files {
+        /// Where one series' rows are: positions in files (oldest first), then the memory layers.
+        struct Location {
+            var tags: [Tag]
+            var files: [(file: Int, series: Int)] = []
+            var memory: [SeriesColumns] = []
+        }
+        var locations: [SeriesKey: Location] = [:]
+        for (f, file) in files.enumerated() {
             for (s, series) in file.index.series.enumerated()
             where series.measurement == measurement && seriesFilter(series.tags) {
-                var entry = merged[series.key] ?? (series.tags, RowMerger())
+                locations[series.key, default: Location(tags: series.tags)].files.append((f, s))
+            }
+        }
+        for (key, data) in flushing ?? [] where data.measurement == measurement && seriesFilter(data.tags) {
+            locations[key, default: Location(tags: data.tags)].memory.append(data)
+        }
+        for (key, data) in memtable.series where data.measurement == measurement && seriesFilter(data.tags) {
+            locations[key, default: Location(tags: data.tags)].memory.append(data.frozen())
+        }
+        var batch: [Row] = []
+        var remaining = limit ?? Int.max
+        for key in locations.keys.sorted() where remaining > 0 {
+            let location = locations[key]!
+            var merger = RowMerger()
+            for (f, s) in location.files {
+                let file = files[f]
+                let series = file.index.series[s]
                 for (b, block) in series.blocks.enumerated() where block.maxTime >= start && block.minTime < end {
                     let timestamps = try file.timestamps(series: s, block: b)
                     var columns: [(name: String, column: Column)] = []
@@ -24,32 +62,24 @@ extension VnodeEngine {
                             columns.append((definition.name, column))
                         }
                     }
-                    entry.merger.add(timestamps: timestamps, columns: columns, start: start, end: end)
+                    merger.add(timestamps: timestamps, columns: columns, start: start, end: end)
                 }
-                merged[series.key] = entry
             }
-        }
-        let memoryLayers: [[(key: SeriesKey, data: SeriesColumns)]] = [
-            (flushing ?? []).map { ($0.key, $0.columns) },
-            memtable.series.compactMap { key, data in data.measurement == measurement ? (key, data.frozen()) : nil },
-        ]
-        for layer in memoryLayers {
-            for (key, data) in layer where data.measurement == measurement && seriesFilter(data.tags) {
-                var entry = merged[key] ?? (data.tags, RowMerger())
-                entry.merger.add(
+            for data in location.memory {
+                merger.add(
                     timestamps: data.timestamps, columns: data.columns.filter { wanted($0.name) }, start: start,
                     end: end)
-                merged[key] = entry
+            }
+            for (timestamp, values) in merger.sortedRows() where !values.isEmpty && remaining > 0 {
+                batch.append(Row(tags: location.tags, timestamp: timestamp, fields: values))
+                remaining -= 1
+                if batch.count >= batchRows {
+                    guard emit(batch) else { return }
+                    batch.removeAll(keepingCapacity: true)
+                }
             }
         }
-        var rows: [Row] = []
-        for key in merged.keys.sorted() {
-            let (tags, merger) = merged[key]!
-            for (timestamp, values) in merger.sortedRows() where !values.isEmpty {
-                rows.append(Row(tags: tags, timestamp: timestamp, fields: values))
-            }
-        }
-        return rows
+        if !batch.isEmpty { _ = emit(batch) }
     }
 
     /// The measurements with data in any layer.
