@@ -20,11 +20,44 @@ struct EngineAggregateTests {
         return parts
     }
 
+    /// Per series, per window of `width`: what the model's rows add up to.
+    static func expectedWindows(
+        _ model: VnodeStore, _ field: String, _ start: Int64, _ end: Int64, width: Int64
+    ) -> [SeriesKey: [WindowAggregate]] {
+        var parts: [SeriesKey: [Int64: FieldAggregate]] = [:]
+        for row in model.scan("cpu", start: start, end: end) {
+            guard let value = row.fields[field] else { continue }
+            parts[SeriesKey(measurement: "cpu", tags: row.tags), default: [:]][
+                windowStart(row.timestamp, width: width), default: .init()
+            ].add(value)
+        }
+        return parts.mapValues { windows in
+            windows.keys.sorted().map { WindowAggregate(start: $0, aggregate: windows[$0]!) }
+        }
+    }
+
+    static func close(_ a: FieldAggregate, _ b: FieldAggregate) -> Bool {
+        a.count == b.count && a.min == b.min && a.max == b.max && abs(a.sum - b.sum) <= 1e-9 * max(1, abs(b.sum))
+    }
+
     static func expectEqual(
-        _ engine: VnodeEngine, _ model: VnodeStore, _ start: Int64, _ end: Int64, _ context: String
+        _ engine: VnodeEngine, _ model: VnodeStore, _ start: Int64, _ end: Int64, _ context: String,
+        window: Int64 = 7_000_000_000
     ) throws -> Int {
         var fromStats = 0
         for field in ["usage", "count", "state"] {
+            let (windowed, windowBlocks) = try engine.aggregate(
+                "cpu", field: field, start: start, end: end, window: window)
+            fromStats += windowBlocks
+            let wantWindows = Self.expectedWindows(model, field, start, end, width: window)
+            for part in windowed {
+                let got = part.windows
+                let want = wantWindows[SeriesKey(measurement: "cpu", tags: part.tags)] ?? []
+                #expect(
+                    got.count == want.count
+                        && zip(got, want).allSatisfy { $0.start == $1.start && Self.close($0.aggregate, $1.aggregate) },
+                    "\(context) \(field) windows of \(part.tags): \(got.count) vs \(want.count)")
+            }
             let (series, blocks) = try engine.aggregate("cpu", field: field, start: start, end: end)
             fromStats += blocks
             let want = Self.expected(model, "cpu", field, start, end)
@@ -91,6 +124,11 @@ struct EngineAggregateTests {
         let (series, fromStats) = try engine.aggregate("cpu", field: "usage")
         #expect(fromStats == 640 / 16, "every block of 16 rows from its stats")
         #expect(series.first?.aggregate == Self.expected(model, "cpu", "usage", .min, .max).values.first)
+        // Windows of 32 s hold two blocks of 16 rows each; windows of 24 s split one block of every three (the
+        // 13 blocks starting at 16 s + 48 s·k).
+        #expect(try engine.aggregate("cpu", field: "usage", window: 32_000_000_000).blocksFromStats == 40)
+        #expect(try engine.aggregate("cpu", field: "usage", window: 24_000_000_000).blocksFromStats == 27)
+        _ = try Self.expectEqual(engine, model, .min, .max, "windows of 24 s", window: 24_000_000_000)
         // A range that cuts the first and last blocks reads those two and takes the stats of the rest.
         let (_, partial) = try engine.aggregate("cpu", field: "usage", start: 8_000_000_000, end: 632_000_000_000)
         #expect(partial == 640 / 16 - 2)

@@ -54,22 +54,39 @@ public struct FieldAggregate: Sendable, Equatable {
     }
 }
 
-/// One series' part of an aggregate query, and how it was computed.
+/// One series' part of an aggregate query.
 public struct SeriesAggregate: Sendable, Equatable {
     public var tags: [Tag]
+    /// Over the whole range.
+    public var aggregate: FieldAggregate
+    /// Per window of the query's width that holds values, in time order (empty without a width).
+    public var windows: [WindowAggregate] = []
+}
+
+/// One time window's part of an aggregate: `start` is a multiple of the width (`GROUP BY time(width)`).
+public struct WindowAggregate: Sendable, Equatable {
+    public var start: Int64
     public var aggregate: FieldAggregate
 }
 
+/// The start of the window of width `width` holding `time` (windows are aligned to multiples of the width).
+func windowStart(_ time: Int64, width: Int64) -> Int64 {
+    let offset = time % width
+    return offset >= 0 ? time - offset : time - offset - width
+}
+
 extension VnodeEngine {
-    /// `field`'s aggregate per series of `measurement` over `start <= time < end`, as `scan` would see the rows.
-    /// A file block wholly inside the range whose time span no other layer of the series touches is answered
-    /// from its stats without being read; the rest is read and merged (newest write wins) first.
+    /// `field`'s aggregate per series of `measurement` over `start <= time < end`, as `scan` would see the rows,
+    /// and per window of `window` nanoseconds when given. A file block wholly inside the range (and inside one
+    /// window) whose time span no other layer of the series touches is answered from its stats without being
+    /// read; the rest is read and merged (newest write wins) first.
     /// - Returns: the series with at least one value of the field, in key order, and how many blocks were
     ///   answered from their stats.
     public func aggregate(
-        _ measurement: String, field: String, start: Int64 = .min, end: Int64 = .max,
+        _ measurement: String, field: String, start: Int64 = .min, end: Int64 = .max, window: Int64? = nil,
         seriesFilter: ([Tag]) -> Bool = { _ in true }
     ) throws(ColumnFileError) -> (series: [SeriesAggregate], blocksFromStats: Int) {
+        precondition(window.map { $0 > 0 } ?? true, "a window has a positive width")
         /// Where a series' rows are, layer by layer (files by position, then the memory layers).
         struct Span {
             var layer: Int
@@ -104,6 +121,7 @@ extension VnodeEngine {
         for key in tagsOf.keys.sorted() {
             let seriesSpans = spans[key] ?? []
             var total = FieldAggregate()
+            var windows: [Int64: FieldAggregate] = [:]
             var merger = RowMerger()
             // The field's type is the one its oldest layer gives it (values of another type are skipped, as
             // `scan` skips them).
@@ -121,7 +139,10 @@ extension VnodeEngine {
                 let series = file.index.series[s]
                 let column = series.columns.firstIndex { $0.name == field && $0.kind == fieldKind }
                 for (b, block) in series.blocks.enumerated() where block.maxTime >= start && block.minTime < end {
-                    let inside = block.minTime >= start && block.maxTime < end
+                    let inside =
+                        block.minTime >= start && block.maxTime < end
+                        && window.map { windowStart(block.minTime, width: $0) == windowStart(block.maxTime, width: $0) }
+                            ?? true
                     let alone = !seriesSpans.contains {
                         $0.layer != layer && $0.minTime <= block.maxTime && $0.maxTime >= block.minTime
                     }
@@ -129,6 +150,9 @@ extension VnodeEngine {
                         guard let column, let entry = block.columns[column] else { continue }  // no value here
                         if let part = FieldAggregate(present: entry.present, stats: entry.stats) {
                             total.merge(part)
+                            if let window {
+                                windows[windowStart(block.minTime, width: window), default: .init()].merge(part)
+                            }
                             blocksFromStats += 1
                             continue
                         }
@@ -149,8 +173,17 @@ extension VnodeEngine {
                     columns: data.columns.filter { $0.name == field && $0.column.kind == fieldKind }, start: start,
                     end: end)
             }
-            for (_, fields) in merger.sortedRows() { if let value = fields[field] { total.add(value) } }
-            if total.count > 0 { result.append(SeriesAggregate(tags: tagsOf[key]!, aggregate: total)) }
+            for (timestamp, fields) in merger.sortedRows() {
+                guard let value = fields[field] else { continue }
+                total.add(value)
+                if let window { windows[windowStart(timestamp, width: window), default: .init()].add(value) }
+            }
+            if total.count > 0 {
+                result.append(
+                    SeriesAggregate(
+                        tags: tagsOf[key]!, aggregate: total,
+                        windows: windows.keys.sorted().map { WindowAggregate(start: $0, aggregate: windows[$0]!) }))
+            }
         }
         return (result, blocksFromStats)
     }
