@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "flotilla-node-sim", targets: ["flotilla-node-sim"]),
         .executable(name: "raft-bench", targets: ["raft-bench"]),
         .executable(name: "wal-bench", targets: ["wal-bench"]),
+        .executable(name: "engine-bench", targets: ["engine-bench"]),
         .executable(name: "flotilla", targets: ["flotilla"]),
     ],
     dependencies: [
@@ -61,6 +62,13 @@ let package = Package(
         // Release-mode benchmark of the WAL beside the raw append + fdatasync rate of the same disk.
         .executableTarget(
             name: "wal-bench", dependencies: ["RaftStorage", "RaftCore", "BenchSupport"], swiftSettings: strictSettings),
+        // Release-mode measurement of the vnode storage engine on its own.
+        .executableTarget(
+            name: "engine-bench",
+            dependencies: [
+                "TSDB", "LineProtocol", "RaftStorage", "BenchSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ], swiftSettings: strictSettings),
         // Test support: a child process that appends to a WAL under load and reports what is durable; the
         // crash tests kill it with SIGKILL.
         .executableTarget(

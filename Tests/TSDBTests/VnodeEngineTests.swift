@@ -221,7 +221,7 @@ struct EngineStreamingScanTests {
         let whole = try engine.scan("cpu")
         let batchRows = Int(1 + random.next() % 50)
         var batches: [[Row]] = []
-        try engine.scan("cpu", batchRows: batchRows) { batch in
+        try engine.scanInBatches("cpu", batchRows: batchRows) { batch in
             batches.append(batch)
             return true
         }
@@ -229,13 +229,13 @@ struct EngineStreamingScanTests {
         #expect(batches.dropLast().allSatisfy { $0.count == batchRows })
         let limit = Int(random.next() % UInt64(whole.count + 1))
         var limited: [Row] = []
-        try engine.scan("cpu", limit: limit, batchRows: 7) { batch in
+        try engine.scanInBatches("cpu", limit: limit, batchRows: 7) { batch in
             limited += batch
             return true
         }
         #expect(limited == Array(whole.prefix(limit)))
         var first: [Row] = []
-        try engine.scan("cpu", batchRows: 5) { batch in
+        try engine.scanInBatches("cpu", batchRows: 5) { batch in
             first = batch
             return false
         }

@@ -11,6 +11,8 @@ final class ColumnFile: Sendable {
     let index: ColumnFileIndex
     /// The file's size in bytes.
     let size: Int
+    /// Each series' position in `index.series`.
+    let positions: [SeriesKey: Int]
 
     private init(
         path: String, fileSystem: any FileSystem, descriptor: Int32, footer: ColumnFileFormat.Footer,
@@ -22,6 +24,9 @@ final class ColumnFile: Sendable {
         self.footer = footer
         self.index = index
         self.size = size
+        var positions: [SeriesKey: Int] = [:]
+        for (position, series) in index.series.enumerated() { positions[series.key] = position }
+        self.positions = positions
     }
 
     deinit { fileSystem.close(descriptor) }

@@ -32,12 +32,20 @@ struct ColumnFileIndex: Sendable, Equatable {
     }
 
     struct Series: Sendable, Equatable {
-        var measurement: String
-        var tags: [Tag]
+        let measurement: String
+        let tags: [Tag]
         var columns: [ColumnDefinition]
         var blocks: [Block]
+        /// The series key of `measurement` and `tags`, built once.
+        let key: SeriesKey
 
-        var key: SeriesKey { SeriesKey(measurement: measurement, tags: tags) }
+        init(measurement: String, tags: [Tag], columns: [ColumnDefinition], blocks: [Block]) {
+            self.measurement = measurement
+            self.tags = tags
+            self.columns = columns
+            self.blocks = blocks
+            key = SeriesKey(measurement: measurement, tags: tags)
+        }
     }
 
     var series: [Series] = []

@@ -104,10 +104,11 @@ extension VnodeEngine {
                 }
             }
         }
-        let memoryLayers: [[(key: SeriesKey, data: SeriesColumns)]] = [
-            (flushing ?? []).map { ($0.key, $0.columns) },
-            memtable.series.compactMap { key, data in data.measurement == measurement ? (key, data.frozen()) : nil },
-        ]
+        var flushingLayer: [SeriesKey: SeriesColumns] = [:]
+        for (key, data) in flushing ?? [] where data.measurement == measurement { flushingLayer[key] = data }
+        var memtableLayer: [SeriesKey: SeriesColumns] = [:]
+        for (key, data) in memtable.series where data.measurement == measurement { memtableLayer[key] = data.frozen() }
+        let memoryLayers = [flushingLayer, memtableLayer]
         for (offset, layer) in memoryLayers.enumerated() {
             for (key, data) in layer
             where data.measurement == measurement && !data.timestamps.isEmpty && seriesFilter(data.tags) {
@@ -127,15 +128,15 @@ extension VnodeEngine {
             // `scan` skips them).
             var fieldKind: Column.Kind?
             for file in files where fieldKind == nil {
-                if let series = file.index.series.first(where: { $0.key == key }) {
-                    fieldKind = series.columns.first { $0.name == field }?.kind
+                if let position = file.positions[key] {
+                    fieldKind = file.index.series[position].columns.first { $0.name == field }?.kind
                 }
             }
             for layer in memoryLayers where fieldKind == nil {
-                fieldKind = layer.first { $0.key == key }?.data.columns.first { $0.name == field }?.column.kind
+                fieldKind = layer[key]?.columns.first { $0.name == field }?.column.kind
             }
             for (layer, file) in files.enumerated() {
-                guard let s = file.index.series.firstIndex(where: { $0.key == key }) else { continue }
+                guard let s = file.positions[key] else { continue }
                 let series = file.index.series[s]
                 let column = series.columns.firstIndex { $0.name == field && $0.kind == fieldKind }
                 for (b, block) in series.blocks.enumerated() where block.maxTime >= start && block.minTime < end {
@@ -167,7 +168,7 @@ extension VnodeEngine {
                 }
             }
             for layer in memoryLayers {
-                guard let data = layer.first(where: { $0.key == key })?.data else { continue }
+                guard let data = layer[key] else { continue }
                 merger.add(
                     timestamps: data.timestamps,
                     columns: data.columns.filter { $0.name == field && $0.column.kind == fieldKind }, start: start,

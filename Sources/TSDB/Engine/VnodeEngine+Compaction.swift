@@ -109,6 +109,7 @@ extension VnodeEngine {
         var newFiles = files
         newFiles.replaceSubrange(range, with: [compacted.file])
         try install(next, files: newFiles)
+        bytesCompacted += compacted.file.size
         for number in compacted.inputs {
             // A file left behind is deleted at the next open (the manifest no longer lists it).
             try? fileSystem.removeFile(directory + "/" + EngineManifest.fileName(of: number))

@@ -61,6 +61,7 @@ extension VnodeEngine {
             next.state = flushed.state
         }
         try install(next, files: files + [flushed.file])
+        bytesFlushed += flushed.file.size
         setFlushing(nil)
     }
 

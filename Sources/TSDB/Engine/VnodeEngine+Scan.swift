@@ -11,7 +11,7 @@ extension VnodeEngine {
         seriesFilter: ([Tag]) -> Bool = { _ in true }
     ) throws(ColumnFileError) -> [Row] {
         var rows: [Row] = []
-        try scan(measurement, start: start, end: end, fields: fields, seriesFilter: seriesFilter) { batch in
+        try scanInBatches(measurement, start: start, end: end, fields: fields, seriesFilter: seriesFilter) { batch in
             rows += batch
             return true
         }
@@ -21,7 +21,7 @@ extension VnodeEngine {
     /// The rows `scan` returns, handed to `emit` in batches of about `batchRows` as they are merged — one
     /// series at a time, so that memory holds one series and one batch whatever the range — until `limit`
     /// rows were handed out or `emit` answers false.
-    public func scan(
+    public func scanInBatches(
         _ measurement: String, start: Int64 = .min, end: Int64 = .max, fields: Set<String>? = nil,
         limit: Int? = nil, batchRows: Int = 4_096, seriesFilter: ([Tag]) -> Bool = { _ in true },
         emit: ([Row]) -> Bool

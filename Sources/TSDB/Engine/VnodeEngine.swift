@@ -42,6 +42,10 @@ public final class VnodeEngine {
     private var compacting: [UInt64]?
     /// The index of the last write applied.
     public private(set) var appliedIndex: UInt64
+    /// Bytes of column files written by flushes and by compactions since the engine opened (write
+    /// amplification: their sum over the files' size).
+    public internal(set) var bytesFlushed = 0
+    public internal(set) var bytesCompacted = 0
 
     /// The last Raft log entry whose effects the files hold: writes at or below it are already durable here.
     public var coveredIndex: UInt64 { manifest.coveredIndex }
@@ -107,6 +111,9 @@ public final class VnodeEngine {
 
     /// Values whose type differed from their column's in the memtable, skipped.
     public var typeConflicts: Int { memtable.typeConflicts }
+
+    /// How many column files the vnode has.
+    public var fileCount: Int { files.count }
 
     /// The files' total size in bytes.
     public var fileBytes: Int { files.reduce(0) { $0 + $1.size } }
