@@ -63,8 +63,11 @@ struct EngineBench: ParsableCommand {
         }
         let flushStart = ContinuousClock.now
         try engine.flushNow()
-        try engine.compactNow()
         flushSeconds += (ContinuousClock.now - flushStart).seconds
+        // Everything merged into as few files as the tiers allow, as a long-lived vnode would be.
+        let compactionStart = ContinuousClock.now
+        try engine.compactNow()
+        compactionSeconds += (ContinuousClock.now - compactionStart).seconds
         let total = (ContinuousClock.now - started).seconds
         let written = requests * 1_000
         let amplification = Double(engine.bytesFlushed + engine.bytesCompacted) / Double(max(1, engine.fileBytes))
