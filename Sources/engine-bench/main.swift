@@ -38,20 +38,21 @@ struct EngineBench: ParsableCommand {
         print(
             TableFormat.pad("points", 12) + TableFormat.pad("files", 7) + TableFormat.pad("disk MB", 9)
                 + TableFormat.pad("B/point", 9) + TableFormat.pad("RSS MB", 8))
+        func flushAndCompact() throws {
+            let flushStart = ContinuousClock.now
+            try engine.flushNow()
+            let compactionStart = ContinuousClock.now
+            flushSeconds += (compactionStart - flushStart).seconds
+            try engine.compactNow()
+            compactionSeconds += (ContinuousClock.now - compactionStart).seconds
+        }
         let started = ContinuousClock.now
         for request in 1...requests {
             let batch = generator.next(1_000)
             let applyStart = ContinuousClock.now
             engine.apply(batch, at: UInt64(request))
             applySeconds += (ContinuousClock.now - applyStart).seconds
-            if engine.wantsFlush {
-                let flushStart = ContinuousClock.now
-                try engine.flushNow()
-                flushSeconds += (ContinuousClock.now - flushStart).seconds
-                let compactionStart = ContinuousClock.now
-                try engine.compactNow()
-                compactionSeconds += (ContinuousClock.now - compactionStart).seconds
-            }
+            if engine.wantsFlush { try flushAndCompact() }
             if request % max(1, requests / 5) == 0 || request == requests {
                 let written = request * 1_000
                 print(
@@ -61,13 +62,8 @@ struct EngineBench: ParsableCommand {
                         + TableFormat.pad(TableFormat.fixed(Double(residentBytes()) / 1e6, 0), 8))
             }
         }
-        let flushStart = ContinuousClock.now
-        try engine.flushNow()
-        flushSeconds += (ContinuousClock.now - flushStart).seconds
         // Everything merged into as few files as the tiers allow, as a long-lived vnode would be.
-        let compactionStart = ContinuousClock.now
-        try engine.compactNow()
-        compactionSeconds += (ContinuousClock.now - compactionStart).seconds
+        try flushAndCompact()
         let total = (ContinuousClock.now - started).seconds
         let written = requests * 1_000
         let amplification = Double(engine.bytesFlushed + engine.bytesCompacted) / Double(max(1, engine.fileBytes))
