@@ -53,8 +53,9 @@ public struct NodeSimulationResult: Sendable {
 /// One run: clients writing points into new buckets and reading them back linearizably through random nodes,
 /// replica changes (MOVE, ADD, REMOVE, PROMOTE, DRAIN NODE) and bucket width changes (ALTER DATABASE),
 /// crashes (process kills, some leaving torn WAL tails, and power losses in the middle of a node's work), disks
-/// that fill up, fail or stall, full and partial partitions and lost frames; then everything heals, every series is read through every
-/// node, and the replicas of every replica set and the meta replicas of every node are compared.
+/// that fill up, fail or stall, full and partial partitions and lost frames; then everything heals, every series
+/// is read through every node, and the replicas of every replica set and the meta replicas of every node are
+/// compared.
 ///
 /// `@unchecked Sendable`: used only on the simulator's thread (tasks run on its executor).
 final class NodeScenario: @unchecked Sendable {

@@ -95,10 +95,28 @@ final class SeriesData {
     }
 }
 
+extension Dictionary where Key == SeriesKey, Value == SeriesData {
+    /// The series `point` belongs to, created empty (`created`) if this is its first point.
+    mutating func data(of point: Point) -> (data: SeriesData, created: Bool) {
+        let key = SeriesKey(point)
+        if let existing = self[key] { return (existing, false) }
+        let data = SeriesData(key: key, measurement: point.measurement, tags: point.tags)
+        self[key] = data
+        return (data, true)
+    }
+}
+
 /// One field's values for every row of a series: a typed array (only the one of the column's type is used) and
 /// a presence flag per row. Separate stored arrays, so that every change happens in place.
 struct Column {
-    enum Kind: Sendable, Equatable { case float, integer, unsigned, string, boolean }
+    /// The column's type; the raw value is its byte in the column file format (never changes).
+    enum Kind: UInt8, Sendable {
+        case float = 0
+        case integer = 1
+        case unsigned = 2
+        case string = 3
+        case boolean = 4
+    }
     let kind: Kind
     var floats: [Double] = []
     var integers: [Int64] = []

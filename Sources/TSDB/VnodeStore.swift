@@ -29,15 +29,8 @@ public final class VnodeStore: StateMachine {
     }
 
     func upsert(_ point: Point) {
-        let key = SeriesKey(point)
-        let data: SeriesData
-        if let existing = series[key] {
-            data = existing
-        } else {
-            data = SeriesData(key: key, measurement: point.measurement, tags: point.tags)
-            series[key] = data
-            byMeasurement[point.measurement, default: []].append(data)
-        }
+        let (data, created) = series.data(of: point)
+        if created { byMeasurement[point.measurement, default: []].append(data) }
         if let row = data.row(at: point.timestamp) { digest &-= data.rowHash(row) }
         let (inserted, conflicts) = data.upsert(point)
         if let row = data.row(at: point.timestamp) { digest &+= data.rowHash(row) }

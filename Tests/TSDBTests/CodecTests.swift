@@ -71,7 +71,7 @@ struct CodecTests {
     @Test("a slowly moving gauge takes far less than 8 bytes a value")
     func gaugeFloatsCompress() {
         let values = (0..<1_000).map { 20 + Double($0 % 7) * 0.5 }
-        #expect(FloatCodec.encode(values).count < 1_000 * 2)
+        #expect(FloatCodec.encode(values).count < 1_000, "under a byte a value (measured: 637 bytes)")
     }
 
     @Test("decimal floats round-trip bit-exactly as scaled integers, and other floats are left to XOR codes")
@@ -85,7 +85,7 @@ struct CodecTests {
         let encoded = DecimalCodec.encode(tenths)
         #expect(encoded?.first == 1, "one decimal digit")
         #expect(DecimalCodec.decode(encoded![...], count: tenths.count)?.map(\.bitPattern) == tenths.map(\.bitPattern))
-        #expect(encoded!.count < 2 * tenths.count, "\(encoded!.count) bytes: far below XOR codes")
+        #expect(encoded!.count < 1_100, "\(encoded!.count) bytes: about a byte a value (measured: 1,002)")
         let prices = [3.99, 4.05, 19.99, 0.01, 1e6 + 0.25, -7.5]
         #expect(
             DecimalCodec.decode(DecimalCodec.encode(prices)![...], count: 6)?.map(\.bitPattern)
@@ -119,7 +119,7 @@ struct CodecTests {
         let repeated = (0..<500).map { ["ok", "warn", "fail", "ünïcødé ✓"][$0 % 4] }
         let unique = (0..<500).map { "request-\($0)" }
         let encodedRepeated = StringCodec.encode(repeated)
-        #expect(encodedRepeated.first == 1 && encodedRepeated.count < 600)
+        #expect(encodedRepeated.first == 1 && encodedRepeated.count < 600, "a byte an index (measured: 531)")
         #expect(StringCodec.decode(encodedRepeated[...], count: 500) == repeated)
         let encodedUnique = StringCodec.encode(unique)
         #expect(encodedUnique.first == 0)

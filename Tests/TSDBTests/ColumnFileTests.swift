@@ -250,6 +250,6 @@ struct ColumnFileTests {
         }
         let bytes = Self.build([series]).finished(coveredIndex: 1)
         let raw = 10_000 * (8 + 3 * 8)
-        #expect(bytes.count * 5 < raw, "\(bytes.count) bytes for \(raw) raw")
+        #expect(bytes.count * 10 < raw, "\(bytes.count) bytes for \(raw) raw (measured: 23,062, 13.9 times less)")
     }
 }

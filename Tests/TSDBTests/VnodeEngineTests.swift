@@ -55,8 +55,10 @@ struct VnodeEngineTests {
                 let firstDifference = zip(got, expected).first { $0 != $1 }
                 #expect(
                     got.count == expected.count && firstDifference == nil,
-                    "\(context): \(measurement) [\(from), \(to)): \(got.count) rows, expected \(expected.count); first difference: \(String(describing: firstDifference))"
-                )
+                    """
+                    \(context): \(measurement) [\(from), \(to)): \(got.count) rows, expected \(expected.count); \
+                    first difference: \(String(describing: firstDifference))
+                    """)
             }
         }
         #expect(try engine.checksum().checksum == model.checksum, "\(context): checksum")
@@ -111,7 +113,8 @@ struct VnodeEngineTests {
         }
         try engine.flushNow()
         try engine.compactNow()
-        #expect(engine.files.count <= 8, "compaction keeps the file count low: \(engine.files.count)")
+        // Every file is under 1 MiB (one size tier) and the fan-in is 2: compaction leaves one file.
+        #expect(engine.files.count == 1, "compaction merged the files of one tier: \(engine.files.count) left")
         try Self.expectSameAnswers(engine, model, &random, "seed \(seed) at the end")
     }
 
@@ -151,7 +154,7 @@ struct VnodeEngineTests {
             #expect(names.allSatisfy { $0 == EngineManifest.fileName || $0.hasSuffix(".tsf") }, "leftovers: \(names)")
             crashPoint += 1
         }
-        #expect(crashesSeen > 20, "the sequence has many steps to be killed at: \(crashesSeen)")
+        #expect(crashesSeen > 50, "the sequence has many steps to be killed at: \(crashesSeen) (measured: 62)")
     }
 
     @Test("a damaged file is named when the engine opens")

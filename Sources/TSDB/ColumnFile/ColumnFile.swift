@@ -117,6 +117,20 @@ final class ColumnFile: Sendable {
         return decoded
     }
 
+    /// Block `block` of series `series`: its timestamps and the columns `wanted` picks that it has values of.
+    func rows(
+        series: Int, block: Int, wanted: (ColumnFileIndex.ColumnDefinition) -> Bool = { _ in true }
+    ) throws(ColumnFileError) -> (timestamps: [Int64], columns: [(name: String, column: Column)]) {
+        let timestamps = try timestamps(series: series, block: block)
+        var columns: [(name: String, column: Column)] = []
+        for (c, definition) in index.series[series].columns.enumerated() where wanted(definition) {
+            if let values = try column(series: series, block: block, column: c) {
+                columns.append((definition.name, values))
+            }
+        }
+        return (timestamps, columns)
+    }
+
     /// `count` bytes of the file from `offset`, as they are on disk (a snapshot sends them).
     func readRaw(at offset: Int, count: Int) throws(ColumnFileError) -> [UInt8] {
         let bytes = try Self.read(fileSystem, descriptor, path, at: offset, count: count)
@@ -130,23 +144,19 @@ final class ColumnFile: Sendable {
     private static func verifiedChunk(
         _ fileSystem: any FileSystem, _ descriptor: Int32, _ path: String, _ chunk: ColumnFileIndex.Chunk
     ) throws(ColumnFileError) -> [UInt8] {
-        guard chunk.length >= 4 else {
-            throw ColumnFileError.corrupt(path, at: chunk.offset, "a chunk shorter than its checksum")
-        }
-        var bytes = try read(fileSystem, descriptor, path, at: Int(chunk.offset), count: Int(chunk.length))
+        let bytes = try read(fileSystem, descriptor, path, at: Int(chunk.offset), count: Int(chunk.length))
         guard bytes.count == Int(chunk.length) else {
             throw ColumnFileError.corrupt(path, at: chunk.offset, "the file ends inside a chunk")
         }
-        var stored: UInt32 = 0
-        for k in 0..<4 { stored |= UInt32(bytes[bytes.count - 4 + k]) << UInt32(8 * k) }
-        bytes.removeLast(4)
-        let computed = CRC32C.checksum(bytes)
+        guard let (payload, stored, computed) = Checksummed.split(bytes[...]) else {
+            throw ColumnFileError.corrupt(path, at: chunk.offset, "a chunk shorter than its checksum")
+        }
         guard stored == computed else {
             throw ColumnFileError.corrupt(
                 path, at: chunk.offset,
                 "checksum mismatch in a \(chunk.length)-byte chunk (stored \(stored), computed \(computed))")
         }
-        return bytes
+        return Array(payload)
     }
 
     private static func read(

@@ -25,14 +25,13 @@ struct ColumnFileBuilder {
         measurement: String, tags: [Tag], timestamps: [Int64], columns: [(name: String, column: Column)]
     ) {
         guard !timestamps.isEmpty else { return }
-        let key = SeriesKey(measurement: measurement, tags: tags)
-        precondition(lastKey.map { $0 < key } ?? true, "series must be appended in ascending key order")
-        lastKey = key
         let sortedColumns = columns.sorted { $0.name < $1.name }
         var entry = ColumnFileIndex.Series(
             measurement: measurement, tags: tags.sorted { $0.key < $1.key },
             columns: sortedColumns.map { ColumnFileIndex.ColumnDefinition(name: $0.name, kind: $0.column.kind) },
             blocks: [])
+        precondition(lastKey.map { $0 < entry.key } ?? true, "series must be appended in ascending key order")
+        lastKey = entry.key
         var start = 0
         while start < timestamps.count {
             let rows = start..<min(timestamps.count, start + blockRows)
@@ -61,8 +60,7 @@ struct ColumnFileBuilder {
 
     private mutating func appendChunk(_ payload: [UInt8]) -> ColumnFileIndex.Chunk {
         let offset = UInt64(bytes.count)
-        bytes += payload
-        bytes.appendLittleEndian(CRC32C.checksum(payload))
+        Checksummed.append(payload, to: &bytes)
         return ColumnFileIndex.Chunk(offset: offset, length: UInt32(payload.count + 4))
     }
 
@@ -75,8 +73,7 @@ struct ColumnFileBuilder {
             indexOffset: UInt64(file.count), indexLength: UInt32(indexBytes.count),
             seriesCount: UInt32(index.series.count), rowCount: rowCount, coveredIndex: coveredIndex,
             minTime: isEmpty ? 0 : minTime, maxTime: isEmpty ? 0 : maxTime)
-        file += indexBytes
-        file.appendLittleEndian(CRC32C.checksum(indexBytes))
+        Checksummed.append(indexBytes, to: &file)
         file += footer.encoded()
         return file
     }
@@ -93,11 +90,5 @@ struct ColumnFileBuilder {
         } catch {
             throw ColumnFileError(.io, "cannot write \(path): \(error)")
         }
-    }
-}
-
-extension Array where Element == UInt8 {
-    mutating func appendLittleEndian(_ value: UInt32) {
-        for shift in stride(from: 0, to: 32, by: 8) { append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
     }
 }

@@ -1,5 +1,5 @@
 /// Why a column file could not be written or read. A damaged file names itself and the offset of the damage, so
-/// that the vnode holding it stops serving it and recovers from a healthy replica instead.
+/// that its owner can tell which file to stop serving and replace.
 public struct ColumnFileError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Code: String, Sendable {
         /// A checksum failed, or bytes do not decode: the file is damaged.

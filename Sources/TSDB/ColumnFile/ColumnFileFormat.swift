@@ -37,12 +37,13 @@ enum ColumnFileFormat {
         func encoded() -> [UInt8] {
             var bytes: [UInt8] = []
             bytes.reserveCapacity(ColumnFileFormat.footerSize)
-            append(indexOffset, to: &bytes)
-            append(UInt64(indexLength) | UInt64(seriesCount) << 32, to: &bytes)
-            append(rowCount, to: &bytes)
-            append(coveredIndex, to: &bytes)
-            append(UInt64(bitPattern: minTime), to: &bytes)
-            append(UInt64(bitPattern: maxTime), to: &bytes)
+            put64(indexOffset, &bytes)
+            put32(indexLength, &bytes)
+            put32(seriesCount, &bytes)
+            put64(rowCount, &bytes)
+            put64(coveredIndex, &bytes)
+            put64(UInt64(bitPattern: minTime), &bytes)
+            put64(UInt64(bitPattern: maxTime), &bytes)
             bytes += [ColumnFileFormat.version, 0, 0, 0]
             bytes += ColumnFileFormat.magic
             return bytes
@@ -54,25 +55,14 @@ enum ColumnFileFormat {
             guard bytes.count == ColumnFileFormat.footerSize, Array(bytes.suffix(4)) == ColumnFileFormat.magic else {
                 return nil
             }
-            let start = bytes.startIndex
-            func word(_ k: Int) -> UInt64 {
-                var value: UInt64 = 0
-                for j in 0..<8 { value |= UInt64(bytes[start + 8 * k + j]) << UInt64(8 * j) }
-                return value
-            }
-            return Footer(
-                indexOffset: word(0), indexLength: UInt32(truncatingIfNeeded: word(1)),
-                seriesCount: UInt32(truncatingIfNeeded: word(1) >> 32), rowCount: word(2), coveredIndex: word(3),
-                minTime: Int64(bitPattern: word(4)), maxTime: Int64(bitPattern: word(5)))
+            var reader = BinaryReader(bytes)
+            return try? Footer(
+                indexOffset: reader.u64(), indexLength: reader.u32(), seriesCount: reader.u32(), rowCount: reader.u64(),
+                coveredIndex: reader.u64(), minTime: Int64(bitPattern: reader.u64()),
+                maxTime: Int64(bitPattern: reader.u64()))
         }
 
         /// Where the version byte is in the footer.
         static let versionOffset = 48
-
-        private func append(_ value: UInt64, to bytes: inout [UInt8]) {
-            for shift in stride(from: 0, to: 64, by: 8) {
-                bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))
-            }
-        }
     }
 }

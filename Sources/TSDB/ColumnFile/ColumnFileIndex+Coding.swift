@@ -15,7 +15,7 @@ extension ColumnFileIndex {
             Varint.append(UInt64(entry.columns.count), to: &bytes)
             for column in entry.columns {
                 Self.append(column.name, to: &bytes)
-                bytes.append(column.kind.code)
+                bytes.append(column.kind.rawValue)
             }
             Varint.append(UInt64(entry.blocks.count), to: &bytes)
             for block in entry.blocks {
@@ -52,7 +52,8 @@ extension ColumnFileIndex {
             guard let columnCount = cursor.count() else { return nil }
             var columns: [ColumnDefinition] = []
             for _ in 0..<columnCount {
-                guard let name = cursor.string(), let code = cursor.byte(), let kind = Column.Kind(code: code) else {
+                guard let name = cursor.string(), let code = cursor.byte(), let kind = Column.Kind(rawValue: code)
+                else {
                     return nil
                 }
                 columns.append(ColumnDefinition(name: name, kind: kind))
@@ -189,30 +190,6 @@ extension ColumnFileIndex {
             case .string:
                 return .string
             }
-        }
-    }
-}
-
-extension Column.Kind {
-    /// The kind's byte in the file format (never changes).
-    var code: UInt8 {
-        switch self {
-        case .float: return 0
-        case .integer: return 1
-        case .unsigned: return 2
-        case .string: return 3
-        case .boolean: return 4
-        }
-    }
-
-    init?(code: UInt8) {
-        switch code {
-        case 0: self = .float
-        case 1: self = .integer
-        case 2: self = .unsigned
-        case 3: self = .string
-        case 4: self = .boolean
-        default: return nil
         }
     }
 }

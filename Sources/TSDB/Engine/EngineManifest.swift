@@ -32,8 +32,9 @@ struct EngineManifest: Sendable, Equatable {
         for number in files { Varint.append(number, to: &bytes) }
         Varint.append(UInt64(state.count), to: &bytes)
         bytes += state
-        bytes.appendLittleEndian(CRC32C.checksum(bytes))
-        return bytes
+        var framed: [UInt8] = []
+        Checksummed.append(bytes, to: &framed)
+        return framed
     }
 
     /// The manifest in `bytes`, or why not.
@@ -45,12 +46,10 @@ struct EngineManifest: Sendable, Equatable {
             throw ColumnFileError(
                 .unsupportedVersion, "\(path): manifest version \(bytes[4]), this build reads \(version)")
         }
-        var stored: UInt32 = 0
-        for k in 0..<4 { stored |= UInt32(bytes[bytes.count - 4 + k]) << UInt32(8 * k) }
-        guard CRC32C.checksum(bytes.dropLast(4)) == stored else {
+        guard let checked = Checksummed.payload(bytes[...]) else {
             throw ColumnFileError.corrupt(path, at: 0, "the manifest's checksum does not match")
         }
-        let body = bytes[8..<(bytes.count - 4)]
+        let body = checked.dropFirst(8)
         var position = body.startIndex
         var manifest = EngineManifest()
         guard let covered = Varint.read(body, at: &position), let next = Varint.read(body, at: &position),
@@ -68,10 +67,6 @@ struct EngineManifest: Sendable, Equatable {
             throw ColumnFileError.corrupt(path, at: UInt64(position), "the manifest's state does not decode")
         }
         manifest.state = Array(body[position...])
-        position = body.endIndex
-        guard position == body.endIndex else {
-            throw ColumnFileError.corrupt(path, at: UInt64(position), "bytes after the manifest's file list")
-        }
         return manifest
     }
 }

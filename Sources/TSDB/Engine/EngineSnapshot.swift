@@ -22,15 +22,18 @@ public struct EngineSnapshotSource: Sendable {
         for file in files { Varint.append(UInt64(file.size), to: &header) }
         Varint.append(UInt64(state.count), to: &header)
         header += state
-        header.appendLittleEndian(CRC32C.checksum(header))
-        try emit(UInt32(header.count).littleEndianBytes + header)
+        var first: [UInt8] = []
+        put32(UInt32(header.count + 4), &first)
+        Checksummed.append(header, to: &first)
+        try emit(first)
         for file in files {
             var offset = 0
             while offset < file.size {
                 let count = min(Self.frameBytes, file.size - offset)
-                let bytes = try file.readRaw(at: offset, count: count)
-                var frame = UInt32(bytes.count).littleEndianBytes + bytes
-                frame.appendLittleEndian(CRC32C.checksum(bytes))
+                var frame: [UInt8] = []
+                frame.reserveCapacity(count + 8)
+                put32(UInt32(count), &frame)
+                Checksummed.append(try file.readRaw(at: offset, count: count), to: &frame)
                 try emit(frame)
                 offset += count
             }
@@ -84,17 +87,19 @@ public struct EngineSnapshotReceiver {
         buffer += chunk
         var start = 0
         while buffer.count - start >= 4 {
-            var length = 0
-            for k in 0..<4 { length |= Int(buffer[start + k]) << (8 * k) }
+            var lengthReader = BinaryReader(buffer[start..<(start + 4)])
+            let length = Int(try! lengthReader.u32())  // four bytes are there
+            // The header's length counts its checksum; a data frame's does not.
             let needed = 4 + length + (coveredIndex == nil ? 0 : 4)
             guard buffer.count - start >= needed else { break }
+            let framed = buffer[(start + 4)..<(start + needed)]
             if coveredIndex == nil {
-                try readHeader(buffer[(start + 4)..<(start + 4 + length)])
+                guard let header = Checksummed.payload(framed) else {
+                    throw fail("the header's checksum does not match")
+                }
+                try readHeader(header)
             } else {
-                let bytes = buffer[(start + 4)..<(start + 4 + length)]
-                var stored: UInt32 = 0
-                for k in 0..<4 { stored |= UInt32(buffer[start + 4 + length + k]) << UInt32(8 * k) }
-                guard CRC32C.checksum(bytes) == stored else { throw fail("a frame's checksum does not match") }
+                guard let bytes = Checksummed.payload(framed) else { throw fail("a frame's checksum does not match") }
                 try writeFrame(Array(bytes))
             }
             start += needed
@@ -104,17 +109,14 @@ public struct EngineSnapshotReceiver {
     }
 
     private mutating func readHeader(_ header: ArraySlice<UInt8>) throws(ColumnFileError) {
-        guard header.count >= 12, Array(header.prefix(4)) == EngineSnapshotSource.magic else {
+        guard header.count >= 8, Array(header.prefix(4)) == EngineSnapshotSource.magic else {
             throw fail("not a vnode snapshot")
         }
         guard header[header.startIndex + 4] == EngineSnapshotSource.version else {
             throw ColumnFileError(
                 .unsupportedVersion, "snapshot stream for \(directory): version \(header[header.startIndex + 4])")
         }
-        var stored: UInt32 = 0
-        for k in 0..<4 { stored |= UInt32(header[header.endIndex - 4 + k]) << UInt32(8 * k) }
-        guard CRC32C.checksum(header.dropLast(4)) == stored else { throw fail("the header's checksum does not match") }
-        let body = header.dropFirst(8).dropLast(4)
+        let body = header.dropFirst(8)
         var at = body.startIndex
         guard let covered = Varint.read(body, at: &at), let count = Varint.read(body, at: &at), count < 1 << 20 else {
             throw fail("the header does not decode")
@@ -184,8 +186,4 @@ public struct EngineSnapshotReceiver {
         }
         return try VnodeEngine.open(directory: directory, fileSystem: fileSystem, options: options)
     }
-}
-
-extension UInt32 {
-    var littleEndianBytes: [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: self >> UInt32(8 * $0)) } }
 }

@@ -5,8 +5,6 @@ import LineProtocol
 /// its column's in this memtable is skipped and counted.
 final class Memtable {
     private(set) var series: [SeriesKey: SeriesData] = [:]
-    /// Rows held.
-    private(set) var rowCount = 0
     /// Field values written (each upsert of a field counts): what the flush threshold measures.
     private(set) var valueCount = 0
     private(set) var typeConflicts = 0
@@ -14,16 +12,7 @@ final class Memtable {
     var isEmpty: Bool { series.isEmpty }
 
     func upsert(_ point: Point) {
-        let key = SeriesKey(point)
-        let data: SeriesData
-        if let existing = series[key] {
-            data = existing
-        } else {
-            data = SeriesData(key: key, measurement: point.measurement, tags: point.tags)
-            series[key] = data
-        }
-        let (inserted, conflicts) = data.upsert(point)
-        if inserted { rowCount += 1 }
+        let (_, conflicts) = series.data(of: point).data.upsert(point)
         valueCount += point.fields.count
         typeConflicts += conflicts
     }

@@ -8,8 +8,6 @@ struct RowMerger {
     private(set) var rows: [Int64: [String: FieldValue]] = [:]
     private var kinds: [String: Column.Kind] = [:]
 
-    var isEmpty: Bool { rows.isEmpty }
-
     /// Adds `timestamps[k]` with each column's value at `k`, for every `k` with `start <= timestamp < end`.
     mutating func add(
         timestamps: [Int64], columns: [(name: String, column: Column)], start: Int64 = .min, end: Int64 = .max

@@ -11,8 +11,6 @@ public struct FieldAggregate: Sendable, Equatable {
 
     public init() {}
 
-    public var mean: Double? { count > 0 && min != nil ? sum / Double(count) : nil }
-
     mutating func add(_ value: FieldValue) {
         count += 1
         let number: Double
@@ -158,10 +156,8 @@ extension VnodeEngine {
                             continue
                         }
                     }
-                    let timestamps = try file.timestamps(series: s, block: b)
-                    var columns: [(name: String, column: Column)] = []
-                    if let column, let values = try file.column(series: s, block: b, column: column) {
-                        columns.append((field, values))
+                    let (timestamps, columns) = try file.rows(series: s, block: b) {
+                        $0.name == field && $0.kind == fieldKind
                     }
                     // Rows without the field still hide nothing: an upsert keeps the fields it lacks.
                     merger.add(timestamps: timestamps, columns: columns, start: start, end: end)

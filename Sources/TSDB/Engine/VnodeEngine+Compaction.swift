@@ -34,13 +34,7 @@ public struct CompactionTask: Sendable {
                 tags = series.tags
                 var source = SeriesMerge.Source()
                 for block in series.blocks.indices {
-                    let timestamps = try file.timestamps(series: cursors[k], block: block)
-                    var columns: [(name: String, column: Column)] = []
-                    for (c, definition) in series.columns.enumerated() {
-                        if let column = try file.column(series: cursors[k], block: block, column: c) {
-                            columns.append((definition.name, column))
-                        }
-                    }
+                    let (timestamps, columns) = try file.rows(series: cursors[k], block: block)
                     source.append(timestamps: timestamps, columns: columns)
                 }
                 sources.append(source)
@@ -80,14 +74,16 @@ extension VnodeEngine {
     /// The oldest run of `compactionFanIn` consecutive files of one size tier, merged into one; `nil` if there is
     /// none or a compaction is already running.
     public func beginCompaction() -> CompactionTask? {
-        guard !isCompacting, options.compactionFanIn >= 2, files.count >= options.compactionFanIn else { return nil }
+        guard compacting == nil, options.compactionFanIn >= 2, files.count >= options.compactionFanIn else {
+            return nil
+        }
         let fanIn = options.compactionFanIn
         for start in 0...(files.count - fanIn) {
             let run = files[start..<(start + fanIn)]
             let tiers = Set(run.map(tier))
             guard tiers.count == 1 else { continue }
             let numbers = Array(manifest.files[start..<(start + fanIn)])
-            setCompacting(numbers)
+            compacting = numbers
             return CompactionTask(
                 inputs: Array(run), inputNumbers: numbers, number: takeFileNumber(), directory: directory,
                 fileSystem: fileSystem, blockRows: options.blockRows)
@@ -97,7 +93,7 @@ extension VnodeEngine {
 
     /// Puts the merged file in its inputs' place in the manifest, then deletes the inputs.
     public func finishCompaction(_ compacted: CompactedFile) throws(ColumnFileError) {
-        setCompacting(nil)
+        compacting = nil
         guard let start = manifest.files.firstIndex(of: compacted.inputs[0]),
             Array(manifest.files[start...].prefix(compacted.inputs.count)) == compacted.inputs
         else {
@@ -117,7 +113,7 @@ extension VnodeEngine {
     }
 
     /// A compaction that failed: the inputs stay; its output, if written, is deleted at the next open.
-    public func abandonCompaction() { setCompacting(nil) }
+    public func abandonCompaction() { compacting = nil }
 
     /// Compacts on the caller's thread until no run is left (tests, maintenance).
     public func compactNow() throws(ColumnFileError) {
@@ -140,7 +136,7 @@ extension VnodeEngine {
     public func dropFiles(endingBefore cutoff: Int64) throws(ColumnFileError) -> Int {
         let expired = Set(
             zip(manifest.files, files).filter {
-                !(compactingInputs?.contains($0.0) ?? false) && $0.1.footer.maxTime < cutoff
+                !(compacting?.contains($0.0) ?? false) && $0.1.footer.maxTime < cutoff
             }
             .map(\.0))
         guard !expired.isEmpty else { return 0 }

@@ -45,8 +45,8 @@ extension VnodeEngine {
     public func beginFlush(state: [UInt8] = []) -> FlushTask? {
         guard flushing == nil, !memtable.isEmpty else { return nil }
         let frozen = memtable.frozen()
-        setFlushing(frozen)
-        replaceMemtable()
+        flushing = frozen
+        memtable = Memtable()
         return FlushTask(
             number: takeFileNumber(), coveredIndex: appliedIndex, state: state, series: frozen, directory: directory,
             fileSystem: fileSystem, blockRows: options.blockRows)
@@ -62,21 +62,21 @@ extension VnodeEngine {
         }
         try install(next, files: files + [flushed.file])
         bytesFlushed += flushed.file.size
-        setFlushing(nil)
+        flushing = nil
     }
 
     /// A flush that failed: its rows go back under the memtable's (which are newer), to be flushed again.
     public func abandonFlush() {
         guard let frozen = flushing else { return }
         let newer = memtable
-        replaceMemtable()
+        memtable = Memtable()
         for (_, data) in frozen {
             for row in data.timestamps.indices { memtable.upsert(data.point(at: row)) }
         }
-        for data in newer.series.values.sorted(by: { $0.key < $1.key }) {
+        for data in newer.series.values {
             for row in 0..<data.rowCount { memtable.upsert(data.point(at: row)) }
         }
-        setFlushing(nil)
+        flushing = nil
     }
 
     /// Flushes on the caller's thread (shutdown, tests, a snapshot that needs everything in files).

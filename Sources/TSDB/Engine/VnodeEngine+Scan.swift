@@ -55,13 +55,7 @@ extension VnodeEngine {
                 let file = files[f]
                 let series = file.index.series[s]
                 for (b, block) in series.blocks.enumerated() where block.maxTime >= start && block.minTime < end {
-                    let timestamps = try file.timestamps(series: s, block: b)
-                    var columns: [(name: String, column: Column)] = []
-                    for (c, definition) in series.columns.enumerated() where wanted(definition.name) {
-                        if let column = try file.column(series: s, block: b, column: c) {
-                            columns.append((definition.name, column))
-                        }
-                    }
+                    let (timestamps, columns) = try file.rows(series: s, block: b) { wanted($0.name) }
                     merger.add(timestamps: timestamps, columns: columns, start: start, end: end)
                 }
             }

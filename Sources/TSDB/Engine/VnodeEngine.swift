@@ -33,13 +33,13 @@ public final class VnodeEngine {
     private(set) var manifest: EngineManifest
     /// The files, in the manifest's order (oldest data first).
     private(set) var files: [ColumnFile]
-    private(set) var memtable = Memtable()
+    var memtable = Memtable()
     /// The memtable being flushed, if a flush is running: still read until its file is installed.
-    private(set) var flushing: [(key: SeriesKey, columns: SeriesColumns)]?
+    var flushing: [(key: SeriesKey, columns: SeriesColumns)]?
     /// The next file number handed to a task (the manifest persists it with the next change).
     private var nextFileNumber: UInt64
     /// The inputs of the compaction running, if one is.
-    private var compacting: [UInt64]?
+    var compacting: [UInt64]?
     /// The index of the last write applied.
     public private(set) var appliedIndex: UInt64
     /// Bytes of column files written by flushes and by compactions since the engine opened (write
@@ -137,10 +137,4 @@ public final class VnodeEngine {
         manifest = next
         self.files = files
     }
-
-    func setFlushing(_ series: [(key: SeriesKey, columns: SeriesColumns)]?) { flushing = series }
-    func replaceMemtable() { memtable = Memtable() }
-    func setCompacting(_ inputs: [UInt64]?) { compacting = inputs }
-    var isCompacting: Bool { compacting != nil }
-    var compactingInputs: [UInt64]? { compacting }
 }
