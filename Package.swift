@@ -145,7 +145,8 @@ let package = Package(
             name: "RaftStorageTests", dependencies: ["RaftStorage", "RaftCore", "wal-crash-writer"],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "TSDBTests", dependencies: ["TSDB", "LineProtocol", "RaftStorage"], swiftSettings: strictSettings),
+            name: "TSDBTests", dependencies: ["TSDB", "LineProtocol", "MultiRaft", "RaftCore", "RaftStorage"],
+            swiftSettings: strictSettings),
         .testTarget(name: "NodeSimulationTests", dependencies: ["NodeSimulation"], swiftSettings: strictSettings),
         .testTarget(
             name: "RaftSimulationTests", dependencies: ["RaftSimulation", "RaftCore"], swiftSettings: strictSettings),

@@ -156,7 +156,7 @@ public final class Coordinator: Sendable {
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for (_, batch) in batches {
-                    group.addTask { try await self.propose(VnodeStore.writeCommand(batch.points), to: batch.set) }
+                    group.addTask { try await self.propose(VnodeMachine.writeCommand(batch.points), to: batch.set) }
                 }
                 try await group.waitForAll()
             }
@@ -312,7 +312,7 @@ public final class Coordinator: Sendable {
             for set in bucket.replicaSets where set.isLive {
                 let answer = try await read(request, from: set, linearizable: !stale)
                 do {
-                    rows += try VnodeStore.rows(from: answer).filter { filter($0.tags) }
+                    rows += try VnodeQuery.rows(from: answer).filter { filter($0.tags) }
                 } catch {
                     throw CoordinatorError(.internalError, "read.malformed", "replica set \(set.id) answered: \(error)")
                 }
@@ -333,7 +333,7 @@ public final class Coordinator: Sendable {
         for bucket in database.buckets {
             for set in bucket.replicaSets where set.isLive {
                 let answer = try await read(VnodeQuery.schema.bytes, from: set, linearizable: false)
-                for (measurement, part) in (try? VnodeStore.schemas(from: answer)) ?? [:] {
+                for (measurement, part) in (try? VnodeQuery.schemas(from: answer)) ?? [:] {
                     var entry = result[measurement] ?? MeasurementSchema(tags: [], fields: [:])
                     entry.tags.formUnion(part.tags)
                     entry.fields.merge(part.fields) { a, _ in a }

@@ -43,16 +43,21 @@ public struct NodeAssembly: Sendable {
     public init(
         settings: HostSettings, transport: any RaftTransport, peers: Set<NodeID>, layout: Layout,
         metaNodes: [UInt64], foundingNodeCount: Int, environment: any HostEnvironment, logger: Logger,
+        engineOptions: VnodeEngine.Options = VnodeEngine.Options(),
         nodeRegistered: @escaping @Sendable (NodeInfo) -> Void
     ) {
         let metaStore = MetaStore()
+        let vnodeRoot = settings.dataDirectory + "/vnodes"
+        let fileSystem = environment.fileSystem
         let host = MultiRaftHost(
             settings: settings, transport: transport, peers: peers,
             stateMachine: { group in
                 // Meta and vnodes apply each client request once, however often it was retried.
                 if group == layout.metaGroup { return DeduplicatingMachine(metaStore) }
                 if group.rawValue >= layout.keyValueGroupBase { return KeyValueMachine() }
-                return DeduplicatingMachine(VnodeStore())
+                return DeduplicatingMachine(
+                    VnodeMachine(
+                        directory: vnodeRoot + "/\(group.rawValue)", fileSystem: fileSystem, options: engineOptions))
             }, logger: logger, environment: environment)
         let nodeID = settings.nodeID.rawValue
         let follower = GroupFollower(host: host, node: nodeID, metaGroup: layout.metaGroup)
@@ -71,7 +76,7 @@ public struct NodeAssembly: Sendable {
             if group == layout.metaGroup { follower.replayFinished(current: metaStore.current) }
         }
         host.readHandler = { machine, request in
-            (machine.unwrapped as? VnodeStore)?.prepareAnswer(request) ?? .done([])
+            (machine.unwrapped as? VnodeMachine)?.prepareAnswer(request) ?? .done([])
         }
         self.host = host
         self.meta = metaStore

@@ -11,7 +11,7 @@ import RaftCore
 public final class DeduplicatingMachine: StateMachine {
     /// The machine that applies the commands.
     public let base: any StateMachine
-    public private(set) var sessions = SessionTable()
+    public internal(set) var sessions = SessionTable()
 
     /// What a proposer is answered for an enveloped request below its client's floor whose result is no longer
     /// kept: nothing was applied now, and whether an earlier copy was is unknown.
@@ -42,10 +42,17 @@ public final class DeduplicatingMachine: StateMachine {
         return bytes + table
     }
 
-    public func snapshot() -> [UInt8] { header + base.snapshot() }
+    public func snapshot() -> [UInt8] {
+        guard persistentBase != nil else { return header + base.snapshot() }
+        var bytes: [UInt8] = []
+        try? snapshotSource().write { bytes += $0 }
+        return bytes
+    }
 
+    /// A persistent machine's snapshot carries the session table itself, as the state of its files.
     public func snapshotSource() -> any SnapshotSource {
-        SessionSnapshotSource(header: header, base: base.snapshotSource())
+        if let durable = persistentBase { return durable.durableSnapshot() }
+        return SessionSnapshotSource(header: header, base: base.snapshotSource())
     }
 
     public func restore(_ data: [UInt8]) throws {
@@ -57,6 +64,11 @@ public final class DeduplicatingMachine: StateMachine {
     }
 
     public func restore(chunks next: () throws -> [UInt8]?) throws {
+        if let durable = persistentBase {
+            try durable.restore(chunks: next)
+            sessions = try Self.sessions(recordedIn: durable.durableState)
+            return
+        }
         var pending: [UInt8] = []
         func fill(_ count: Int) throws {
             while pending.count < count {

@@ -24,6 +24,15 @@ final class GroupSlot {
     var receiving: SnapshotReceive?
     /// A snapshot of this replica is being written in the background (the log is compacted once it is durable).
     var compacting = false
+    /// Jobs of a persistent machine running in the background (flushes, compactions).
+    var persistenceJobs = 0
+    /// A persistent machine's snapshot being written to a file for sending, and the snapshot messages that wait
+    /// for it, by member.
+    var staging = false
+    var stagedTransfers: [NodeID: Message] = [:]
+    /// The host tick before which a persistent machine's log is not compacted again (while a leader keeps
+    /// entries a follower still needs, the check is not made every round).
+    var logCompactionAfterTick: UInt64 = 0
     /// The index of a snapshot being restored into a fresh machine in the background: meanwhile committed
     /// entries are not applied (they are, from the log, once it is in) and linearizable reads wait.
     var restoring: LogIndex?

@@ -36,6 +36,11 @@ public enum BackgroundLane: Sendable, CaseIterable {
     case snapshotRestores
     /// Large read answers built off the loop thread.
     case reads
+    /// Persistent state machines' memory written to files (vnode memtable flushes).
+    case flushes
+    /// Persistent state machines' files merged (vnode compactions): apart from flushes, so that a long merge
+    /// never holds back the flush that bounds memory.
+    case compactions
 }
 
 /// The real environment: the system's monotonic clock and wall clock, the system random generator, Dispatch
@@ -45,6 +50,8 @@ public final class SystemHostEnvironment: HostEnvironment {
     private let snapshotSeals = DispatchQueue(label: "flotilla.snapshot-seals")
     private let snapshotRestores = DispatchQueue(label: "flotilla.snapshot-restores")
     private let reads = DispatchQueue(label: "flotilla.reads", attributes: .concurrent)
+    private let flushes = DispatchQueue(label: "flotilla.flushes")
+    private let compactions = DispatchQueue(label: "flotilla.compactions")
 
     public init() {}
 
@@ -61,7 +68,9 @@ public final class SystemHostEnvironment: HostEnvironment {
     }
 
     public func drainBackground() {
-        for lane in [BackgroundLane.snapshotWrites, .snapshotSeals, .snapshotRestores] { queue(lane).sync {} }
+        for lane in [BackgroundLane.snapshotWrites, .snapshotSeals, .snapshotRestores, .flushes, .compactions] {
+            queue(lane).sync {}
+        }
     }
 
     public func sleep(milliseconds: Int) async { try? await Task.sleep(for: .milliseconds(milliseconds)) }
@@ -74,6 +83,8 @@ public final class SystemHostEnvironment: HostEnvironment {
         case .snapshotSeals: snapshotSeals
         case .snapshotRestores: snapshotRestores
         case .reads: reads
+        case .flushes: flushes
+        case .compactions: compactions
         }
     }
 }

@@ -211,7 +211,8 @@ extension MultiRaftHost {
     /// WAL append, before any replica created anew since could write files), and snapshot files left by groups
     /// that recovery did not find (a crash between the two steps).
     func cleanUpRemovedGroups() {
-        let groups = removedGroupsAwaitingCleanup + snapshots.groups.filter { slots[$0] == nil }
+        let removedGroups = removedGroupsAwaitingCleanup
+        let groups = removedGroups + snapshots.groups.filter { slots[$0] == nil }
         removedGroupsAwaitingCleanup = []
         for group in Set(groups) {
             do {
@@ -220,5 +221,8 @@ extension MultiRaftHost {
                 logger.error("cannot delete the snapshot files of destroyed group \(group): \(error)")
             }
         }
+        // A persistent machine's files go too, unless a new replica of the group exists already (it deleted
+        // them when it started, and has files of its own now).
+        for group in Set(removedGroups) where slots[group] == nil { factory(group).persistent?.removeDurable() }
     }
 }

@@ -80,6 +80,7 @@ extension MultiRaftHost {
         slot.node.advance(ready)
         serveReads(slot)
         maybeCompact(slot)
+        maybePersist(slot)
         if slot.node.hasReady { dirty.insert(group) }
         if !ready.entries.isEmpty || !ready.committedEntries.isEmpty || ready.snapshot != nil {
             slot.idleTicks = 0

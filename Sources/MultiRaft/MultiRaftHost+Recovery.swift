@@ -24,8 +24,12 @@ extension MultiRaftHost {
         // Highest ids first: the meta group (id 1) comes last, so that the groups its state names already exist
         // when its snapshot is restored.
         for (group, state) in recovery.groups.sorted(by: { $0.key > $1.key }) {
-            let node = try RaftNode(config: settings.raftConfig(seed: seed(for: group)), restoring: state)
             let machine = factory(group)
+            if let persistent = machine.persistent {
+                try recoverPersistent(group, persistent, state)
+                continue
+            }
+            let node = try RaftNode(config: settings.raftConfig(seed: seed(for: group)), restoring: state)
             var applied = LogIndex.zero
             let lastIndex = state.entries.last?.index ?? state.snapshot.index
             // After a crash a group may have several files: one newer than its log (a received snapshot whose WAL
@@ -62,6 +66,38 @@ extension MultiRaftHost {
         return recovery
     }
 
+    /// Recovers a group whose machine keeps its own files: they are opened, and the log is replayed after the
+    /// index they cover. Only if that is below the WAL's compaction mark (a snapshot received, its record durable,
+    /// the crash before the machine took it in) is the snapshot file restored into it. Other snapshot files of
+    /// the group (written to be sent, or received and taken in) are not needed and go.
+    private func recoverPersistent(
+        _ group: GroupID, _ machine: any PersistentStateMachine, _ state: PersistentState
+    ) throws {
+        let node = try RaftNode(config: settings.raftConfig(seed: seed(for: group)), restoring: state)
+        var applied = try machine.openDurable()
+        if applied < state.snapshot.index {
+            _ = try snapshots.choose(group: group) { Self.log(of: state, continuesFrom: $0, term: $1) }
+            guard let (metadata, reader) = try snapshots.latest(group: group, chunkSize: settings.snapshotChunkBytes),
+                metadata.index >= state.snapshot.index
+            else {
+                throw HostError.storageFailed(
+                    "group \(group): the WAL was compacted through \(state.snapshot.index) but the vnode's files "
+                        + "cover only \(applied), and no snapshot file takes over")
+            }
+            try machine.restore(chunks: { try reader.next() })
+            applied = metadata.index
+            logger.info("group \(group): took in snapshot \(applied) received before the restart")
+        }
+        try snapshots.removeAll(group: group)
+        recoveredCommits[group] = state.hardState.commit
+        let slot = GroupSlot(id: group, node: node, machine: machine, machineApplied: applied)
+        slot.snapshotIndex = state.snapshot.index
+        if state.hardState.commit > applied { slot.replayUntil = state.hardState.commit }
+        slots[group] = slot
+        awake.insert(group)
+        dirty.insert(group)
+    }
+
     /// Whether `state`'s log can continue from a snapshot through `index` at `term`: the WAL's snapshot mark names
     /// it, or the log holds that very entry (then the snapshot is the state after it, by the Log Matching property).
     static func log(of state: PersistentState, continuesFrom index: LogIndex, term: Term) -> Bool {
@@ -73,7 +109,9 @@ extension MultiRaftHost {
     /// Creates a group with its founding membership (entry 1, committed by construction).
     func createGroup(_ group: GroupID, membership: Membership) throws {
         let node = try RaftNode(config: settings.raftConfig(seed: seed(for: group)), membership: membership)
-        let slot = GroupSlot(id: group, node: node, machine: factory(group), machineApplied: .zero)
+        let machine = factory(group)
+        try machine.persistent?.createDurable()
+        let slot = GroupSlot(id: group, node: node, machine: machine, machineApplied: .zero)
         slots[group] = slot
         awake.insert(group)
         dirty.insert(group)

@@ -14,7 +14,8 @@ extension MultiRaftHost {
     /// source while the group goes on; the log is compacted only when the file is durable.
     func maybeCompact(_ slot: GroupSlot) {
         let every = UInt64(settings.snapshotEveryEntries)
-        guard every > 0, slot.machineApplied.rawValue >= slot.snapshotIndex.rawValue + every,
+        guard every > 0, slot.machine.persistent == nil,
+            slot.machineApplied.rawValue >= slot.snapshotIndex.rawValue + every,
             slot.machineApplied <= slot.node.log.applied, slot.receiving == nil, !slot.compacting,
             slot.restoring == nil, let metadata = slot.node.snapshotMetadata(through: slot.machineApplied)
         else { return }
@@ -64,7 +65,8 @@ extension MultiRaftHost {
         logger.debug("snapshot written", metadata: ["raft.group": "\(slot.id)", "index": "\(metadata.index)"])
     }
 
-    /// The member installed a snapshot received from its leader: the state machine takes its data. A machine
+    /// The member installed a snapshot received from its leader: the state machine takes its data (a persistent
+    /// one into files of its own, after which the snapshot file goes). A machine
     /// with `snapshotsInBackground` is restored into a fresh one on `snapshotRestores`; until it is in, the
     /// group applies nothing (the entries wait in the log) and linearizable reads wait.
     func install(_ snapshot: SnapshotMetadata, in slot: GroupSlot) {
@@ -115,6 +117,8 @@ extension MultiRaftHost {
         if let until = slot.replayUntil, slot.machineApplied >= until { replayFinished(slot) }
         serveReads(slot)
         maybeCompact(slot)
+        releasePersistedSnapshots(slot)
+        maybePersist(slot)
     }
 
     /// Runs `work` on `lane` and then `done` with its error on the loop thread; both at once, here, when `lane`
@@ -147,6 +151,7 @@ extension MultiRaftHost {
             guard let (metadata, reader) = try snapshots.latest(group: slot.id, chunkSize: settings.snapshotChunkBytes),
                 metadata.index >= wanted.index
             else {
+                if let machine = slot.machine.persistent { return stageSnapshot(message, of: slot, machine) }
                 slot.node.reportSnapshot(to: message.to, succeeded: false)
                 return
             }
@@ -206,6 +211,7 @@ extension MultiRaftHost {
     func finishTransfer(_ key: TransferKey, succeeded: Bool) {
         guard sending.removeValue(forKey: key) != nil, let slot = slots[key.group] else { return }
         slot.node.reportSnapshot(to: key.member, succeeded: succeeded)
+        releasePersistedSnapshots(slot)
         wake(slot, work: true)
         logger.debug("snapshot of group \(key.group) to node \(key.member): \(succeeded ? "done" : "failed")")
     }

@@ -6,6 +6,7 @@ import MultiRaft
 import RaftCore
 import RaftSimulation
 import RaftWire
+import TSDB
 
 /// Something the simulator does at a moment of virtual time.
 enum WorldEvent {
@@ -209,6 +210,15 @@ final class NodeWorld: @unchecked Sendable {
     }
 
     /// Starts (or restarts, from its data directory) `id`.
+    /// Small vnode memtables and files, so that every run flushes, compacts and sends vnode files.
+    static var engineOptions: VnodeEngine.Options {
+        var options = VnodeEngine.Options()
+        options.memtableValues = 10
+        options.blockRows = 16
+        options.compactionFanIn = 3
+        return options
+    }
+
     func start(_ id: UInt64) throws {
         guard let node = nodes[id], node.assembly == nil else { return }
         node.boot += 1
@@ -224,7 +234,7 @@ final class NodeWorld: @unchecked Sendable {
         let assembly = NodeAssembly(
             settings: settings, transport: transport, peers: Set(nodeIDs.filter { $0 != id }.map { NodeID($0) }),
             layout: Self.layout, metaNodes: Array(nodeIDs.prefix(3)), foundingNodeCount: nodeIDs.count,
-            environment: environment, logger: logger, nodeRegistered: { _ in })
+            environment: environment, logger: logger, engineOptions: Self.engineOptions, nodeRegistered: { _ in })
         node.assembly = assembly
         do {
             try assembly.start(founding: founding, loop: .driven)

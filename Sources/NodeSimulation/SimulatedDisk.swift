@@ -261,6 +261,17 @@ final class SimulatedDisk: FileSystem {
         }
     }
 
+    func removeDirectory(_ path: String) throws(WALError) {
+        try state.withLock { state throws(WALError) in
+            guard Self.mutation(&state), let directory = state.directories[path] else { return }
+            let hasChildren = state.directories.keys.contains { Self.split($0).parent == path }
+            guard directory.entries.isEmpty, !hasChildren else {
+                throw Self.error("cannot remove directory", path, ENOTEMPTY)
+            }
+            state.directories[path] = nil
+        }
+    }
+
     func rename(_ from: String, to: String) throws(WALError) {
         try state.withLock { state throws(WALError) in
             guard Self.mutation(&state) else { return }

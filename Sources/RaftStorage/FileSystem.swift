@@ -44,6 +44,8 @@ public protocol FileSystem: Sendable {
     func removeFile(_ path: String) throws(WALError)
     /// Renames `from` to `to`, replacing `to` atomically if it exists.
     func rename(_ from: String, to: String) throws(WALError)
+    /// Removes the empty directory `path`; one that is already gone is not an error.
+    func removeDirectory(_ path: String) throws(WALError)
 }
 
 extension FileSystem {

@@ -114,6 +114,10 @@ public struct POSIXFileSystem: FileSystem {
         guard unlink(path) == 0 || errno == ENOENT else { throw Self.failure("cannot remove file", path) }
     }
 
+    public func removeDirectory(_ path: String) throws(WALError) {
+        guard rmdir(path) == 0 || errno == ENOENT else { throw Self.failure("cannot remove directory", path) }
+    }
+
     public func rename(_ from: String, to: String) throws(WALError) {
         guard systemRename(from, to) == 0 else { throw Self.failure("cannot rename \(from)", to) }
     }

@@ -148,6 +148,21 @@ public final class SnapshotStore {
         try remove(names.filter { SnapshotFileName.parse($0)?.group == group })
     }
 
+    /// Deletes every file of `group` through `index`, its latest included if it is that old (a state machine
+    /// that keeps its own files holds their state: they were only written to be sent, or received to be
+    /// installed), then syncs the directory. Newer files stay.
+    public func remove(group: GroupID, through index: LogIndex) throws(SnapshotError) {
+        if let latest = files[group], latest.header.metadata.index <= index { files[group] = nil }
+        found[group]?.removeAll { $0.index <= index }
+        if found[group]?.isEmpty == true { found[group] = nil }
+        let names = (try? fileSystem.contentsOfDirectory(directory)) ?? []
+        try remove(
+            names.filter { name in
+                guard let parsed = SnapshotFileName.parse(name) else { return false }
+                return parsed.group == group && parsed.index <= index
+            })
+    }
+
     /// Deletes files of this directory by name, then syncs the directory.
     func remove(_ names: [String]) throws(SnapshotError) {
         guard !names.isEmpty else { return }

@@ -143,15 +143,7 @@ struct Column {
         for _ in 0..<rows { insertEmpty(at: present.count) }
     }
 
-    var typeName: String {
-        switch kind {
-        case .float: return "DOUBLE"
-        case .integer: return "BIGINT"
-        case .unsigned: return "BIGINT UNSIGNED"
-        case .string: return "STRING"
-        case .boolean: return "BOOLEAN"
-        }
-    }
+    var typeName: String { kind.typeName }
 
     mutating func insertEmpty(at row: Int) {
         if row == present.count {
@@ -197,6 +189,19 @@ struct Column {
         case .unsigned: return .unsigned(unsigneds[row])
         case .string: return .string(strings[row])
         case .boolean: return .boolean(booleans[row])
+        }
+    }
+}
+
+extension Column.Kind {
+    /// The SQL type name of a column of this kind (DESCRIBE, SHOW FIELD KEYS).
+    var typeName: String {
+        switch self {
+        case .float: return "DOUBLE"
+        case .integer: return "BIGINT"
+        case .unsigned: return "BIGINT UNSIGNED"
+        case .string: return "STRING"
+        case .boolean: return "BOOLEAN"
         }
     }
 }

@@ -121,7 +121,9 @@ extension VnodeStore {
             return out
         }
     }
+}
 
+extension VnodeQuery {
     /// Decodes the rows of a scan answer.
     public static func rows(from answer: [UInt8]) throws(CodecError) -> [Row] {
         try PointCodec.decode(answer[...]).map { point in

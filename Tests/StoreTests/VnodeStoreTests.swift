@@ -38,7 +38,7 @@ struct VnodeStoreTests {
         let before = store.answer(request)
         try write(store, "cpu,host=a u=9 20\ncpu,host=c u=4 5")
         #expect(compute() == before, "later writes do not show in a prepared read")
-        #expect(try VnodeStore.rows(from: compute()).count == 3)
+        #expect(try VnodeQuery.rows(from: compute()).count == 3)
         if case .done(let checksum) = store.prepareAnswer(VnodeQuery.checksum.bytes) {
             #expect(checksum == store.answer(VnodeQuery.checksum.bytes))
         } else {

@@ -69,6 +69,10 @@ final class CrashingFileSystem: FileSystem {
         try mutation(path)
         try real.removeFile(path)
     }
+    func removeDirectory(_ path: String) throws(WALError) {
+        try mutation(path)
+        try real.removeDirectory(path)
+    }
     func rename(_ from: String, to: String) throws(WALError) {
         try mutation(from)
         try real.rename(from, to: to)

@@ -42,11 +42,10 @@ public struct EngineSnapshotSource: Sendable {
 }
 
 extension VnodeEngine {
-    /// The engine's files as a snapshot at `coveredIndex`; `nil` while writes are held in memory (flush first:
-    /// a snapshot is the set of files at an index, nothing else).
-    public func snapshotSource() -> EngineSnapshotSource? {
-        guard memtable.isEmpty, flushing == nil else { return nil }
-        return EngineSnapshotSource(coveredIndex: coveredIndex, state: coveredState, files: files)
+    /// The engine's files as a snapshot at `coveredIndex`: a snapshot is the set of files at an index, nothing
+    /// else (the writes in memory are above that index; a replica that installs it gets them from the log).
+    public func snapshotSource() -> EngineSnapshotSource {
+        EngineSnapshotSource(coveredIndex: coveredIndex, state: coveredState, files: files)
     }
 }
 

@@ -84,6 +84,17 @@ extension VnodeEngine {
         _ measurement: String, field: String, start: Int64 = .min, end: Int64 = .max, window: Int64? = nil,
         seriesFilter: ([Tag]) -> Bool = { _ in true }
     ) throws(ColumnFileError) -> (series: [SeriesAggregate], blocksFromStats: Int) {
+        try view(of: measurement).aggregate(
+            measurement, field: field, start: start, end: end, window: window, seriesFilter: seriesFilter)
+    }
+}
+
+extension EngineView {
+    /// `VnodeEngine.aggregate` over this view.
+    public func aggregate(
+        _ measurement: String, field: String, start: Int64 = .min, end: Int64 = .max, window: Int64? = nil,
+        seriesFilter: ([Tag]) -> Bool = { _ in true }
+    ) throws(ColumnFileError) -> (series: [SeriesAggregate], blocksFromStats: Int) {
         precondition(window.map { $0 > 0 } ?? true, "a window has a positive width")
         /// Where a series' rows are, layer by layer (files by position, then the memory layers).
         struct Span {
@@ -102,11 +113,7 @@ extension VnodeEngine {
                 }
             }
         }
-        var flushingLayer: [SeriesKey: SeriesColumns] = [:]
-        for (key, data) in flushing ?? [] where data.measurement == measurement { flushingLayer[key] = data }
-        var memtableLayer: [SeriesKey: SeriesColumns] = [:]
-        for (key, data) in memtable.series where data.measurement == measurement { memtableLayer[key] = data.frozen() }
-        let memoryLayers = [flushingLayer, memtableLayer]
+        let memoryLayers = memory
         for (offset, layer) in memoryLayers.enumerated() {
             for (key, data) in layer
             where data.measurement == measurement && !data.timestamps.isEmpty && seriesFilter(data.tags) {

@@ -26,6 +26,26 @@ extension VnodeEngine {
         limit: Int? = nil, batchRows: Int = 4_096, seriesFilter: ([Tag]) -> Bool = { _ in true },
         emit: ([Row]) -> Bool
     ) throws(ColumnFileError) {
+        try view(of: measurement).scanInBatches(
+            measurement, start: start, end: end, fields: fields, limit: limit, batchRows: batchRows,
+            seriesFilter: seriesFilter, emit: emit)
+    }
+
+    /// The measurements with data in any layer.
+    public func measurements() -> [String] { view().measurements() }
+
+    /// The wrapping sum of every merged row's hash (`RowHasher`): equal to `VnodeStore.checksum` for the same
+    /// writes, whatever is in files and what in memory.
+    public func checksum() throws(ColumnFileError) -> (checksum: UInt64, rows: Int) { try view().checksum() }
+}
+
+extension EngineView {
+    /// `VnodeEngine.scanInBatches` over this view.
+    public func scanInBatches(
+        _ measurement: String, start: Int64 = .min, end: Int64 = .max, fields: Set<String>? = nil,
+        limit: Int? = nil, batchRows: Int = 4_096, seriesFilter: ([Tag]) -> Bool = { _ in true },
+        emit: ([Row]) -> Bool
+    ) throws(ColumnFileError) {
         func wanted(_ name: String) -> Bool { fields?.contains(name) ?? true }
         /// Where one series' rows are: positions in files (oldest first), then the memory layers.
         struct Location {
@@ -40,11 +60,10 @@ extension VnodeEngine {
                 locations[series.key, default: Location(tags: series.tags)].files.append((f, s))
             }
         }
-        for (key, data) in flushing ?? [] where data.measurement == measurement && seriesFilter(data.tags) {
-            locations[key, default: Location(tags: data.tags)].memory.append(data)
-        }
-        for (key, data) in memtable.series where data.measurement == measurement && seriesFilter(data.tags) {
-            locations[key, default: Location(tags: data.tags)].memory.append(data.frozen())
+        for layer in memory {
+            for (key, data) in layer where data.measurement == measurement && seriesFilter(data.tags) {
+                locations[key, default: Location(tags: data.tags)].memory.append(data)
+            }
         }
         var batch: [Row] = []
         var remaining = limit ?? Int.max
@@ -78,24 +97,26 @@ extension VnodeEngine {
 
     /// The measurements with data in any layer.
     public func measurements() -> [String] {
-        var names = Set(memtable.series.values.map(\.measurement))
-        for (_, data) in flushing ?? [] { names.insert(data.measurement) }
+        var names = Set<String>()
+        for layer in memory { for data in layer.values { names.insert(data.measurement) } }
         for file in files { for series in file.index.series { names.insert(series.measurement) } }
         return names.sorted()
     }
 
-    /// The wrapping sum of every merged row's hash (`RowHasher`): equal to `VnodeStore.checksum` for the same
-    /// writes, whatever is in files and what in memory.
+    /// `VnodeEngine.checksum` over this view.
     public func checksum() throws(ColumnFileError) -> (checksum: UInt64, rows: Int) {
         var sum: UInt64 = 0
         var count = 0
         for measurement in measurements() {
-            for row in try scan(measurement) {
-                var hasher = RowHasher(
-                    key: SeriesKey(measurement: measurement, tags: row.tags).bytes, timestamp: row.timestamp)
-                for name in row.fields.keys.sorted() { hasher.add(name, row.fields[name]!) }
-                sum &+= hasher.finish()
-                count += 1
+            try scanInBatches(measurement) { rows in
+                for row in rows {
+                    var hasher = RowHasher(
+                        key: SeriesKey(measurement: measurement, tags: row.tags).bytes, timestamp: row.timestamp)
+                    for name in row.fields.keys.sorted() { hasher.add(name, row.fields[name]!) }
+                    sum &+= hasher.finish()
+                    count += 1
+                }
+                return true
             }
         }
         return (sum, count)

@@ -101,6 +101,28 @@ public final class VnodeEngine {
             directory: directory, options: options, fileSystem: fileSystem, manifest: manifest, files: files)
     }
 
+    /// Creates the engine, empty, in `directory` (made if needed; emptied of column files), with its manifest
+    /// written and synced: from then on `open` finds this engine and not whatever the directory held.
+    public static func create(
+        directory: String, fileSystem: any FileSystem, options: Options = Options()
+    ) throws(ColumnFileError) -> VnodeEngine {
+        let engine = VnodeEngine(
+            directory: directory, options: options, fileSystem: fileSystem, manifest: EngineManifest(), files: [])
+        do {
+            try fileSystem.createDirectory(directory)
+            for name in try fileSystem.contentsOfDirectory(directory) {
+                try fileSystem.removeFile(directory + "/" + name)
+            }
+        } catch {
+            throw ColumnFileError(.io, "cannot prepare the vnode directory \(directory): \(error)")
+        }
+        try engine.install(EngineManifest(), files: [])
+        return engine
+    }
+
+    /// True when nothing is in memory (everything applied is in the files).
+    public var memoryIsEmpty: Bool { memtable.isEmpty && flushing == nil }
+
     /// Applies the writes of the log entry at `index`; an entry at or below `coveredIndex` is already in the
     /// files and is ignored.
     public func apply(_ points: [Point], at index: UInt64) {

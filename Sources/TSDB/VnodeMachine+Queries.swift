@@ -1,0 +1,84 @@
+import LineProtocol
+import MultiRaft
+
+extension VnodeMachine {
+    /// Answers a `VnodeQuery` (the read handler of the node's host): a view of the engine's layers is taken now,
+    /// on the loop thread (copy-on-write, no rows copied), and read by the returned work off it.
+    public func prepareAnswer(_ request: [UInt8]) -> ReadWork {
+        guard let query = try? VnodeQuery(bytes: request) else { return .done([]) }
+        switch query {
+        case .scan(let measurement, let start, let end):
+            let view = engine.view(of: measurement)
+            return .background { Self.answerScan(view, measurement, start: start, end: end) }
+        case .schema:
+            let view = engine.view()
+            return .background { Self.answerSchema(view) }
+        case .checksum:
+            let view = engine.view()
+            return .background {
+                var out: [UInt8] = []
+                let (sum, rows) = (try? view.checksum()) ?? (0, 0)
+                put64(sum, &out)
+                put64(UInt64(rows), &out)
+                return out
+            }
+        }
+    }
+
+    /// The rows of a scan as a `PointCodec` batch, fields in name order.
+    static func answerScan(_ view: EngineView, _ measurement: String, start: Int64, end: Int64) -> [UInt8] {
+        var points: [Point] = []
+        try? view.scanInBatches(measurement, start: start, end: end) { rows in
+            for row in rows {
+                var point = Point(
+                    measurement: measurement, tags: [],
+                    fields: row.fields.sorted { $0.key < $1.key }.map { Field($0.key, $0.value) },
+                    timestamp: row.timestamp)
+                point.tags = row.tags
+                points.append(point)
+            }
+            return true
+        }
+        return PointCodec.encode(points)
+    }
+
+    /// Per measurement its tag keys and field types, as `VnodeQuery.schema` answers them (a field's type is the
+    /// one its oldest layer gives it).
+    static func answerSchema(_ view: EngineView) -> [UInt8] {
+        var schemas: [String: (tags: Set<String>, fields: [String: String])] = [:]
+        for file in view.files {
+            for series in file.index.series {
+                var schema = schemas[series.measurement] ?? ([], [:])
+                for tag in series.tags { schema.tags.insert(tag.key) }
+                for column in series.columns where schema.fields[column.name] == nil {
+                    schema.fields[column.name] = column.kind.typeName
+                }
+                schemas[series.measurement] = schema
+            }
+        }
+        for layer in view.memory {
+            for data in layer.values {
+                var schema = schemas[data.measurement] ?? ([], [:])
+                for tag in data.tags { schema.tags.insert(tag.key) }
+                for (name, column) in data.columns where schema.fields[name] == nil {
+                    schema.fields[name] = column.kind.typeName
+                }
+                schemas[data.measurement] = schema
+            }
+        }
+        var out: [UInt8] = []
+        put32(UInt32(schemas.count), &out)
+        for name in schemas.keys.sorted() {
+            let schema = schemas[name]!
+            putString(name, &out)
+            put32(UInt32(schema.tags.count), &out)
+            for tag in schema.tags.sorted() { putString(tag, &out) }
+            put32(UInt32(schema.fields.count), &out)
+            for (field, type) in schema.fields.sorted(by: { $0.key < $1.key }) {
+                putString(field, &out)
+                putString(type, &out)
+            }
+        }
+        return out
+    }
+}
