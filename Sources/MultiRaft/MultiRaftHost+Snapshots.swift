@@ -217,9 +217,12 @@ extension MultiRaftHost {
     }
 
     func expireSnapshotTransfers() {
-        // Generous: a receiver syncs a large snapshot before it acknowledges the last chunk.
-        for (key, transfer) in sending where tickCount - transfer.lastProgressTick > 300 {
-            finishTransfer(key, succeeded: false)
+        // A chunk lost on the way (a partition, a restarted receiver) stalls the transfer: given up after 3 s
+        // without an acknowledgement, so that the leader probes and sends again. Once every chunk is out, one more
+        // tick per MiB: the receiver syncs the snapshot before it acknowledges the last chunk.
+        for (key, transfer) in sending {
+            let allowed: UInt64 = 30 + (transfer.sent >= transfer.total ? transfer.total >> 20 : 0)
+            if tickCount - transfer.lastProgressTick > allowed { finishTransfer(key, succeeded: false) }
         }
         // An incoming transfer that stalled (its leader died) or that the log overtook is dropped.
         for group in receivingGroups {
