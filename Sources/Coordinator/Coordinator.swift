@@ -298,16 +298,17 @@ public final class Coordinator: Sendable {
     /// buckets that overlap the range; linearizable unless `stale`: the buckets come from meta state at least as
     /// new as a meta read index taken after the call, and each group is read after its own ReadIndex round. A
     /// replica set this node does not host is read on a node that does, over the Raft transport.
+    /// `tags`: only series with every one of these tags (the vnodes filter them; nothing else travels).
     public func scan(
-        tenant: String, database name: String, measurement: String, start: Int64, end: Int64, stale: Bool,
-        filter: @escaping @Sendable ([Tag]) -> Bool
+        tenant: String, database name: String, measurement: String, start: Int64, end: Int64, tags: [Tag] = [],
+        stale: Bool, filter: @escaping @Sendable ([Tag]) -> Bool
     ) async throws(CoordinatorError) -> [Row] {
         guard let database = try await database(tenant, name, fresh: !stale) else {
             throw CoordinatorError(
                 .notFound, "meta.database_not_found", "database '\(name)' does not exist in tenant '\(tenant)'")
         }
         var rows: [Row] = []
-        let request = VnodeQuery.scan(measurement: measurement, start: start, end: end).bytes
+        let request = VnodeQuery.scan(measurement: measurement, start: start, end: end, tags: tags).bytes
         for bucket in database.buckets where bucket.start < end && start < bucket.end {
             for set in bucket.replicaSets where set.isLive {
                 let answer = try await read(request, from: set, linearizable: !stale)
@@ -319,6 +320,35 @@ public final class Coordinator: Sendable {
             }
         }
         return rows
+    }
+
+    /// Partial aggregates of `field` (rows counted when nil) per series of `measurement` in `[start, end)` with
+    /// every one of `tags`, per window of `window` nanoseconds when given: each replica set answers its own
+    /// (from block stats where it can), and only the partials travel. Linearizable unless `stale`, as `scan`.
+    /// A series in several buckets comes once per bucket: the caller merges by its grouping.
+    public func aggregate(
+        tenant: String, database name: String, measurement: String, start: Int64, end: Int64, tags: [Tag],
+        field: String?, window: Int64?, stale: Bool
+    ) async throws(CoordinatorError) -> [SeriesAggregate] {
+        guard let database = try await database(tenant, name, fresh: !stale) else {
+            throw CoordinatorError(
+                .notFound, "meta.database_not_found", "database '\(name)' does not exist in tenant '\(tenant)'")
+        }
+        var parts: [SeriesAggregate] = []
+        let request = VnodeQuery.aggregate(
+            measurement: measurement, start: start, end: end, tags: tags, field: field, window: window
+        ).bytes
+        for bucket in database.buckets where bucket.start < end && start < bucket.end {
+            for set in bucket.replicaSets where set.isLive {
+                let answer = try await read(request, from: set, linearizable: !stale)
+                do {
+                    parts += try VnodeQuery.aggregates(from: answer)
+                } catch {
+                    throw CoordinatorError(.internalError, "read.malformed", "replica set \(set.id) answered: \(error)")
+                }
+            }
+        }
+        return parts
     }
 
     /// Measurements and their columns across a database (for SHOW TABLES / DESCRIBE TABLE).

@@ -77,11 +77,14 @@ public struct FlotillaNode: Sendable {
         hostSettings.fsync = options.fsync
         hostSettings.repairWAL = options.repairWAL
         hostSettings.snapshotEveryEntries = options.snapshotEveryEntries
+        var engineOptions = VnodeEngine.Options()
+        engineOptions.memtableValues = options.memtableValues
         let assembly = NodeAssembly(
             settings: hostSettings, transport: transport, peers: Set(peers.keys),
             layout: NodeAssembly.Layout(metaGroup: NodeIdentity.metaGroup, keyValueGroupBase: NodeIdentity.kvGroupBase),
             metaNodes: identity.initialCluster.keys.sorted().prefix(3).map { $0 },
             foundingNodeCount: identity.initialCluster.count, environment: SystemHostEnvironment(), logger: logger,
+            engineOptions: engineOptions,
             nodeRegistered: { [transport] info in
                 // A node that joined: every transport learns its address as its registration applies.
                 guard let address = PeerAddress(info.raftAddress) else { return }

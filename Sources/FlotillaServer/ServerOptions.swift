@@ -1,4 +1,5 @@
 import RaftStorage
+import TSDB
 
 /// Everything `flotilla server` was given on the command line (or in its config file).
 public struct ServerOptions: Sendable {
@@ -13,6 +14,8 @@ public struct ServerOptions: Sendable {
     public var repairWAL = false
     public var kvGroups = 0
     public var snapshotEveryEntries = 10_000
+    /// Field values a vnode's memtable holds before it is flushed to a column file.
+    public var memtableValues = VnodeEngine.Options().memtableValues
     /// Enables `POST /api/v1/debug/isolate`, for end-to-end partition tests.
     public var faultInjection = false
     public var maxBodyBytes = 64 << 20

@@ -7,9 +7,19 @@ extension VnodeMachine {
     public func prepareAnswer(_ request: [UInt8]) -> ReadWork {
         guard let query = try? VnodeQuery(bytes: request) else { return .done([]) }
         switch query {
-        case .scan(let measurement, let start, let end):
+        case .scan(let measurement, let start, let end, let tags):
             let view = engine.view(of: measurement)
-            return .background { Self.answerScan(view, measurement, start: start, end: end) }
+            return .background { Self.answerScan(view, measurement, start: start, end: end, tags: tags) }
+        case .aggregate(let measurement, let start, let end, let tags, let field, let window):
+            let view = engine.view(of: measurement)
+            return .background {
+                let series =
+                    (try? view.aggregate(
+                        measurement, field: field, start: start, end: end, window: window,
+                        seriesFilter: { VnodeQuery.has(tags, $0) }
+                    ).series) ?? []
+                return VnodeQuery.encode(series)
+            }
         case .schema:
             let view = engine.view()
             return .background { Self.answerSchema(view) }
@@ -26,9 +36,12 @@ extension VnodeMachine {
     }
 
     /// The rows of a scan as a `PointCodec` batch, fields in name order.
-    static func answerScan(_ view: EngineView, _ measurement: String, start: Int64, end: Int64) -> [UInt8] {
+    static func answerScan(
+        _ view: EngineView, _ measurement: String, start: Int64, end: Int64, tags: [Tag]
+    ) -> [UInt8] {
         var points: [Point] = []
-        try? view.scanInBatches(measurement, start: start, end: end) { rows in
+        try? view.scanInBatches(measurement, start: start, end: end, seriesFilter: { VnodeQuery.has(tags, $0) }) {
+            rows in
             for row in rows {
                 var point = Point(
                     measurement: measurement, tags: [],

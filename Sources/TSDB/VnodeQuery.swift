@@ -2,44 +2,93 @@ import LineProtocol
 import MultiRaft
 
 /// A read of one vnode, as bytes, so that a node without a replica can ask one that has it (over the Raft
-/// transport). `0x01` scan: measurement, start i64, end i64 → the rows as a `PointCodec` batch. `0x02` schema →
-/// per measurement its tag keys and field types. `0x03` checksum → the checksum of the applied data (u64) and the
-/// number of points (u64).
+/// transport): a query plan the vnode answers itself, so that only what the query needs travels.
+///
+/// `0x01` scan: measurement, start i64, end i64, then (optional) u32 count + tag key/value pairs → the rows of the
+/// series that have every one of those tags, as a `PointCodec` batch. `0x02` schema → per measurement its tag
+/// keys and field types. `0x03` checksum → the checksum of the applied data (u64) and the number of points (u64).
+/// `0x04` aggregate: measurement, start, end, tags (as a scan), field (u8 0 = rows counted, 1 + string), window
+/// (u8 0 = none, 1 + i64 width) → per series its partial aggregate (`VnodeQuery.aggregates(from:)`).
 public enum VnodeQuery: Sendable, Equatable {
-    case scan(measurement: String, start: Int64, end: Int64)
+    case scan(measurement: String, start: Int64, end: Int64, tags: [Tag] = [])
     case schema
     case checksum
+    case aggregate(measurement: String, start: Int64, end: Int64, tags: [Tag], field: String?, window: Int64?)
 
     public var bytes: [UInt8] {
         var out: [UInt8] = []
-        switch self {
-        case .scan(let measurement, let start, let end):
-            out.append(1)
+        func range(_ measurement: String, _ start: Int64, _ end: Int64, _ tags: [Tag]) {
             putString(measurement, &out)
             put64(UInt64(bitPattern: start), &out)
             put64(UInt64(bitPattern: end), &out)
+            put32(UInt32(tags.count), &out)
+            for tag in tags {
+                putString(tag.key, &out)
+                putString(tag.value, &out)
+            }
+        }
+        switch self {
+        case .scan(let measurement, let start, let end, let tags):
+            out.append(1)
+            range(measurement, start, end, tags)
         case .schema:
             out.append(2)
         case .checksum:
             out.append(3)
+        case .aggregate(let measurement, let start, let end, let tags, let field, let window):
+            out.append(4)
+            range(measurement, start, end, tags)
+            if let field {
+                out.append(1)
+                putString(field, &out)
+            } else {
+                out.append(0)
+            }
+            if let window {
+                out.append(1)
+                put64(UInt64(bitPattern: window), &out)
+            } else {
+                out.append(0)
+            }
         }
         return out
     }
 
     public init(bytes: [UInt8]) throws(CodecError) {
         var reader = BinaryReader(bytes[...])
+        func tags() throws(CodecError) -> [Tag] {
+            guard !reader.atEnd else { return [] }
+            var tags: [Tag] = []
+            for _ in 0..<Int(try reader.u32()) { tags.append(Tag(try reader.string(), try reader.string())) }
+            return tags
+        }
         switch try reader.u8() {
         case 1:
             self = .scan(
                 measurement: try reader.string(), start: Int64(bitPattern: try reader.u64()),
-                end: Int64(bitPattern: try reader.u64()))
+                end: Int64(bitPattern: try reader.u64()), tags: try tags())
         case 2:
             self = .schema
         case 3:
             self = .checksum
+        case 4:
+            let measurement = try reader.string()
+            let start = Int64(bitPattern: try reader.u64())
+            let end = Int64(bitPattern: try reader.u64())
+            let tags = try tags()
+            let field = try reader.u8() == 1 ? try reader.string() : nil
+            let window = try reader.u8() == 1 ? Int64(bitPattern: try reader.u64()) : nil
+            guard window.map({ $0 > 0 }) ?? true else { throw CodecError(reason: "a window has a positive width") }
+            self = .aggregate(
+                measurement: measurement, start: start, end: end, tags: tags, field: field, window: window)
         case let kind:
             throw CodecError(reason: "unknown vnode query \(kind)")
         }
+    }
+
+    /// True for a series with every one of `tags`.
+    static func has(_ tags: [Tag], _ series: [Tag]) -> Bool {
+        tags.allSatisfy { wanted in series.contains { $0.key == wanted.key && $0.value == wanted.value } }
     }
 }
 
@@ -50,76 +99,6 @@ public struct MeasurementSchema: Sendable, Equatable {
     public init(tags: Set<String>, fields: [String: String]) {
         self.tags = tags
         self.fields = fields
-    }
-}
-
-extension VnodeStore {
-    /// Answers a `VnodeQuery` (the read handler of the node's host).
-    /// `answer(request)`, with a scan computed off the loop thread: the series of the measurement are frozen
-    /// now (copy-on-write: nothing is copied until the store writes to them) and read by the returned work.
-    public func prepareAnswer(_ request: [UInt8]) -> ReadWork {
-        guard case .scan(let measurement, let start, let end)? = try? VnodeQuery(bytes: request) else {
-            return .done(answer(request))
-        }
-        let frozen = (byMeasurement[measurement] ?? []).map { $0.frozen() }
-        return .background { Self.encodeScan(of: frozen, start: start, end: end) }
-    }
-
-    /// The rows of `series` in `[start, end)`, as `answer` encodes a scan (fields in name order).
-    static func encodeScan(of series: [SeriesColumns], start: Int64, end: Int64) -> [UInt8] {
-        var points: [Point] = []
-        for data in series {
-            var low = 0
-            var high = data.timestamps.count
-            while low < high {
-                let middle = (low + high) / 2
-                if data.timestamps[middle] < start { low = middle + 1 } else { high = middle }
-            }
-            var row = low
-            while row < data.timestamps.count && data.timestamps[row] < end {
-                points.append(data.point(at: row))
-                row += 1
-            }
-        }
-        return PointCodec.encode(points)
-    }
-
-    public func answer(_ request: [UInt8]) -> [UInt8] {
-        guard let query = try? VnodeQuery(bytes: request) else { return [] }
-        switch query {
-        case .checksum:
-            var out: [UInt8] = []
-            put64(checksum, &out)
-            put64(UInt64(pointCount), &out)
-            return out
-        case .scan(let measurement, let start, let end):
-            let rows = scan(measurement, start: start, end: end)
-            return PointCodec.encode(
-                rows.map { row in
-                    var point = Point(
-                        measurement: measurement, tags: [],
-                        fields: row.fields.sorted { $0.key < $1.key }.map { Field($0.key, $0.value) },
-                        timestamp: row.timestamp)
-                    point.tags = row.tags
-                    return point
-                })
-        case .schema:
-            var out: [UInt8] = []
-            let names = measurements
-            put32(UInt32(names.count), &out)
-            for name in names {
-                let s = schema(of: name)
-                putString(name, &out)
-                put32(UInt32(s.tags.count), &out)
-                for tag in s.tags.sorted() { putString(tag, &out) }
-                put32(UInt32(s.fields.count), &out)
-                for (field, type) in s.fields.sorted(by: { $0.key < $1.key }) {
-                    putString(field, &out)
-                    putString(type, &out)
-                }
-            }
-            return out
-        }
     }
 }
 

@@ -52,6 +52,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: .hidden)
     var snapshotEntries: Int?
 
+    @Option(help: "Field values a vnode holds in memory before it flushes them to a column file.")
+    var memtableValues: Int?
+
     @Flag(help: .hidden)
     var faultInjection = false
 
@@ -87,6 +90,10 @@ struct ServerCommand: AsyncParsableCommand {
         options.repairWAL = repair
         options.kvGroups = kvGroups ?? file["kv-groups"].flatMap(Int.init) ?? 0
         options.snapshotEveryEntries = snapshotEntries ?? file["snapshot-entries"].flatMap(Int.init) ?? 10_000
+        if let values = memtableValues ?? file["memtable-values"].flatMap(Int.init) {
+            guard values > 0 else { throw ValidationError("--memtable-values must be positive, not \(values)") }
+            options.memtableValues = values
+        }
         options.faultInjection = faultInjection
         options.authentication = auth || file["auth"] == "true"
         options.rootPassword = rootPassword ?? file["root-password"]

@@ -8,7 +8,7 @@ import Testing
 struct VnodeStoreTests {
     func write(_ store: VnodeStore, _ text: String) throws {
         let points = try LineProtocolParser(defaultTimestamp: 0).parse(Array(text.utf8))
-        _ = store.apply(VnodeStore.writeCommand(points)[...], at: LogIndex(1))
+        _ = store.apply(VnodeMachine.writeCommand(points)[...], at: LogIndex(1))
     }
 
     @Test func upsertsMergeFieldsAndKeepTimeOrder() throws {
@@ -19,31 +19,6 @@ struct VnodeStoreTests {
         #expect(rows.last?.fields == ["u": .float(1), "s": .string("y")], "same series and time: fields merged")
         #expect(store.pointCount == 3)
         #expect(store.scan("cpu", start: 15, end: 30).map(\.timestamp) == [20])
-    }
-
-    @Test("a scan prepared on the loop thread answers off it, from the data as of its preparation")
-    func backgroundScanMatchesAndIsFrozen() throws {
-        let store = VnodeStore()
-        try write(store, "cpu,host=a u=1,s=\"x\" 30\ncpu,host=b u=2 10\ncpu,host=a u=3 20\nmem,host=a f=1i 15")
-        for (start, end) in [(Int64.min, Int64.max), (15, 30), (31, 40)] {
-            let request = VnodeQuery.scan(measurement: "cpu", start: start, end: end).bytes
-            guard case .background(let compute) = store.prepareAnswer(request) else {
-                Issue.record("a scan is computed in the background")
-                return
-            }
-            #expect(compute() == store.answer(request))
-        }
-        let request = VnodeQuery.scan(measurement: "cpu", start: .min, end: .max).bytes
-        guard case .background(let compute) = store.prepareAnswer(request) else { return }
-        let before = store.answer(request)
-        try write(store, "cpu,host=a u=9 20\ncpu,host=c u=4 5")
-        #expect(compute() == before, "later writes do not show in a prepared read")
-        #expect(try VnodeQuery.rows(from: compute()).count == 3)
-        if case .done(let checksum) = store.prepareAnswer(VnodeQuery.checksum.bytes) {
-            #expect(checksum == store.answer(VnodeQuery.checksum.bytes))
-        } else {
-            Issue.record("a checksum is answered at once")
-        }
     }
 
     @Test func typeConflictsAreSkippedAndCounted() throws {

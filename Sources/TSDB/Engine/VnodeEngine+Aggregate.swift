@@ -55,6 +55,8 @@ public struct FieldAggregate: Sendable, Equatable {
 /// One series' part of an aggregate query.
 public struct SeriesAggregate: Sendable, Equatable {
     public var tags: [Tag]
+    /// The field's column kind (`Column.Kind`'s raw value; `nil` when rows are counted).
+    public var kind: UInt8?
     /// Over the whole range.
     public var aggregate: FieldAggregate
     /// Per window of the query's width that holds values, in time order (empty without a width).
@@ -81,7 +83,7 @@ extension VnodeEngine {
     /// - Returns: the series with at least one value of the field, in key order, and how many blocks were
     ///   answered from their stats.
     public func aggregate(
-        _ measurement: String, field: String, start: Int64 = .min, end: Int64 = .max, window: Int64? = nil,
+        _ measurement: String, field: String?, start: Int64 = .min, end: Int64 = .max, window: Int64? = nil,
         seriesFilter: ([Tag]) -> Bool = { _ in true }
     ) throws(ColumnFileError) -> (series: [SeriesAggregate], blocksFromStats: Int) {
         try view(of: measurement).aggregate(
@@ -92,7 +94,7 @@ extension VnodeEngine {
 extension EngineView {
     /// `VnodeEngine.aggregate` over this view.
     public func aggregate(
-        _ measurement: String, field: String, start: Int64 = .min, end: Int64 = .max, window: Int64? = nil,
+        _ measurement: String, field: String?, start: Int64 = .min, end: Int64 = .max, window: Int64? = nil,
         seriesFilter: ([Tag]) -> Bool = { _ in true }
     ) throws(ColumnFileError) -> (series: [SeriesAggregate], blocksFromStats: Int) {
         precondition(window.map { $0 > 0 } ?? true, "a window has a positive width")
@@ -132,12 +134,12 @@ extension EngineView {
             // The field's type is the one its oldest layer gives it (values of another type are skipped, as
             // `scan` skips them).
             var fieldKind: Column.Kind?
-            for file in files where fieldKind == nil {
+            for file in files where fieldKind == nil && field != nil {
                 if let position = file.positions[key] {
                     fieldKind = file.index.series[position].columns.first { $0.name == field }?.kind
                 }
             }
-            for layer in memoryLayers where fieldKind == nil {
+            for layer in memoryLayers where fieldKind == nil && field != nil {
                 fieldKind = layer[key]?.columns.first { $0.name == field }?.column.kind
             }
             for (layer, file) in files.enumerated() {
@@ -152,6 +154,16 @@ extension EngineView {
                     let alone = !seriesSpans.contains {
                         $0.layer != layer && $0.minTime <= block.maxTime && $0.maxTime >= block.minTime
                     }
+                    if inside && alone && field == nil {
+                        var part = FieldAggregate()
+                        part.count = block.rows
+                        total.merge(part)
+                        if let window {
+                            windows[windowStart(block.minTime, width: window), default: .init()].merge(part)
+                        }
+                        blocksFromStats += 1
+                        continue
+                    }
                     if inside && alone {
                         guard let column, let entry = block.columns[column] else { continue }  // no value here
                         if let part = FieldAggregate(present: entry.present, stats: entry.stats) {
@@ -164,7 +176,7 @@ extension EngineView {
                         }
                     }
                     let (timestamps, columns) = try file.rows(series: s, block: b) {
-                        $0.name == field && $0.kind == fieldKind
+                        field == nil || ($0.name == field && $0.kind == fieldKind)
                     }
                     // Rows without the field still hide nothing: an upsert keeps the fields it lacks.
                     merger.add(timestamps: timestamps, columns: columns, start: start, end: end)
@@ -174,10 +186,19 @@ extension EngineView {
                 guard let data = layer[key] else { continue }
                 merger.add(
                     timestamps: data.timestamps,
-                    columns: data.columns.filter { $0.name == field && $0.column.kind == fieldKind }, start: start,
+                    columns: data.columns.filter {
+                        field == nil || ($0.name == field && $0.column.kind == fieldKind)
+                    }, start: start,
                     end: end)
             }
             for (timestamp, fields) in merger.sortedRows() {
+                guard let field else {
+                    // Rows counted: every row holds at least one field.
+                    guard !fields.isEmpty else { continue }
+                    total.count += 1
+                    if let window { windows[windowStart(timestamp, width: window), default: .init()].count += 1 }
+                    continue
+                }
                 guard let value = fields[field] else { continue }
                 total.add(value)
                 if let window { windows[windowStart(timestamp, width: window), default: .init()].add(value) }
@@ -185,7 +206,7 @@ extension EngineView {
             if total.count > 0 {
                 result.append(
                     SeriesAggregate(
-                        tags: tagsOf[key]!, aggregate: total,
+                        tags: tagsOf[key]!, kind: fieldKind?.rawValue, aggregate: total,
                         windows: windows.keys.sorted().map { WindowAggregate(start: $0, aggregate: windows[$0]!) }))
             }
         }

@@ -1,0 +1,151 @@
+import Coordinator
+import LineProtocol
+import SQL
+import TSDB
+
+/// What of a SELECT the vnodes answer themselves: the series to read, by the tag equalities of the WHERE's
+/// top-level conjunction, and — for `count`, `sum`, `avg`, `min` and `max` over a WHERE of nothing but time
+/// bounds and tag equalities — the aggregates, as partials per series and time bin (from block stats where a
+/// block lies wholly inside), merged here. Whatever cannot be pushed down is read as rows and evaluated here.
+extension SQLExecutor {
+    /// The tag equalities that may filter series at the vnodes, and whether they and the time bounds are the
+    /// whole WHERE. A `column = 'value'` conjunct counts only if the measurement has a tag of that name and no
+    /// field of it (the row filter reads a field of that name when a row lacks the tag). `nil`: nothing to push.
+    func pushedTags(_ select: Select) async throws(CoordinatorError) -> (tags: [Tag], whole: Bool)? {
+        var candidates: [Tag] = []
+        var whole = true
+        func collect(_ e: SQLExpression) {
+            switch e {
+            case .and(let a, let b):
+                collect(a)
+                collect(b)
+            case .comparison(let column, let op, _) where column.lowercased() == "time" && op != .notEqual:
+                break
+            case .comparison(let column, .equal, .string(let value)):
+                candidates.append(Tag(column, value))
+            default:
+                whole = false
+            }
+        }
+        if let filter = select.filter { collect(filter) }
+        guard !candidates.isEmpty else { return ([], whole) }
+        let schema = try await coordinator.schema(tenant: tenant, database: database)[select.table]
+        let tags = candidates.filter { schema?.tags.contains($0.key) == true && schema?.fields[$0.key] == nil }
+        return (tags, whole && tags.count == candidates.count)
+    }
+
+    /// The result of an aggregate SELECT answered from the vnodes' partials, or `nil` if it needs rows (another
+    /// function, a WHERE beyond time and tags, a field that is not a number for sum/avg/min/max).
+    func pushedAggregate(
+        _ select: Select, start: Int64, end: Int64, tags pushed: (tags: [Tag], whole: Bool)
+    ) async throws(CoordinatorError) -> QueryResult? {
+        guard pushed.whole else { return nil }
+        var columns: [String?] = []
+        var hasAggregate = false
+        for item in select.items {
+            switch item {
+            case .aggregate(let fn, let column, _):
+                guard [.count, .sum, .avg, .min, .max].contains(fn), column?.lowercased() != "time" else { return nil }
+                guard column != nil || fn == .count else { return nil }
+                hasAggregate = true
+                if !columns.contains(column) { columns.append(column) }
+            case .column(let name, _):
+                guard name.lowercased() == "time" || select.groupTags.contains(name) else { return nil }
+            case .timeBin: continue
+            case .all: return nil
+            }
+        }
+        guard hasAggregate else { return nil }
+        struct Key: Hashable, Comparable {
+            var bin: Int64
+            var tags: [String]
+            static func < (a: Key, b: Key) -> Bool {
+                (a.bin, a.tags.joined(separator: "\u{0}")) < (b.bin, b.tags.joined(separator: "\u{0}"))
+            }
+        }
+        /// Per column, per group: the merged partial, and whether every value was an integer.
+        var merged: [String?: [Key: (aggregate: FieldAggregate, integral: Bool)]] = [:]
+        var groups: Set<Key> = []
+        for column in columns {
+            let parts = try await coordinator.aggregate(
+                tenant: tenant, database: database, measurement: select.table, start: start, end: end,
+                tags: pushed.tags, field: column, window: select.timeBin, stale: stale)
+            var byGroup: [Key: (aggregate: FieldAggregate, integral: Bool)] = [:]
+            for part in parts {
+                if column != nil && !part.isNumeric && needsNumbers(select, column) { return nil }
+                let tagValues = select.groupTags.map { key in part.tags.first { $0.key == key }?.value ?? "" }
+                var pieces: [(bin: Int64, aggregate: FieldAggregate)] = []
+                if select.timeBin == nil {
+                    pieces.append((bin: Int64(0), aggregate: part.aggregate))
+                } else {
+                    for window in part.windows { pieces.append((bin: window.start, aggregate: window.aggregate)) }
+                }
+                for (bin, aggregate) in pieces {
+                    let key = Key(bin: bin, tags: tagValues)
+                    var entry = byGroup[key] ?? (FieldAggregate(), true)
+                    entry.aggregate.merge(aggregate)
+                    entry.integral = entry.integral && part.isIntegral
+                    byGroup[key] = entry
+                    groups.insert(key)
+                }
+            }
+            merged[column] = byGroup
+        }
+        if groups.isEmpty && select.timeBin == nil && select.groupTags.isEmpty { groups.insert(Key(bin: 0, tags: [])) }
+        var names: [String] = []
+        for item in select.items {
+            switch item {
+            case .aggregate(let fn, let column, let alias): names.append(alias ?? "\(fn.rawValue)(\(column ?? "*"))")
+            case .column(let name, let alias): names.append(alias ?? name)
+            case .timeBin(let alias): names.append(alias ?? "time")
+            case .all: break
+            }
+        }
+        var rows: [[SQLValue]] = []
+        for key in groups.sorted() {
+            var row: [SQLValue] = []
+            for item in select.items {
+                switch item {
+                case .aggregate(let fn, let column, _):
+                    let entry = merged[column]?[key] ?? (FieldAggregate(), true)
+                    row.append(Self.value(of: fn, entry.aggregate, integral: entry.integral))
+                case .column(let name, _):
+                    row.append(
+                        name.lowercased() == "time"
+                            ? .time(key.bin) : .string(key.tags[select.groupTags.firstIndex(of: name)!]))
+                case .timeBin: row.append(.time(key.bin))
+                case .all: break
+                }
+            }
+            rows.append(row)
+        }
+        var result = QueryResult(columns: names, rows: rows)
+        if select.descending { result.rows.reverse() }
+        if select.offset > 0 { result.rows = Array(result.rows.dropFirst(select.offset)) }
+        if let limit = select.limit { result.rows = Array(result.rows.prefix(limit)) }
+        return result
+    }
+
+    /// True if some aggregate of `column` other than count needs numbers.
+    private func needsNumbers(_ select: Select, _ column: String?) -> Bool {
+        select.items.contains {
+            if case .aggregate(let fn, let c, _) = $0 { return c == column && fn != .count }
+            return false
+        }
+    }
+
+    private static func value(of fn: Aggregate, _ aggregate: FieldAggregate, integral: Bool) -> SQLValue {
+        func number(_ x: Double?) -> SQLValue {
+            guard let x else { return .null }
+            return integral ? .integer(Int64(x)) : .double(x)
+        }
+        switch fn {
+        case .count: return .integer(Int64(aggregate.count))
+        case .avg: return aggregate.count > 0 ? .double(aggregate.sum / Double(aggregate.count)) : .null
+        case .sum: return aggregate.count > 0 ? number(aggregate.sum) : .null
+        case .min: return number(aggregate.min)
+        case .max: return number(aggregate.max)
+        case .first, .last: return .null
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+
+/// Aggregates answered by the vnodes (partials per series and bin, from column-file stats where a block lies
+/// inside the range) agree with the same query answered from rows, and with the data written; vnode data lives
+/// in column files that survive a kill -9.
+extension EndToEnd {
+    @Suite("Queries pushed down to the vnodes", .serialized)
+    struct QueryPushdownEndToEndTests {
+        /// 3 hosts × 600 seconds: `u` a float (multiples of 0.25, so sums are exact in any order), `n` an integer.
+        static func lines() -> [String] {
+            var lines: [String] = []
+            for host in ["a", "b", "c"] {
+                for second in 0..<600 {
+                    let u = Double((second * 7 + Int(host.unicodeScalars.first!.value)) % 97) / 4
+                    lines.append("cpu,host=\(host) u=\(u),n=\(second % 13)i \(Int64(second) * 1_000_000_000)")
+                }
+            }
+            return lines
+        }
+
+        @Test("count, sum, avg, min and max from the vnodes equal the row path's, before and after a kill -9")
+        func aggregatesAgree() async throws {
+            try await ProcessCluster.run(nodes: 3, arguments: ["--memtable-values", "400"]) { cluster in
+                guard await cluster.waitForLeaders(groups: 1) else { return }
+                guard
+                    await cluster.eventually(
+                        20, "CREATE DATABASE",
+                        {
+                            await cluster.sql(1, "CREATE DATABASE IF NOT EXISTS agg WITH SHARD 2 REPLICA 3")?.status
+                                == 200
+                        })
+                else { return }
+                let lines = Self.lines()
+                for start in stride(from: 0, to: lines.count, by: 300) {
+                    let body = lines[start..<min(lines.count, start + 300)].joined(separator: "\n")
+                    let written = await cluster.eventually(20, "a write") {
+                        await cluster.request(1 + start / 300 % 3, "POST", "/api/v1/write?db=agg", body: body)?.status
+                            == 200
+                    }
+                    guard written else { return }
+                }
+                let all = "SELECT count(*), count(u), sum(n), avg(u), min(u), max(n) FROM cpu"
+                let expectedSum = (0..<600).reduce(0) { $0 + $1 % 13 } * 3
+                let total = await cluster.sql(2, all, db: "agg")
+                cluster.check(
+                    total?.body.hasPrefix("count(*),count(u),sum(n),avg(u),min(u),max(n)\n1800,1800,\(expectedSum),")
+                        == true, "the totals: \(total?.body ?? "no answer")")
+                // The same queries with a condition on a field go the row path: the answers must be the same.
+                let queries = [
+                    all,
+                    "SELECT count(*), sum(u), max(u) FROM cpu WHERE host = 'b'",
+                    "SELECT count(u), min(n) FROM cpu WHERE time >= 100000000000 AND time < 250000000000",
+                    """
+                    SELECT date_bin(INTERVAL '1 minute', time) AS t, host, count(u), avg(u), max(n) FROM cpu \
+                    GROUP BY date_bin(INTERVAL '1 minute', time), host
+                    """,
+                ]
+                func answers(_ node: Int) async -> [String] {
+                    var out: [String] = []
+                    for query in queries {
+                        let rowPath =
+                            query.contains("WHERE")
+                            ? query.replacingOccurrences(of: "WHERE ", with: "WHERE u > -1 AND ")
+                            : query.replacingOccurrences(of: "FROM cpu", with: "FROM cpu WHERE u > -1")
+                        let pushed = await cluster.sql(node, query, db: "agg")
+                        let rows = await cluster.sql(node, rowPath, db: "agg")
+                        cluster.check(
+                            pushed?.status == 200 && pushed?.body == rows?.body,
+                            "\(query)\npushed down: \(pushed?.body ?? "none")\nrows: \(rows?.body ?? "none")")
+                        out.append(pushed?.body ?? "")
+                    }
+                    return out
+                }
+                let before = await answers(3)
+                cluster.check(before[3].split(separator: "\n").count == 1 + 30, "30 minute-and-host groups")
+                // Column files on disk, then a kill -9: the node recovers its vnodes from them and the log.
+                let vnodes = cluster.nodes[1]!.directory + "/vnodes"
+                let files = (FileManager.default.enumerator(atPath: vnodes)?.allObjects as? [String] ?? [])
+                    .filter { $0.hasSuffix(".tsf") }
+                cluster.check(!files.isEmpty, "vnode column files under \(vnodes)")
+                cluster.kill9(1)
+                try cluster.start(1)
+                let recovered = await cluster.eventually(30, "node 1 answers as before") {
+                    let now = await cluster.sql(1, queries[0], db: "agg")
+                    return now?.body == before[0]
+                }
+                guard recovered else { return }
+                cluster.check(await answers(1) == before, "after the restart, the same answers")
+            }
+        }
+    }
+}
