@@ -129,6 +129,30 @@ extension Coordinator {
         try await executeOrThrow(.removeVnode(replicaSet: setID, node: node))
     }
 
+    /// Replaces this node's replica of `setID` whose data was found damaged: it leaves the set, and a fresh vnode
+    /// on the same node joins as a learner, takes a snapshot from a healthy replica, and becomes a voter — what
+    /// `REPLICA REMOVE` then `REPLICA ADD` do, online. Retried (every second, up to a minute) while the set is busy
+    /// or leaderless. A set whose only replica is damaged cannot be repaired from another: it stays out of
+    /// service, and its reads fail naming the damaged file.
+    public func replaceDamagedReplica(_ setID: UInt64, node: UInt64) async -> String {
+        for _ in 0..<60 {
+            do {
+                let set = try await replicaSet(setID)
+                if set.nodes.contains(node) {
+                    guard set.nodes.count > 1 else {
+                        return "replica set \(setID): its only replica, on node \(node), is damaged"
+                    }
+                    try await removeReplica(setID, node: node)
+                }
+                try await addReplica(setID, node: node)
+                return "replica set \(setID): the damaged replica on node \(node) was replaced"
+            } catch {
+                await host.environment.sleep(milliseconds: 1_000)
+            }
+        }
+        return "replica set \(setID): the damaged replica on node \(node) could not be replaced in a minute"
+    }
+
     /// `REPLICA PROMOTE`: a leadership transfer to the vnode on `node`; the voter set does not change.
     public func promoteReplica(_ setID: UInt64, node: UInt64) async throws(CoordinatorError) {
         let set = try await replicaSet(setID)

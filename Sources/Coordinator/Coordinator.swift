@@ -379,13 +379,23 @@ public final class Coordinator: Sendable {
         _ request: [UInt8], from set: ReplicaSetInfo, linearizable: Bool
     ) async throws(CoordinatorError) -> [UInt8] {
         var lastError: (any Error)?
-        for target in targets(of: set) {
+        var candidates = targets(of: set)
+        var tried: Set<UInt64> = []
+        while let target = candidates.first {
+            candidates.removeFirst()
+            tried.insert(target)
             do {
                 return try await host.read(
                     GroupID(set.id), via: NodeID(target), linearizable: linearizable, request: request,
                     timeoutMilliseconds: writeTimeoutMilliseconds)
             } catch {
                 lastError = error
+                // A damaged replica serves nothing: the set's other replicas answer instead.
+                if case .damaged = error as? HostError {
+                    candidates += Self.targets(of: set, from: 0).filter {
+                        !tried.contains($0) && !candidates.contains($0)
+                    }
+                }
             }
         }
         throw Self.unavailable(lastError, what: "replica set \(set.id)")

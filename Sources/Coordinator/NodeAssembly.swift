@@ -81,9 +81,18 @@ public struct NodeAssembly: Sendable {
         self.host = host
         self.meta = metaStore
         self.follower = follower
-        self.coordinator = Coordinator(
+        let coordinator = Coordinator(
             host: host, meta: metaStore, nodeID: nodeID, metaGroup: layout.metaGroup, metaNodes: metaNodes,
             foundingNodeCount: foundingNodeCount)
+        self.coordinator = coordinator
+        // A vnode whose files are damaged is replaced by a fresh replica that copies a healthy one.
+        host.onDamaged = { [logger] group, _ in
+            guard layout.isVnodeGroup(group) else { return }
+            Task {
+                let outcome = await coordinator.replaceDamagedReplica(group.rawValue, node: nodeID)
+                logger.warning("\(outcome)")
+            }
+        }
     }
 
     /// Starts the host (recovery, founding groups on first start) and lets the groups follow the recovered meta

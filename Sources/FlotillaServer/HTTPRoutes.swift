@@ -207,6 +207,8 @@ struct HTTPRoutes: Sendable {
             return error.isDiskFull
                 ? errorResponse(.init(code: 507), code: "storage.full", message: error.description)
                 : errorResponse(.serviceUnavailable, code: "storage.failed", message: error.description)
+        case .damaged:
+            return errorResponse(.internalServerError, code: "storage.damaged", message: error.description)
         }
     }
 }

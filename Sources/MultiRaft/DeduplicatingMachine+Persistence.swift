@@ -45,7 +45,9 @@ extension DeduplicatingMachine: PersistentStateMachine {
         try durableBase.finishJob(job, output: output)
     }
 
-    public func abandonJob(_ job: PersistenceJob) { durableBase.abandonJob(job) }
+    public func abandonJob(_ job: PersistenceJob, error: (any Error)?) { durableBase.abandonJob(job, error: error) }
+
+    public var damage: String? { durableBase.damage }
 
     public func durableSnapshot() -> any SnapshotSource { durableBase.durableSnapshot() }
 }

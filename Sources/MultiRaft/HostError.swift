@@ -21,6 +21,9 @@ public enum HostError: Error, Sendable, Equatable, CustomStringConvertible {
     case storageFailed(String)
     /// The host is shutting down.
     case shuttingDown
+    /// The replica's data is damaged (a file whose checksum fails, named with the offset): it serves no reads
+    /// until it is repaired; another replica may answer.
+    case damaged(GroupID, String)
 
     public var description: String {
         switch self {
@@ -33,6 +36,7 @@ public enum HostError: Error, Sendable, Equatable, CustomStringConvertible {
             return
                 "the node cannot persist (\(why)); it gave up its groups and rejoins by itself once its disk works again"
         case .shuttingDown: return "the node is shutting down"
+        case .damaged(let g, let why): return "this node's replica of group \(g) is damaged: \(why)"
         }
     }
 }
@@ -47,6 +51,7 @@ extension HostError {
         case .rejected(let g, let why): return .rejected(g, why)
         case .storageFailed(let why): return .storageFailed(why)
         case .shuttingDown: return .shuttingDown
+        case .damaged(let g, let why): return .damaged(g, why)
         }
     }
 
@@ -58,6 +63,7 @@ extension HostError {
         case .rejected(let g, let why): self = .rejected(g, why)
         case .storageFailed(let why): self = .storageFailed(why)
         case .shuttingDown: self = .shuttingDown
+        case .damaged(let g, let why): self = .damaged(g, why)
         }
     }
 }

@@ -173,6 +173,7 @@ extension MultiRaftHost {
         }
         for key in sending.keys where key.group == group { sending[key] = nil }
         receivingGroups.remove(group)
+        damagedGroups.remove(group)
         pendingRecords.append(.removeGroup(group))
         // The files go right after the removeGroup record is durable, before a new replica of the same group
         // (re-added at once) can write its own; until then nobody may read them.

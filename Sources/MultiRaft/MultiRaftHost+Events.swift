@@ -149,7 +149,14 @@ extension MultiRaftHost {
                     run: { [environment] machine in
                         switch handler(machine, request.request) {
                         case .done(let answer): reply(.success(answer))
-                        case .background(let compute): environment.background(.reads) { reply(.success(compute())) }
+                        case .background(let compute):
+                            environment.background(.reads) {
+                                reply(
+                                    Result { try compute() }.mapError {
+                                        self.reportDamage(request.group, "\($0)")
+                                        return .damaged(request.group, "\($0)")
+                                    })
+                            }
                         }
                     },
                     fail: { error in reply(.failure(error)) }))

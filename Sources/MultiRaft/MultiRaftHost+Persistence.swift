@@ -36,12 +36,14 @@ extension MultiRaftHost {
     ) {
         slot.persistenceJobs -= 1
         guard slots[slot.id] === slot, slot.machine.persistent === machine, storageError == nil else {
-            return machine.abandonJob(job)
+            return machine.abandonJob(job, error: nil)
         }
         do {
             try machine.finishJob(job, output: try outcome.get())
         } catch {
-            machine.abandonJob(job)
+            machine.abandonJob(job, error: error)
+            // A damaged file is this replica's alone: it stops serving and is replaced, the node goes on.
+            if let damage = machine.damage { return reportDamage(slot.id, damage) }
             return storageFailed("\(job.kind) of group \(slot.id) failed: \(error)", groups: [slot])
         }
         logger.debug(
@@ -137,5 +139,18 @@ extension MultiRaftHost {
         } catch {
             logger.error("cannot delete the snapshot files of group \(slot.id): \(error)")
         }
+    }
+}
+
+extension MultiRaftHost {
+    /// A replica's data was found damaged (by a read or a job; on any thread): logged once, and told to
+    /// `onDamaged` on the loop thread, which replaces the replica (the others keep serving meanwhile).
+    public func reportDamage(_ group: GroupID, _ why: String) {
+        enqueue(
+            .run { [self] in
+                guard slots[group] != nil, damagedGroups.insert(group).inserted else { return }
+                logger.error("replica of group \(group) is damaged and stops serving: \(why)")
+                onDamaged?(group, why)
+            })
     }
 }

@@ -201,6 +201,10 @@ public final class MultiRaftHost: @unchecked Sendable {
     /// thread, once a linearizable read's index is applied), returns the answer or the work that computes it off
     /// the loop thread. Set before `start`.
     public var readHandler: (@Sendable (any StateMachine, [UInt8]) -> ReadWork)?
+    /// Told, on the loop thread, of a replica whose data a read or a job found damaged (once per group).
+    public var onDamaged: (@Sendable (GroupID, String) -> Void)?
+    /// Groups reported damaged (a new replica of the group starts with a clean slate).
+    var damagedGroups: Set<GroupID> = []
 
     /// The commit index `group` had when this node started: entries up to it that apply now are replays of what
     /// the node applied before it stopped. Loop thread only.
@@ -264,7 +268,14 @@ public final class MultiRaftHost: @unchecked Sendable {
             }
             switch work {
             case .done(let answer): return answer
-            case .background(let compute): return compute()  // on the caller's task, off the loop thread
+            case .background(let compute):
+                // On the caller's task, off the loop thread.
+                do {
+                    return try compute()
+                } catch {
+                    reportDamage(group, "\(error)")
+                    throw HostError.damaged(group, "\(error)")
+                }
             }
         }
         let timeout = UInt64(timeoutMilliseconds ?? settings.requestTimeoutMilliseconds) * 1_000_000

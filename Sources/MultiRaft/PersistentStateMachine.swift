@@ -32,8 +32,12 @@ public protocol PersistentStateMachine: StateMachine {
     func nextJob(flush: Bool, state: () -> [UInt8]) -> PersistenceJob?
     /// Installs a finished job's output (on the owner's thread).
     func finishJob(_ job: PersistenceJob, output: any Sendable) throws
-    /// Gives a failed job up (its memory goes back to be flushed again; its files are deleted at the next open).
-    func abandonJob(_ job: PersistenceJob)
+    /// Gives a job up (its memory goes back to be flushed again; its files are deleted at the next open).
+    /// `error`: why it failed, if it did; a damaged file the job read makes the machine `damaged`.
+    func abandonJob(_ job: PersistenceJob, error: (any Error)?)
+    /// Why the machine's files are damaged (a checksum failed: file and offset), once a read or a job found it;
+    /// a damaged machine hands out no jobs and serves no reads until its replica is replaced.
+    var damage: String? { get }
     /// The files at `durableIndex` as a snapshot stream, frozen: safe on any thread.
     func durableSnapshot() -> any SnapshotSource
 }

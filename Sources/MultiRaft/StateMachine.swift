@@ -64,7 +64,9 @@ public typealias StateMachineFactory = @Sendable (GroupID) -> any StateMachine
 /// How a read handler answers: at once (small answers, computed on the loop thread), or with work to run on a
 /// background thread over a frozen, copy-on-write view of the machine taken on the loop thread — so that a large
 /// answer (a scan of a big vnode) never stalls the loop thread, its heartbeats and its pings.
+/// Background work that throws fails the read with `HostError.damaged` (a damaged file, named in the error):
+/// the caller may read another replica.
 public enum ReadWork: Sendable {
     case done([UInt8])
-    case background(@Sendable () -> [UInt8])
+    case background(@Sendable () throws -> [UInt8])
 }

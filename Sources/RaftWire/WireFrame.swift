@@ -280,6 +280,7 @@ public enum ForwardFailure: Sendable, Equatable, Error {
     case rejected(GroupID, String)
     case storageFailed(String)
     case shuttingDown
+    case damaged(GroupID, String)
 }
 
 /// The answer to a forwarded proposal: the state machine's result, or a failure.
@@ -292,7 +293,8 @@ public struct ForwardReply: Sendable, Equatable {
         self.outcome = outcome
     }
 
-    /// Code (0 success, 1 unknown group, 2 no leader, 3 timeout, 4 rejected, 5 storage failed, 6 shutting down),
+    /// Code (0 success, 1 unknown group, 2 no leader, 3 timeout, 4 rejected, 5 storage failed, 6 shutting down,
+    /// 7 damaged),
     /// leader hint (or group id) and detail bytes.
     var wireFields: (UInt8, UInt64, [UInt8]) {
         switch outcome {
@@ -303,6 +305,7 @@ public struct ForwardReply: Sendable, Equatable {
         case .failure(.rejected(let g, let why)): return (4, g.rawValue, Array(why.utf8))
         case .failure(.storageFailed(let why)): return (5, 0, Array(why.utf8))
         case .failure(.shuttingDown): return (6, 0, [])
+        case .failure(.damaged(let g, let why)): return (7, g.rawValue, Array(why.utf8))
         }
     }
 
@@ -317,6 +320,7 @@ public struct ForwardReply: Sendable, Equatable {
         case 4: outcome = .failure(.rejected(GroupID(hint), text))
         case 5: outcome = .failure(.storageFailed(text))
         case 6: outcome = .failure(.shuttingDown)
+        case 7: outcome = .failure(.damaged(GroupID(hint), text))
         default: return nil
         }
     }

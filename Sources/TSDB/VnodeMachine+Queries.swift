@@ -4,12 +4,17 @@ import MultiRaft
 extension VnodeMachine {
     /// Answers a `VnodeQuery` (the read handler of the node's host): a view of the engine's layers is taken now,
     /// on the loop thread (copy-on-write, no rows copied), and read by the returned work off it.
+    /// A read that meets a damaged file fails naming it, and so does every later one (`damage`): a damaged
+    /// vnode serves nothing, so that the coordinator reads another replica.
     public func prepareAnswer(_ request: [UInt8]) -> ReadWork {
         guard let query = try? VnodeQuery(bytes: request) else { return .done([]) }
+        let damage = damageFound
         switch query {
         case .scan(let measurement, let start, let end, let tags):
             let view = engine.view(of: measurement)
-            return .background { Self.answerScan(view, measurement, start: start, end: end, tags: tags) }
+            return .background {
+                try damage.watch { try Self.answerScan(view, measurement, start: start, end: end, tags: tags) }
+            }
         case .aggregate(let measurement, let start, let end, let tags, let field, let window):
             let view = engine.view(of: measurement)
             return .background {
@@ -22,12 +27,12 @@ extension VnodeMachine {
             }
         case .schema:
             let view = engine.view()
-            return .background { Self.answerSchema(view) }
+            return .background { try damage.watch { Self.answerSchema(view) } }
         case .checksum:
             let view = engine.view()
             return .background {
                 var out: [UInt8] = []
-                let (sum, rows) = (try? view.checksum()) ?? (0, 0)
+                let (sum, rows) = try damage.watch { try view.checksum() }
                 put64(sum, &out)
                 put64(UInt64(rows), &out)
                 return out
@@ -38,9 +43,9 @@ extension VnodeMachine {
     /// The rows of a scan as a `PointCodec` batch, fields in name order.
     static func answerScan(
         _ view: EngineView, _ measurement: String, start: Int64, end: Int64, tags: [Tag]
-    ) -> [UInt8] {
+    ) throws(ColumnFileError) -> [UInt8] {
         var points: [Point] = []
-        try? view.scanInBatches(measurement, start: start, end: end, seriesFilter: { VnodeQuery.has(tags, $0) }) {
+        try view.scanInBatches(measurement, start: start, end: end, seriesFilter: { VnodeQuery.has(tags, $0) }) {
             rows in
             for row in rows {
                 var point = Point(

@@ -2,6 +2,7 @@ import LineProtocol
 import MultiRaft
 import RaftCore
 import RaftStorage
+import Synchronization
 
 /// The state machine of one vnode (a replica of one replica set): the points of the series hashed to it, kept
 /// by a `VnodeEngine` in a directory of its own, so that the vnode's data is bounded by disk, not memory.
@@ -24,6 +25,8 @@ public final class VnodeMachine: PersistentStateMachine {
     let options: VnodeEngine.Options
     private var opened: VnodeEngine?
     private var generation: UInt64 = 0
+    /// Set by whoever first finds a damaged file (a read on any thread, or a job).
+    let damageFound = DamageFlag()
 
     public init(directory: String, fileSystem: any FileSystem, options: VnodeEngine.Options = VnodeEngine.Options()) {
         self.directory = directory
@@ -104,6 +107,7 @@ public final class VnodeMachine: PersistentStateMachine {
     public var durableState: [UInt8] { engine.coveredState }
 
     public func nextJob(flush: Bool, state: () -> [UInt8]) -> PersistenceJob? {
+        guard damage == nil else { return nil }
         let engine = engine
         if engine.wantsFlush || (flush && !engine.memoryIsEmpty), let task = engine.beginFlush(state: state()) {
             return PersistenceJob(kind: .flush) { try task.run() }
@@ -120,7 +124,10 @@ public final class VnodeMachine: PersistentStateMachine {
         }
     }
 
-    public func abandonJob(_ job: PersistenceJob) {
+    public var damage: String? { damageFound.value.map { ColumnFileError(.corrupt, $0).description } }
+
+    public func abandonJob(_ job: PersistenceJob, error: (any Error)?) {
+        if let error = error as? ColumnFileError, error.code == .corrupt { damageFound.record(error.message) }
         switch job.kind {
         case .flush: engine.abandonFlush()
         case .compaction: engine.abandonCompaction()
@@ -177,3 +184,23 @@ public final class VnodeMachine: PersistentStateMachine {
 
 /// The engine's snapshot stream is what the host sends for a vnode.
 extension EngineSnapshotSource: SnapshotSource {}
+
+/// The first damage found in a vnode's files, shared between the machine and the reads running off its thread.
+final class DamageFlag: Sendable {
+    private let found = Mutex<String?>(nil)
+
+    var value: String? { found.withLock { $0 } }
+
+    func record(_ why: String) { found.withLock { $0 = $0 ?? why } }
+
+    /// Runs `read`; a damaged file it meets is recorded before the error goes on.
+    func watch<T>(_ read: () throws -> T) throws -> T {
+        if let why = value { throw ColumnFileError(.corrupt, why) }
+        do {
+            return try read()
+        } catch let error as ColumnFileError where error.code == .corrupt {
+            record(error.message)
+            throw error
+        }
+    }
+}

@@ -89,5 +89,53 @@ extension EndToEnd {
                 cluster.check(await answers(1) == before, "after the restart, the same answers")
             }
         }
+
+        @Test("a flipped byte in a vnode's column file is named, not served, and the replica is replaced")
+        func damagedFileIsReplaced() async throws {
+            try await ProcessCluster.run(nodes: 3, arguments: ["--memtable-values", "400"]) { cluster in
+                guard await cluster.waitForLeaders(groups: 1), await cluster.createRepDatabase(nodes: 3, shard: 1)
+                else { return }
+                let lines = Self.lines()
+                for start in stride(from: 0, to: lines.count, by: 300) {
+                    let body = lines[start..<min(lines.count, start + 300)].joined(separator: "\n")
+                    let written = await cluster.eventually(20, "a write") {
+                        await cluster.request(1, "POST", "/api/v1/write?db=rep", body: body)?.status == 200
+                    }
+                    guard written else { return }
+                }
+                guard let rows = await cluster.sqlRows(1, "SHOW VNODES", db: "rep"),
+                    let set = rows.first?["replica_id"] as? Int, let before = await cluster.vnode(of: set, on: 2)
+                else { return cluster.check(false, "SHOW VNODES lists the set") }
+                // Every replica flushed its memtables into files: damage one of node 2's.
+                let directory = cluster.nodes[2]!.directory + "/vnodes/\(set)"
+                var damaged: String?
+                _ = await cluster.eventually(20, "column files on node 2") {
+                    let files = (FileManager.default.enumerator(atPath: directory)?.allObjects as? [String] ?? [])
+                        .filter { $0.hasSuffix(".tsf") }.sorted()
+                    damaged = files.first.map { directory + "/" + $0 }
+                    return damaged != nil
+                }
+                guard let damaged, let handle = FileHandle(forUpdatingAtPath: damaged) else { return }
+                try handle.seek(toOffset: 40)
+                let byte = try handle.read(upToCount: 1) ?? Data([0])
+                try handle.seek(toOffset: 40)
+                try handle.write(contentsOf: Data([byte[0] ^ 0x5A]))
+                try handle.close()
+                // Reads through node 2 still answer every row (another replica serves them) ...
+                let all = await cluster.eventually(30, "every row through node 2") {
+                    let reply = await cluster.sql(2, "SELECT * FROM cpu", db: "rep", timeout: 30)
+                    return reply?.status == 200 && reply?.body.split(separator: "\n").count == 1 + 1_800
+                }
+                guard all else { return }
+                // ... and node 2's replica is replaced by a fresh one that copied a healthy replica.
+                let replaced = await cluster.eventually(60, "node 2's vnode of set \(set) replaced") {
+                    guard let now = await cluster.vnode(of: set, on: 2) else { return false }
+                    return now != before
+                }
+                guard replaced else { return }
+                await cluster.expectChecksumsAgree([set], on: [1, 2, 3])
+                cluster.check(!FileManager.default.fileExists(atPath: damaged), "the damaged file is gone")
+            }
+        }
     }
 }
