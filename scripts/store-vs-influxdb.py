@@ -197,6 +197,7 @@ bind-address = "127.0.0.1:{irpc}"
             rate = load(server, a.points, a.series, start_ns, samples)
             results[server.name] = {"rate": rate, "rss": samples}
             print(f"{server.name}: loaded {a.points:,} points at {rate:,.0f} points/s", flush=True)
+        time.sleep(40)  # a quiet vnode flushes its memtable within 30 s; InfluxDB compacts meanwhile
         results["InfluxDB"]["disk"] = wait_idle(f"{root}/influx")
         results["Flotilla"]["disk"] = wait_idle(cluster.root)
         for server in (influx, flot):

@@ -15,7 +15,7 @@ public struct ServerOptions: Sendable {
     public var kvGroups = 0
     public var snapshotEveryEntries = 10_000
     /// Field values a vnode's memtable holds before it is flushed to a column file.
-    public var memtableValues = VnodeEngine.Options().memtableValues
+    public var memtableValues = 1_000_000
     /// Enables `POST /api/v1/debug/isolate`, for end-to-end partition tests.
     public var faultInjection = false
     public var maxBodyBytes = 64 << 20

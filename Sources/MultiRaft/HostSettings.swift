@@ -14,6 +14,9 @@ public struct HostSettings: Sendable {
     public var repairWAL = false
     /// A group compacts its log into a snapshot once this many entries were applied since the last one.
     public var snapshotEveryEntries: Int = 10_000
+    /// A quiet group whose state machine keeps its own files flushes what it holds in memory every this many
+    /// ticks (30 s), so that idle data lives in files and its log is compacted (0 disables it).
+    public var coldFlushTicks: Int = 300
     /// Snapshot chunk size and how many chunks may be unacknowledged.
     public var snapshotChunkBytes: Int = 1 << 20
     public var snapshotWindow: Int = 4

@@ -6,12 +6,12 @@ extension MultiRaftHost {
 
     /// Starts the background jobs a persistent machine has due (a flush once its memory is past its bound, or
     /// once `snapshotEveryEntries` entries were applied above its durable index, so that the log of a quiet group
-    /// is bounded too; a compaction of its files), each on its lane, and compacts the log if the machine's
+    /// is bounded too, or when `flush` says so: a quiet group's cold data; a compaction of its files), each on its lane, and compacts the log if the machine's
     /// files cover more of it. Nothing while a snapshot is being restored into the group.
-    func maybePersist(_ slot: GroupSlot) {
+    func maybePersist(_ slot: GroupSlot, flush cold: Bool = false) {
         guard let machine = slot.machine.persistent, storageError == nil, slot.restoring == nil else { return }
         let every = UInt64(max(0, settings.snapshotEveryEntries))
-        let flush = every > 0 && slot.machineApplied.rawValue >= machine.durableIndex.rawValue + every
+        let flush = cold || (every > 0 && slot.machineApplied.rawValue >= machine.durableIndex.rawValue + every)
         while let job = machine.nextJob(flush: flush, state: { [] }) {
             slot.persistenceJobs += 1
             let done = Handoff { [self] (outcome: Result<any Sendable, any Error>) in

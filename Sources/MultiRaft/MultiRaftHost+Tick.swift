@@ -20,6 +20,10 @@ extension MultiRaftHost {
                 awake.remove(group)
             }
         }
+        // Cold data goes to files: a quiet group's memory is flushed every `coldFlushTicks` (its log with it).
+        if settings.coldFlushTicks > 0, tickCount % UInt64(settings.coldFlushTicks) == 0 {
+            for slot in slots.values where slot.quiet { maybePersist(slot, flush: true) }
+        }
         let now = nowNanoseconds()
         for (id, waiter) in proposals {
             if waiter.deadline <= now {

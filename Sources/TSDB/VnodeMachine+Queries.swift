@@ -11,23 +11,24 @@ extension VnodeMachine {
         let damage = damageFound
         switch query {
         case .scan(let measurement, let start, let end, let tags):
-            let view = engine.view(of: measurement)
+            let view = engine.view(of: measurement, tags: tags)
             return .background {
                 try damage.watch { try Self.answerScan(view, measurement, start: start, end: end, tags: tags) }
             }
         case .aggregate(let measurement, let start, let end, let tags, let field, let window):
-            let view = engine.view(of: measurement)
+            let view = engine.view(of: measurement, tags: tags)
             return .background {
-                let series =
-                    (try? view.aggregate(
-                        measurement, field: field, start: start, end: end, window: window,
-                        seriesFilter: { VnodeQuery.has(tags, $0) }
-                    ).series) ?? []
+                let series = try damage.watch {
+                    try view.aggregate(
+                        measurement, field: field, start: start, end: end, window: window, tags: tags
+                    ).series
+                }
                 return VnodeQuery.encode(series)
             }
         case .schema:
-            let view = engine.view()
-            return .background { try damage.watch { Self.answerSchema(view) } }
+            // From the layers' indexes, at once: no rows are read.
+            if let why = damage.value { return .background { throw ColumnFileError(.corrupt, why) } }
+            return .done(Self.encode(engine.schemas()))
         case .checksum:
             let view = engine.view()
             return .background {
@@ -45,8 +46,7 @@ extension VnodeMachine {
         _ view: EngineView, _ measurement: String, start: Int64, end: Int64, tags: [Tag]
     ) throws(ColumnFileError) -> [UInt8] {
         var points: [Point] = []
-        try view.scanInBatches(measurement, start: start, end: end, seriesFilter: { VnodeQuery.has(tags, $0) }) {
-            rows in
+        try view.scanInBatches(measurement, start: start, end: end, tags: tags) { rows in
             for row in rows {
                 var point = Point(
                     measurement: measurement, tags: [],
@@ -60,30 +60,8 @@ extension VnodeMachine {
         return PointCodec.encode(points)
     }
 
-    /// Per measurement its tag keys and field types, as `VnodeQuery.schema` answers them (a field's type is the
-    /// one its oldest layer gives it).
-    static func answerSchema(_ view: EngineView) -> [UInt8] {
-        var schemas: [String: (tags: Set<String>, fields: [String: String])] = [:]
-        for file in view.files {
-            for series in file.index.series {
-                var schema = schemas[series.measurement] ?? ([], [:])
-                for tag in series.tags { schema.tags.insert(tag.key) }
-                for column in series.columns where schema.fields[column.name] == nil {
-                    schema.fields[column.name] = column.kind.typeName
-                }
-                schemas[series.measurement] = schema
-            }
-        }
-        for layer in view.memory {
-            for data in layer.values {
-                var schema = schemas[data.measurement] ?? ([], [:])
-                for tag in data.tags { schema.tags.insert(tag.key) }
-                for (name, column) in data.columns where schema.fields[name] == nil {
-                    schema.fields[name] = column.kind.typeName
-                }
-                schemas[data.measurement] = schema
-            }
-        }
+    /// Per measurement its tag keys and field types, as `VnodeQuery.schema` answers them.
+    static func encode(_ schemas: [String: MeasurementColumns]) -> [UInt8] {
         var out: [UInt8] = []
         put32(UInt32(schemas.count), &out)
         for name in schemas.keys.sorted() {
@@ -92,9 +70,9 @@ extension VnodeMachine {
             put32(UInt32(schema.tags.count), &out)
             for tag in schema.tags.sorted() { putString(tag, &out) }
             put32(UInt32(schema.fields.count), &out)
-            for (field, type) in schema.fields.sorted(by: { $0.key < $1.key }) {
+            for field in schema.fields.keys.sorted() {
                 putString(field, &out)
-                putString(type, &out)
+                putString(schema.fields[field]!.typeName, &out)
             }
         }
         return out

@@ -13,6 +13,10 @@ final class ColumnFile: Sendable {
     let size: Int
     /// Each series' position in `index.series`.
     let positions: [SeriesKey: Int]
+    /// The inverted index: the positions of the series with each tag.
+    let byTag: [Tag: [Int]]
+    /// Each measurement's columns in this file.
+    let schemas: [String: MeasurementColumns]
 
     private init(
         path: String, fileSystem: any FileSystem, descriptor: Int32, footer: ColumnFileFormat.Footer,
@@ -25,8 +29,34 @@ final class ColumnFile: Sendable {
         self.index = index
         self.size = size
         var positions: [SeriesKey: Int] = [:]
-        for (position, series) in index.series.enumerated() { positions[series.key] = position }
+        var byTag: [Tag: [Int]] = [:]
+        var schemas: [String: MeasurementColumns] = [:]
+        for (position, series) in index.series.enumerated() {
+            positions[series.key] = position
+            for tag in series.tags { byTag[tag, default: []].append(position) }
+            var schema = schemas[series.measurement] ?? MeasurementColumns()
+            schema.add(tags: series.tags)
+            for column in series.columns where schema.fields[column.name] == nil {
+                schema.fields[column.name] = column.kind
+            }
+            schemas[series.measurement] = schema
+        }
         self.positions = positions
+        self.byTag = byTag
+        self.schemas = schemas
+    }
+
+    /// The positions of the series of `measurement` with every one of `tags` (through the smallest tag list).
+    func positions(of measurement: String, with tags: [Tag]) -> [Int] {
+        let candidates: [Int]
+        if tags.isEmpty {
+            candidates = Array(index.series.indices)
+        } else {
+            candidates = tags.map { byTag[$0] ?? [] }.min { $0.count < $1.count } ?? []
+        }
+        return candidates.filter {
+            index.series[$0].measurement == measurement && VnodeQuery.has(tags, index.series[$0].tags)
+        }
     }
 
     deinit { fileSystem.close(descriptor) }

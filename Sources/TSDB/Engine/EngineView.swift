@@ -1,3 +1,5 @@
+import LineProtocol
+
 /// A frozen view of a vnode engine's layers, taken for one read: its files (held open, so that a compaction
 /// deleting them meanwhile changes nothing of what the read sees) and its memory layers as copy-on-write values.
 /// Taking one copies no rows; reading it is safe on any thread while the engine goes on applying, flushing and
@@ -10,17 +12,35 @@ public struct EngineView: Sendable {
 }
 
 extension VnodeEngine {
-    /// The layers as they are now; only the series of `measurement` from the memory layers when given (the
-    /// files are always whole: their indexes are already in memory).
-    public func view(of measurement: String? = nil) -> EngineView {
+    /// The layers as they are now; from the memory layers only the series of `measurement` with every one of
+    /// `tags` when a measurement is given (found through the memtable's indexes; the files are always whole:
+    /// their indexes are in memory already, and `tags` select from them through theirs).
+    public func view(of measurement: String? = nil, tags: [Tag] = []) -> EngineView {
         var flushingLayer: [SeriesKey: SeriesColumns] = [:]
-        for (key, data) in flushing ?? [] where measurement == nil || data.measurement == measurement {
+        for (key, data) in flushing ?? []
+        where measurement == nil || (data.measurement == measurement && VnodeQuery.has(tags, data.tags)) {
             flushingLayer[key] = data
         }
         var memtableLayer: [SeriesKey: SeriesColumns] = [:]
-        for (key, data) in memtable.series where measurement == nil || data.measurement == measurement {
-            memtableLayer[key] = data.frozen()
+        if let measurement {
+            for key in memtable.keys(of: measurement, with: tags) {
+                memtableLayer[key] = memtable.series[key]!.frozen()
+            }
+        } else {
+            for (key, data) in memtable.series { memtableLayer[key] = data.frozen() }
         }
         return EngineView(files: files, memory: [flushingLayer, memtableLayer])
+    }
+
+    /// Each measurement's columns over every layer (a field's kind is the one its oldest layer gives it), from
+    /// the layers' indexes: no rows are read.
+    func schemas() -> [String: MeasurementColumns] {
+        var result: [String: MeasurementColumns] = [:]
+        for file in files {
+            for (name, columns) in file.schemas { result[name, default: MeasurementColumns()].merge(columns) }
+        }
+        for (name, columns) in flushingSchemas { result[name, default: MeasurementColumns()].merge(columns) }
+        for (name, columns) in memtable.schemas { result[name, default: MeasurementColumns()].merge(columns) }
+        return result
     }
 }

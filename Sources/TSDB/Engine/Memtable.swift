@@ -3,8 +3,14 @@ import LineProtocol
 /// A vnode's newest writes, in memory by series (columnar, `SeriesData`), until a flush writes them to a column
 /// file. Upserts merge fields into an existing row (last write wins per field); a field whose type differs from
 /// its column's in this memtable is skipped and counted.
+///
+/// Indexed for reads: the series of each measurement, of each tag (key and value: the inverted index), and each
+/// measurement's columns (tag keys, field kinds as first written), kept as series and fields appear.
 final class Memtable {
     private(set) var series: [SeriesKey: SeriesData] = [:]
+    private(set) var byMeasurement: [String: [SeriesKey]] = [:]
+    private(set) var byTag: [Tag: [SeriesKey]] = [:]
+    private(set) var schemas: [String: MeasurementColumns] = [:]
     /// Field values written (each upsert of a field counts): what the flush threshold measures.
     private(set) var valueCount = 0
     private(set) var typeConflicts = 0
@@ -12,13 +18,60 @@ final class Memtable {
     var isEmpty: Bool { series.isEmpty }
 
     func upsert(_ point: Point) {
-        let (_, conflicts) = series.data(of: point).data.upsert(point)
+        let (data, created) = series.data(of: point)
+        if created {
+            byMeasurement[point.measurement, default: []].append(data.key)
+            for tag in point.tags { byTag[tag, default: []].append(data.key) }
+            schemas[point.measurement, default: MeasurementColumns()].add(tags: point.tags)
+        }
+        for field in point.fields where schemas[point.measurement]?.fields[field.key] == nil {
+            schemas[point.measurement]!.fields[field.key] = Column.Kind(of: field.value)
+        }
+        let (_, conflicts) = data.upsert(point)
         valueCount += point.fields.count
         typeConflicts += conflicts
+    }
+
+    /// The keys of the series of `measurement` that have every one of `tags` (through the smallest tag list).
+    func keys(of measurement: String, with tags: [Tag]) -> [SeriesKey] {
+        guard !tags.isEmpty else { return byMeasurement[measurement] ?? [] }
+        let lists = tags.map { byTag[$0] ?? [] }
+        let shortest = lists.min { $0.count < $1.count } ?? []
+        return shortest.filter { key in
+            guard let data = series[key], data.measurement == measurement else { return false }
+            return VnodeQuery.has(tags, data.tags)
+        }
     }
 
     /// Every series as frozen values in key order (copy-on-write: taking them copies nothing).
     func frozen() -> [(key: SeriesKey, columns: SeriesColumns)] {
         series.keys.sorted().map { ($0, series[$0]!.frozen()) }
+    }
+}
+
+/// A measurement's columns as a layer holds them: tag keys, and each field's kind (the first written).
+struct MeasurementColumns: Sendable {
+    var tags: Set<String> = []
+    var fields: [String: Column.Kind] = [:]
+
+    mutating func add(tags keys: [Tag]) { for tag in keys { tags.insert(tag.key) } }
+
+    /// Adds what `other` has that this lacks (the older layer's kinds win).
+    mutating func merge(_ other: MeasurementColumns) {
+        tags.formUnion(other.tags)
+        fields.merge(other.fields) { mine, _ in mine }
+    }
+}
+
+extension Column.Kind {
+    /// The kind of column a value goes into.
+    init(of value: FieldValue) {
+        switch value {
+        case .float: self = .float
+        case .integer: self = .integer
+        case .unsigned: self = .unsigned
+        case .string: self = .string
+        case .boolean: self = .boolean
+        }
     }
 }

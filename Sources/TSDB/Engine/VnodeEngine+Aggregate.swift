@@ -92,10 +92,11 @@ extension VnodeEngine {
 }
 
 extension EngineView {
-    /// `VnodeEngine.aggregate` over this view.
+    /// `VnodeEngine.aggregate` over this view; `tags`: only series with every one of them (found through the
+    /// files' inverted indexes).
     public func aggregate(
         _ measurement: String, field: String?, start: Int64 = .min, end: Int64 = .max, window: Int64? = nil,
-        seriesFilter: ([Tag]) -> Bool = { _ in true }
+        tags: [Tag] = [], seriesFilter: ([Tag]) -> Bool = { _ in true }
     ) throws(ColumnFileError) -> (series: [SeriesAggregate], blocksFromStats: Int) {
         precondition(window.map { $0 > 0 } ?? true, "a window has a positive width")
         /// Where a series' rows are, layer by layer (files by position, then the memory layers).
@@ -107,7 +108,9 @@ extension EngineView {
         var spans: [SeriesKey: [Span]] = [:]
         var tagsOf: [SeriesKey: [Tag]] = [:]
         for (layer, file) in files.enumerated() {
-            for series in file.index.series where series.measurement == measurement && seriesFilter(series.tags) {
+            for position in file.positions(of: measurement, with: tags) {
+                let series = file.index.series[position]
+                guard seriesFilter(series.tags) else { continue }
                 let key = series.key
                 tagsOf[key] = series.tags
                 for block in series.blocks {
@@ -118,7 +121,9 @@ extension EngineView {
         let memoryLayers = memory
         for (offset, layer) in memoryLayers.enumerated() {
             for (key, data) in layer
-            where data.measurement == measurement && !data.timestamps.isEmpty && seriesFilter(data.tags) {
+            where data.measurement == measurement && !data.timestamps.isEmpty && VnodeQuery.has(tags, data.tags)
+                && seriesFilter(data.tags)
+            {
                 tagsOf[key] = data.tags
                 spans[key, default: []].append(
                     Span(layer: files.count + offset, minTime: data.timestamps[0], maxTime: data.timestamps.last!))

@@ -46,6 +46,7 @@ extension VnodeEngine {
         guard flushing == nil, !memtable.isEmpty else { return nil }
         let frozen = memtable.frozen()
         flushing = frozen
+        flushingSchemas = memtable.schemas
         memtable = Memtable()
         return FlushTask(
             number: takeFileNumber(), coveredIndex: appliedIndex, state: state, series: frozen, directory: directory,
@@ -63,6 +64,7 @@ extension VnodeEngine {
         try install(next, files: files + [flushed.file])
         bytesFlushed += flushed.file.size
         flushing = nil
+        flushingSchemas = [:]
     }
 
     /// A flush that failed: its rows go back under the memtable's (which are newer), to be flushed again.
@@ -77,6 +79,7 @@ extension VnodeEngine {
             for row in 0..<data.rowCount { memtable.upsert(data.point(at: row)) }
         }
         flushing = nil
+        flushingSchemas = [:]
     }
 
     /// Flushes on the caller's thread (shutdown, tests, a snapshot that needs everything in files).

@@ -40,9 +40,10 @@ extension VnodeEngine {
 }
 
 extension EngineView {
-    /// `VnodeEngine.scanInBatches` over this view.
+    /// `VnodeEngine.scanInBatches` over this view; `tags`: only series with every one of them (found through the
+    /// files' inverted indexes).
     public func scanInBatches(
-        _ measurement: String, start: Int64 = .min, end: Int64 = .max, fields: Set<String>? = nil,
+        _ measurement: String, start: Int64 = .min, end: Int64 = .max, tags: [Tag] = [], fields: Set<String>? = nil,
         limit: Int? = nil, batchRows: Int = 4_096, seriesFilter: ([Tag]) -> Bool = { _ in true },
         emit: ([Row]) -> Bool
     ) throws(ColumnFileError) {
@@ -55,13 +56,14 @@ extension EngineView {
         }
         var locations: [SeriesKey: Location] = [:]
         for (f, file) in files.enumerated() {
-            for (s, series) in file.index.series.enumerated()
-            where series.measurement == measurement && seriesFilter(series.tags) {
+            for s in file.positions(of: measurement, with: tags) where seriesFilter(file.index.series[s].tags) {
+                let series = file.index.series[s]
                 locations[series.key, default: Location(tags: series.tags)].files.append((f, s))
             }
         }
         for layer in memory {
-            for (key, data) in layer where data.measurement == measurement && seriesFilter(data.tags) {
+            for (key, data) in layer
+            where data.measurement == measurement && VnodeQuery.has(tags, data.tags) && seriesFilter(data.tags) {
                 locations[key, default: Location(tags: data.tags)].memory.append(data)
             }
         }

@@ -36,6 +36,8 @@ public final class VnodeEngine {
     var memtable = Memtable()
     /// The memtable being flushed, if a flush is running: still read until its file is installed.
     var flushing: [(key: SeriesKey, columns: SeriesColumns)]?
+    /// The columns of the memtable being flushed, by measurement (its schema, kept for reads until it is a file).
+    var flushingSchemas: [String: MeasurementColumns] = [:]
     /// The next file number handed to a task (the manifest persists it with the next change).
     private var nextFileNumber: UInt64
     /// The inputs of the compaction running, if one is.
