@@ -6,16 +6,17 @@ import RaftWire
 extension MultiRaftHost {
     // MARK: - Local snapshots and compaction
 
-    /// Once enough entries were applied since the last snapshot: writes the state machine to a snapshot file
+    /// Once enough entries were applied since the last snapshot (or any, when `force`d: the group holds back
+    /// WAL garbage collection): writes the state machine to a snapshot file
     /// (fsynced, renamed into place), then compacts the log; the WAL's compaction record follows in the next
     /// batch, and the previous file is deleted only once that record is durable (`releaseSnapshots`). A crash in
     /// between leaves a newer snapshot file than the WAL says, whose last entry the log holds: recovery takes it. A
     /// machine with `snapshotsInBackground` is serialized and synced on `snapshotWrites` from a copy-on-write
     /// source while the group goes on; the log is compacted only when the file is durable.
-    func maybeCompact(_ slot: GroupSlot) {
+    func maybeCompact(_ slot: GroupSlot, force: Bool = false) {
         let every = UInt64(settings.snapshotEveryEntries)
         guard every > 0, slot.machine.persistent == nil,
-            slot.machineApplied.rawValue >= slot.snapshotIndex.rawValue + every,
+            slot.machineApplied.rawValue >= slot.snapshotIndex.rawValue + (force ? 1 : every),
             slot.machineApplied <= slot.node.log.applied, slot.receiving == nil, !slot.compacting,
             slot.restoring == nil, let metadata = slot.node.snapshotMetadata(through: slot.machineApplied)
         else { return }

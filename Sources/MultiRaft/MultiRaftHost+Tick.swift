@@ -119,9 +119,20 @@ extension MultiRaftHost {
         for key in sending.keys where key.member == peer { finishTransfer(key, succeeded: false) }
     }
 
+    /// Deletes the WAL segments nothing needs any more. Groups whose live entries hold back the oldest segment
+    /// that stays compact their logs now, whatever their thresholds (a persistent machine flushes, another takes
+    /// a snapshot), so that a quiet group with a few old entries never pins every segment after them.
     func collectGarbage() {
         do {
-            _ = try wal.collectGarbage()
+            let result = try wal.collectGarbage()
+            for group in result.pinningGroups {
+                guard let slot = slots[group] else { continue }
+                if slot.machine.persistent != nil {
+                    maybePersist(slot, flush: true)
+                } else {
+                    maybeCompact(slot, force: true)
+                }
+            }
         } catch {
             logger.error("WAL garbage collection failed: \(error)")
         }
