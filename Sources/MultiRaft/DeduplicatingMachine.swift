@@ -55,13 +55,7 @@ public final class DeduplicatingMachine: StateMachine {
         return SessionSnapshotSource(header: header, base: base.snapshotSource())
     }
 
-    public func restore(_ data: [UInt8]) throws {
-        var done = false
-        try restore(chunks: {
-            defer { done = true }
-            return done ? nil : data
-        })
-    }
+    public func restore(_ data: [UInt8]) throws { try restoreAsOneChunk(data) }
 
     public func restore(chunks next: () throws -> [UInt8]?) throws {
         if let durable = persistentBase {

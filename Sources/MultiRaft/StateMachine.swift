@@ -55,6 +55,16 @@ extension StateMachine {
     }
 
     public var snapshotsInBackground: Bool { false }
+
+    /// `restore(chunks:)` with all of `data` as its one chunk: the whole-bytes restore of a machine whose
+    /// restore is the chunked one.
+    public func restoreAsOneChunk(_ data: [UInt8]) throws {
+        var done = false
+        try restore(chunks: {
+            defer { done = true }
+            return done ? nil : data
+        })
+    }
 }
 
 /// Makes the state machine of a group: the host calls it when it creates or recovers a group, and for a

@@ -196,12 +196,14 @@ struct Column {
 extension Column.Kind {
     /// The SQL type name of a column of this kind (DESCRIBE, SHOW FIELD KEYS).
     var typeName: String {
+        let sample: FieldValue
         switch self {
-        case .float: return "DOUBLE"
-        case .integer: return "BIGINT"
-        case .unsigned: return "BIGINT UNSIGNED"
-        case .string: return "STRING"
-        case .boolean: return "BOOLEAN"
+        case .float: sample = .float(0)
+        case .integer: sample = .integer(0)
+        case .unsigned: sample = .unsigned(0)
+        case .string: sample = .string("")
+        case .boolean: sample = .boolean(false)
         }
+        return sample.typeName
     }
 }

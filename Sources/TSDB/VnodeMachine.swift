@@ -155,13 +155,7 @@ public final class VnodeMachine: PersistentStateMachine {
 
     public func snapshotSource() -> any SnapshotSource { engine.snapshotSource() }
 
-    public func restore(_ data: [UInt8]) throws {
-        var done = false
-        try restore(chunks: {
-            defer { done = true }
-            return done ? nil : data
-        })
-    }
+    public func restore(_ data: [UInt8]) throws { try restoreAsOneChunk(data) }
 
     /// Installs a snapshot stream into a new generation (each file synced as it completes, the manifest last),
     /// then deletes the older generations.

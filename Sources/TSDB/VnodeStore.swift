@@ -53,13 +53,7 @@ public final class VnodeStore: StateMachine {
         return bytes
     }
 
-    public func restore(_ data: [UInt8]) throws {
-        var done = false
-        try restore(chunks: {
-            defer { done = true }
-            return done ? nil : data
-        })
-    }
+    public func restore(_ data: [UInt8]) throws { try restoreAsOneChunk(data) }
 
     public func restore(chunks next: () throws -> [UInt8]?) throws {
         series = [:]
