@@ -24,8 +24,6 @@ final class GroupSlot {
     var receiving: SnapshotReceive?
     /// A snapshot of this replica is being written in the background (the log is compacted once it is durable).
     var compacting = false
-    /// Jobs of a persistent machine running in the background (flushes, compactions).
-    var persistenceJobs = 0
     /// A persistent machine's snapshot being written to a file for sending, and the snapshot messages that wait
     /// for it, by member.
     var staging = false

@@ -4,16 +4,16 @@ import RaftStorage
 extension MultiRaftHost {
     // MARK: - Jobs
 
-    /// Starts the background jobs a persistent machine has due (a flush once its memory is past its bound, or
-    /// once `snapshotEveryEntries` entries were applied above its durable index, so that the log of a quiet group
-    /// is bounded too, or when `flush` says so: a quiet group's cold data; a compaction of its files), each on its lane, and compacts the log if the machine's
-    /// files cover more of it. Nothing while a snapshot is being restored into the group.
+    /// Starts the background jobs a persistent machine has due, each on its lane — a flush once its memory is
+    /// past its bound, once `snapshotEveryEntries` entries were applied above its durable index (so that the log
+    /// of a quiet group is bounded too), or when `flush` says so (cold data, a group pinning the WAL); a
+    /// compaction of its files — and compacts the log if the machine's files cover more of it. Nothing while a
+    /// snapshot is being restored into the group.
     func maybePersist(_ slot: GroupSlot, flush cold: Bool = false) {
         guard let machine = slot.machine.persistent, storageError == nil, slot.restoring == nil else { return }
         let every = UInt64(max(0, settings.snapshotEveryEntries))
         let flush = cold || (every > 0 && slot.machineApplied.rawValue >= machine.durableIndex.rawValue + every)
         while let job = machine.nextJob(flush: flush, state: { [] }) {
-            slot.persistenceJobs += 1
             let done = Handoff { [self] (outcome: Result<any Sendable, any Error>) in
                 persisted(job, outcome, by: machine, of: slot)
             }
@@ -34,7 +34,6 @@ extension MultiRaftHost {
         _ job: PersistenceJob, _ outcome: Result<any Sendable, any Error>, by machine: any PersistentStateMachine,
         of slot: GroupSlot
     ) {
-        slot.persistenceJobs -= 1
         guard slots[slot.id] === slot, slot.machine.persistent === machine, storageError == nil else {
             return machine.abandonJob(job, error: nil)
         }

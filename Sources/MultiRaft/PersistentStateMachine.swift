@@ -13,7 +13,8 @@ import RaftCore
 ///   replaces the machine's files with a snapshot's, durably, before it returns, and then `durableIndex` is the
 ///   snapshot's index.
 /// - Apply at or below `durableIndex` changes nothing: replaying a longer log after a restart is harmless.
-/// - Jobs are values that run on any thread and touch only their own files; one runs at a time.
+/// - Jobs are values that run on any thread and touch only their own files; at most one of each kind runs at a
+///   time (a flush may run beside a compaction).
 public protocol PersistentStateMachine: StateMachine {
     /// Opens the machine's files as a crash left them.
     /// - Returns: `durableIndex`.

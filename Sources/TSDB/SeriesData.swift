@@ -132,13 +132,7 @@ struct Column {
     }
 
     init(like value: FieldValue, rows: Int) {
-        switch value {
-        case .float: kind = .float
-        case .integer: kind = .integer
-        case .unsigned: kind = .unsigned
-        case .string: kind = .string
-        case .boolean: kind = .boolean
-        }
+        kind = Kind(of: value)
         present = []
         for _ in 0..<rows { insertEmpty(at: present.count) }
     }
@@ -205,5 +199,18 @@ extension Column.Kind {
         case .boolean: sample = .boolean(false)
         }
         return sample.typeName
+    }
+}
+
+extension Column.Kind {
+    /// The kind of column a value goes into.
+    init(of value: FieldValue) {
+        switch value {
+        case .float: self = .float
+        case .integer: self = .integer
+        case .unsigned: self = .unsigned
+        case .string: self = .string
+        case .boolean: self = .boolean
+        }
     }
 }

@@ -24,7 +24,6 @@ public final class VnodeMachine: PersistentStateMachine {
     let fileSystem: any FileSystem
     let options: VnodeEngine.Options
     private var opened: VnodeEngine?
-    private var generation: UInt64 = 0
     /// Set by whoever first finds a damaged file (a read on any thread, or a job).
     let damageFound = DamageFlag()
 
@@ -82,7 +81,6 @@ public final class VnodeMachine: PersistentStateMachine {
             return durableIndex
         }
         opened = try VnodeEngine.open(directory: path(of: newest), fileSystem: fileSystem, options: options)
-        generation = newest
         remove(all.filter { $0 != newest })
         return durableIndex
     }
@@ -93,7 +91,6 @@ public final class VnodeMachine: PersistentStateMachine {
         let next = (all.last ?? 0) + 1
         try prepare(next)
         opened = try VnodeEngine.create(directory: path(of: next), fileSystem: fileSystem, options: options)
-        generation = next
     }
 
     public func removeDurable() {
@@ -166,7 +163,6 @@ public final class VnodeMachine: PersistentStateMachine {
         var receiver = EngineSnapshotReceiver(directory: path(of: target), fileSystem: fileSystem, options: options)
         while let chunk = try next() { try receiver.take(chunk) }
         opened = try receiver.finish()
-        generation = target
         remove(all)
     }
 

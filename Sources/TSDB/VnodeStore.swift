@@ -19,9 +19,6 @@ public final class VnodeStore: StateMachine {
 
     public init() {}
 
-    /// The command that writes `points`.
-    public static func writeCommand(_ points: [Point]) -> [UInt8] { [1] + PointCodec.encode(points) }
-
     public func apply(_ command: ArraySlice<UInt8>, at index: LogIndex) -> [UInt8] {
         guard command.first == 1, let points = try? PointCodec.decode(command.dropFirst()) else { return [] }
         for point in points { upsert(point) }

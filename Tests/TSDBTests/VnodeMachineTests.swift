@@ -48,7 +48,7 @@ struct VnodeMachineTests {
                 #expect(machine.durableIndex == LogIndex(index), "a flush covers every entry applied")
             }
         }
-        #expect(flushes > 5, "50-value memtables flush often: \(flushes)")
+        #expect(flushes > 20, "50-value memtables flush often: \(flushes) (measured: 24)")
         try Self.runJobs(machine, flush: true)
         #expect(machine.durableIndex == LogIndex(60))
         #expect(machine.engine.memoryIsEmpty)
@@ -138,7 +138,7 @@ struct VnodeMachineTests {
             crashPoint += 1
         }
         #expect(outcomes == [5, 40])
-        #expect(crashPoint > 10, "the install has many steps to be killed at: \(crashPoint)")
+        #expect(crashPoint > 10, "the install has many steps to be killed at: \(crashPoint) (measured: 13)")
     }
 
     @Test("a deduplicating vnode records its session table with each flush and finds it again on open")

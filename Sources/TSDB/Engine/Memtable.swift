@@ -62,16 +62,3 @@ struct MeasurementColumns: Sendable {
         fields.merge(other.fields) { mine, _ in mine }
     }
 }
-
-extension Column.Kind {
-    /// The kind of column a value goes into.
-    init(of value: FieldValue) {
-        switch value {
-        case .float: self = .float
-        case .integer: self = .integer
-        case .unsigned: self = .unsigned
-        case .string: self = .string
-        case .boolean: self = .boolean
-        }
-    }
-}
