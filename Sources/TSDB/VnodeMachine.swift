@@ -24,6 +24,8 @@ public final class VnodeMachine: PersistentStateMachine {
     let fileSystem: any FileSystem
     let options: VnodeEngine.Options
     private var opened: VnodeEngine?
+    /// The checksum and the applied index it was computed at.
+    private var checksumAt: (index: UInt64, value: UInt64)?
     /// Set by whoever first finds a damaged file (a read on any thread, or a job).
     let damageFound = DamageFlag()
 
@@ -166,8 +168,15 @@ public final class VnodeMachine: PersistentStateMachine {
         remove(all)
     }
 
-    /// Computed by reading every row (`VnodeEngine.checksum`): meant for replica comparisons, not hot paths.
-    public var checksum: UInt64 { (try? engine.checksum().checksum) ?? 0 }
+    /// Computed by reading every row (`VnodeEngine.checksum`) once per applied index: apply is deterministic, so
+    /// the index names the state, and asking again (a status page polled) costs nothing until the next write.
+    public var checksum: UInt64 {
+        let index = engine.appliedIndex
+        if let cached = checksumAt, cached.index == index { return cached.value }
+        guard let value = try? engine.checksum().checksum else { return 0 }
+        checksumAt = (index, value)
+        return value
+    }
 
     public var snapshotsInBackground: Bool { true }
 }
