@@ -309,14 +309,12 @@ public final class Coordinator: Sendable {
         }
         var rows: [Row] = []
         let request = VnodeQuery.scan(measurement: measurement, start: start, end: end, tags: tags).bytes
-        for bucket in database.buckets where bucket.start < end && start < bucket.end {
-            for set in bucket.replicaSets where set.isLive {
-                let answer = try await read(request, from: set, linearizable: !stale)
-                do {
-                    rows += try VnodeQuery.rows(from: answer).filter { filter($0.tags) }
-                } catch {
-                    throw CoordinatorError(.internalError, "read.malformed", "replica set \(set.id) answered: \(error)")
-                }
+        let sets = Self.liveSets(of: database, start: start, end: end)
+        for (set, answer) in zip(sets, try await read(request, from: sets, linearizable: !stale)) {
+            do {
+                rows += try VnodeQuery.rows(from: answer).filter { filter($0.tags) }
+            } catch {
+                throw CoordinatorError(.internalError, "read.malformed", "replica set \(set.id) answered: \(error)")
             }
         }
         return rows
@@ -338,14 +336,12 @@ public final class Coordinator: Sendable {
         let request = VnodeQuery.aggregate(
             measurement: measurement, start: start, end: end, tags: tags, field: field, window: window
         ).bytes
-        for bucket in database.buckets where bucket.start < end && start < bucket.end {
-            for set in bucket.replicaSets where set.isLive {
-                let answer = try await read(request, from: set, linearizable: !stale)
-                do {
-                    parts += try VnodeQuery.aggregates(from: answer)
-                } catch {
-                    throw CoordinatorError(.internalError, "read.malformed", "replica set \(set.id) answered: \(error)")
-                }
+        let sets = Self.liveSets(of: database, start: start, end: end)
+        for (set, answer) in zip(sets, try await read(request, from: sets, linearizable: !stale)) {
+            do {
+                parts += try VnodeQuery.aggregates(from: answer)
+            } catch {
+                throw CoordinatorError(.internalError, "read.malformed", "replica set \(set.id) answered: \(error)")
             }
         }
         return parts
@@ -360,18 +356,55 @@ public final class Coordinator: Sendable {
                 .notFound, "meta.database_not_found", "database '\(name)' does not exist in tenant '\(tenant)'")
         }
         var result: [String: MeasurementSchema] = [:]
-        for bucket in database.buckets {
-            for set in bucket.replicaSets where set.isLive {
-                let answer = try await read(VnodeQuery.schema.bytes, from: set, linearizable: false)
-                for (measurement, part) in (try? VnodeQuery.schemas(from: answer)) ?? [:] {
-                    var entry = result[measurement] ?? MeasurementSchema(tags: [], fields: [:])
-                    entry.tags.formUnion(part.tags)
-                    entry.fields.merge(part.fields) { a, _ in a }
-                    result[measurement] = entry
-                }
+        let sets = Self.liveSets(of: database, start: .min, end: .max)
+        for answer in try await read(VnodeQuery.schema.bytes, from: sets, linearizable: false) {
+            for (measurement, part) in (try? VnodeQuery.schemas(from: answer)) ?? [:] {
+                var entry = result[measurement] ?? MeasurementSchema(tags: [], fields: [:])
+                entry.tags.formUnion(part.tags)
+                entry.fields.merge(part.fields) { a, _ in a }
+                result[measurement] = entry
             }
         }
         return result
+    }
+
+    /// The live replica sets of the buckets of `database` that overlap `[start, end)`, in bucket order.
+    static func liveSets(of database: DatabaseInfo, start: Int64, end: Int64) -> [ReplicaSetInfo] {
+        database.buckets.filter { $0.start < end && start < $0.end }.flatMap { $0.replicaSets.filter(\.isLive) }
+    }
+
+    /// Runs a vnode query on every one of `sets` at once (each read is its own ReadIndex round when
+    /// `linearizable`), answers in the order of `sets`; the first failure is thrown.
+    func read(
+        _ request: [UInt8], from sets: [ReplicaSetInfo], linearizable: Bool
+    ) async throws(CoordinatorError) -> [[UInt8]] {
+        if sets.count == 1 { return [try await read(request, from: sets[0], linearizable: linearizable)] }
+        var outcomes = [Result<[UInt8], CoordinatorError>?](repeating: nil, count: sets.count)
+        await withTaskGroup(of: (Int, Result<[UInt8], CoordinatorError>).self) { group in
+            for (index, set) in sets.enumerated() {
+                group.addTask { (index, await self.outcome(request, from: set, linearizable: linearizable)) }
+            }
+            for await (index, outcome) in group { outcomes[index] = outcome }
+        }
+        var answers: [[UInt8]] = []
+        for outcome in outcomes {
+            switch outcome {
+            case .success(let answer)?: answers.append(answer)
+            case .failure(let error)?: throw error
+            case nil: throw CoordinatorError(.internalError, "read.lost", "a replica set's read returned nothing")
+            }
+        }
+        return answers
+    }
+
+    private func outcome(
+        _ request: [UInt8], from set: ReplicaSetInfo, linearizable: Bool
+    ) async -> Result<[UInt8], CoordinatorError> {
+        do {
+            return .success(try await read(request, from: set, linearizable: linearizable))
+        } catch {
+            return .failure(error)
+        }
     }
 
     /// Runs a vnode query on a replica of `set`: this node's if it has one, else the leader hint's, else any.

@@ -8,11 +8,11 @@ import TSDB
 /// bounds and tag equalities — the aggregates, as partials per series and time bin (from block stats where a
 /// block lies wholly inside), merged here. Whatever cannot be pushed down is read as rows and evaluated here.
 extension SQLExecutor {
-    /// The tag equalities that may filter series at the vnodes, and whether they and the time bounds are the
-    /// whole WHERE. A `column = 'value'` conjunct counts only if the measurement has a tag of that name and no
-    /// field of it (the row filter reads a field of that name when a row lacks the tag). `nil`: nothing to push.
-    func pushedTags(_ select: Select) async throws(CoordinatorError) -> (tags: [Tag], whole: Bool)? {
-        var candidates: [Tag] = []
+    /// The tag equalities of the WHERE's top-level conjunction, which the vnodes use to select series (each vnode
+    /// ignores a key that is a field of the measurement there), and whether they and the time bounds are the whole
+    /// WHERE. Nothing is read: scans need no schema first.
+    static func tagEqualities(_ select: Select) -> (tags: [Tag], whole: Bool) {
+        var tags: [Tag] = []
         var whole = true
         func collect(_ e: SQLExpression) {
             switch e {
@@ -22,20 +22,18 @@ extension SQLExecutor {
             case .comparison(let column, let op, _) where column.lowercased() == "time" && op != .notEqual:
                 break
             case .comparison(let column, .equal, .string(let value)):
-                candidates.append(Tag(column, value))
+                tags.append(Tag(column, value))
             default:
                 whole = false
             }
         }
         if let filter = select.filter { collect(filter) }
-        guard !candidates.isEmpty else { return ([], whole) }
-        let schema = try await coordinator.schema(tenant: tenant, database: database)[select.table]
-        let tags = candidates.filter { schema?.tags.contains($0.key) == true && schema?.fields[$0.key] == nil }
-        return (tags, whole && tags.count == candidates.count)
+        return (tags, whole)
     }
 
     /// The result of an aggregate SELECT answered from the vnodes' partials, or `nil` if it needs rows (another
-    /// function, a WHERE beyond time and tags, a field that is not a number for sum/avg/min/max).
+    /// function, a WHERE beyond time and tags, an equality on a name some vnode has as a field — then rows lacking
+    /// the tag may match through it —, a field that is not a number for sum/avg/min/max).
     func pushedAggregate(
         _ select: Select, start: Int64, end: Int64, tags pushed: (tags: [Tag], whole: Bool)
     ) async throws(CoordinatorError) -> QueryResult? {
@@ -56,6 +54,10 @@ extension SQLExecutor {
             }
         }
         guard hasAggregate else { return nil }
+        if !pushed.tags.isEmpty {
+            let fields = try await coordinator.schema(tenant: tenant, database: database)[select.table]?.fields ?? [:]
+            guard pushed.tags.allSatisfy({ fields[$0.key] == nil }) else { return nil }
+        }
         struct Key: Hashable, Comparable {
             var bin: Int64
             var tags: [String]

@@ -183,13 +183,11 @@ struct SQLExecutor: Sendable {
     private func run(_ select: Select) async throws(CoordinatorError) -> QueryResult {
         let filter = try select.filter.map { (e: SQLExpression) throws(CoordinatorError) in try Compiled(e) }
         let (start, end) = filter?.timeRange ?? (.min, .max)
-        let pushed = try await pushedTags(select)
-        if let pushed, let result = try await pushedAggregate(select, start: start, end: end, tags: pushed) {
-            return result
-        }
+        let pushed = Self.tagEqualities(select)
+        if let result = try await pushedAggregate(select, start: start, end: end, tags: pushed) { return result }
         let rows = try await coordinator.scan(
             tenant: tenant, database: database, measurement: select.table, start: start, end: end,
-            tags: pushed?.tags ?? [], stale: stale
+            tags: pushed.tags, stale: stale
         ) { _ in true }
         var matching = rows.filter { filter?.matches($0) ?? true }
         matching.sort { $0.timestamp < $1.timestamp }

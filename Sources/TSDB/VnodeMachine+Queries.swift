@@ -10,12 +10,14 @@ extension VnodeMachine {
         guard let query = try? VnodeQuery(bytes: request) else { return .done([]) }
         let damage = damageFound
         switch query {
-        case .scan(let measurement, let start, let end, let tags):
+        case .scan(let measurement, let start, let end, let wanted):
+            let tags = engine.seriesSelectors(wanted, of: measurement)
             let view = engine.view(of: measurement, tags: tags)
             return .background {
                 try damage.watch { try Self.answerScan(view, measurement, start: start, end: end, tags: tags) }
             }
-        case .aggregate(let measurement, let start, let end, let tags, let field, let window):
+        case .aggregate(let measurement, let start, let end, let wanted, let field, let window):
+            let tags = engine.seriesSelectors(wanted, of: measurement)
             let view = engine.view(of: measurement, tags: tags)
             return .background {
                 let series = try damage.watch {

@@ -5,9 +5,10 @@ import MultiRaft
 /// transport): a query plan the vnode answers itself, so that only what the query needs travels.
 ///
 /// `0x01` scan: measurement, start i64, end i64, then (optional) u32 count + tag key/value pairs → the rows of the
-/// series that have every one of those tags, as a `PointCodec` batch. `0x02` schema → per measurement its tag
+/// series that have every one of those tags, as a `PointCodec` batch (a key that is a field of the measurement in
+/// that vnode selects nothing there: a row lacking the tag may match through the field, so the caller filters). `0x02` schema → per measurement its tag
 /// keys and field types. `0x03` checksum → the checksum of the applied data (u64) and the number of points (u64).
-/// `0x04` aggregate: measurement, start, end, tags (as a scan), field (u8 0 = rows counted, 1 + string), window
+/// `0x04` aggregate: measurement, start, end, tags (as a scan: the caller pushes only keys no vnode has as fields), field (u8 0 = rows counted, 1 + string), window
 /// (u8 0 = none, 1 + i64 width) → per series its partial aggregate (`VnodeQuery.aggregates(from:)`).
 public enum VnodeQuery: Sendable, Equatable {
     case scan(measurement: String, start: Int64, end: Int64, tags: [Tag] = [])

@@ -81,13 +81,13 @@ struct ColumnFileTests {
     /// Every row of every series, read back block by block.
     static func readBack(_ file: ColumnFile) throws -> [SeriesKey: [(Int64, [String: FieldValue])]] {
         var result: [SeriesKey: [(Int64, [String: FieldValue])]] = [:]
-        for (s, series) in file.index.series.enumerated() {
+        for series in file.index.series {
             var rows: [(Int64, [String: FieldValue])] = []
             for b in series.blocks.indices {
-                let timestamps = try file.timestamps(series: s, block: b)
+                let timestamps = try file.timestamps(series, block: b)
                 var fields = Array(repeating: [String: FieldValue](), count: timestamps.count)
                 for (c, definition) in series.columns.enumerated() {
-                    guard let column = try file.column(series: s, block: b, column: c) else { continue }
+                    guard let column = try file.column(series, block: b, column: c) else { continue }
                     for row in timestamps.indices {
                         if let value = column.value(at: row) { fields[row][definition.name] = value }
                     }
@@ -107,8 +107,17 @@ struct ColumnFileTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let all = Self.randomSeries(seed: seed)
         let path = directory + "/1.tsf"
-        try Self.build(all, blockRows: 700).write(
-            to: path, directory: directory, coveredIndex: 42, fileSystem: POSIXFileSystem())
+        // Streamed to disk through a small buffer (many partial writes): the same bytes as built in memory.
+        var writer = try ColumnFileWriter(
+            path: path, directory: directory, fileSystem: POSIXFileSystem(), blockRows: 700, bufferBytes: 512)
+        for series in all {
+            try writer.append(
+                measurement: series.measurement, tags: series.tags, timestamps: series.rows.map(\.0),
+                columns: Self.columns(of: series))
+        }
+        try writer.finish(coveredIndex: 42)
+        #expect(
+            try POSIXFileSystem().readAll(path) == Self.build(all, blockRows: 700).finished(coveredIndex: 42))
         let file = try ColumnFile.open(path, fileSystem: POSIXFileSystem())
         #expect(file.footer.coveredIndex == 42)
         #expect(file.footer.rowCount == UInt64(all.map(\.rows.count).reduce(0, +)))

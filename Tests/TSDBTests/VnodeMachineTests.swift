@@ -168,3 +168,47 @@ struct VnodeMachineTests {
         #expect(installed.durableIndex == LogIndex(1))
     }
 }
+
+extension VnodeMachineTests {
+    /// The timestamps a scan of `m` with `tags` answers on `machine`.
+    static func scanned(_ machine: VnodeMachine, tags: [LineProtocol.Tag]) throws -> [Int64] {
+        let request = VnodeQuery.scan(measurement: "m", start: .min, end: .max, tags: tags).bytes
+        let answer: [UInt8]
+        switch machine.prepareAnswer(request) {
+        case .done(let bytes): answer = bytes
+        case .background(let compute): answer = try compute()
+        }
+        return try VnodeQuery.rows(from: answer).map(\.timestamp).sorted()
+    }
+
+    @Test(
+        "a tag equality selects series through the index, unless the vnode has a field of that name (then rows travel)")
+    func tagEqualityOnAFieldName() throws {
+        let root = try ColumnFileTests.directory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let plain = Self.machine(root + "/1")
+        try plain.createDurable()
+        Self.write(
+            plain,
+            [
+                Point(measurement: "m", tags: [Tag("host", "a")], fields: [Field("v", .float(1))], timestamp: 1),
+                Point(measurement: "m", tags: [Tag("name", "x")], fields: [Field("v", .float(3))], timestamp: 3),
+            ], at: 1)
+        #expect(try Self.scanned(plain, tags: [Tag("name", "x")]) == [3])
+        let mixed = Self.machine(root + "/2")
+        try mixed.createDurable()
+        Self.write(
+            mixed,
+            [
+                Point(measurement: "m", tags: [Tag("host", "a")], fields: [Field("v", .float(1))], timestamp: 1),
+                Point(measurement: "m", tags: [], fields: [Field("name", .string("x"))], timestamp: 2),
+                Point(measurement: "m", tags: [Tag("name", "x")], fields: [Field("v", .float(3))], timestamp: 3),
+            ], at: 1)
+        // `name` is a field here: a row without the tag may match through it, so every row is left to the caller.
+        #expect(try Self.scanned(mixed, tags: [Tag("name", "x")]) == [1, 2, 3])
+        try Self.runJobs(mixed, flush: true)
+        #expect(try Self.scanned(mixed, tags: [Tag("name", "x")]) == [1, 2, 3], "from a file too")
+        try Self.runJobs(plain, flush: true)
+        #expect(try Self.scanned(plain, tags: [Tag("name", "x")]) == [3], "from a file too")
+    }
+}

@@ -11,12 +11,29 @@ final class ColumnFile: Sendable {
     let index: ColumnFileIndex
     /// The file's size in bytes.
     let size: Int
-    /// Each series' position in `index.series`.
-    let positions: [SeriesKey: Int]
-    /// The inverted index: the positions of the series with each tag.
-    let byTag: [Tag: [Int]]
+    /// Per measurement, the positions of its series (ascending).
+    private let byMeasurement: [String: [UInt32]]
+    /// The inverted index, compact: per tag of each series a hash of the tag and the series' position, sorted;
+    /// a lookup verifies the series' tags (a hash may collide).
+    private let byTag: [TagPosition]
     /// Each measurement's columns in this file.
     let schemas: [String: MeasurementColumns]
+
+    struct TagPosition: Sendable, Comparable {
+        let hash: UInt64
+        let position: UInt32
+
+        static func < (a: TagPosition, b: TagPosition) -> Bool { (a.hash, a.position) < (b.hash, b.position) }
+    }
+
+    /// A deterministic 64-bit FNV-1a hash of a tag (key, a zero byte, value).
+    static func hash(_ tag: Tag) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in tag.key.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        hash = hash &* 0x100_0000_01b3
+        for byte in tag.value.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return hash
+    }
 
     private init(
         path: String, fileSystem: any FileSystem, descriptor: Int32, footer: ColumnFileFormat.Footer,
@@ -28,12 +45,12 @@ final class ColumnFile: Sendable {
         self.footer = footer
         self.index = index
         self.size = size
-        var positions: [SeriesKey: Int] = [:]
-        var byTag: [Tag: [Int]] = [:]
+        var byMeasurement: [String: [UInt32]] = [:]
+        var byTag: [TagPosition] = []
         var schemas: [String: MeasurementColumns] = [:]
         for (position, series) in index.series.enumerated() {
-            positions[series.key] = position
-            for tag in series.tags { byTag[tag, default: []].append(position) }
+            byMeasurement[series.measurement, default: []].append(UInt32(position))
+            for tag in series.tags { byTag.append(TagPosition(hash: Self.hash(tag), position: UInt32(position))) }
             var schema = schemas[series.measurement] ?? MeasurementColumns()
             schema.add(tags: series.tags)
             for column in series.columns where schema.fields[column.name] == nil {
@@ -41,22 +58,45 @@ final class ColumnFile: Sendable {
             }
             schemas[series.measurement] = schema
         }
-        self.positions = positions
+        byTag.sort()
+        self.byMeasurement = byMeasurement
         self.byTag = byTag
         self.schemas = schemas
     }
 
-    /// The positions of the series of `measurement` with every one of `tags` (through the smallest tag list).
-    func positions(of measurement: String, with tags: [Tag]) -> [Int] {
-        let candidates: [Int]
-        if tags.isEmpty {
-            candidates = Array(index.series.indices)
-        } else {
-            candidates = tags.map { byTag[$0] ?? [] }.min { $0.count < $1.count } ?? []
+    /// The series of `measurement` with every one of `tags`, in key order, each decoded once: through the
+    /// shortest of the tag lists (or the measurement's list without tags).
+    func entries(of measurement: String, with tags: [Tag]) -> [(position: Int, series: ColumnFileIndex.Series)] {
+        var candidates = byMeasurement[measurement] ?? []
+        for tag in tags {
+            let list = positions(with: tag)
+            if list.count < candidates.count { candidates = list }
         }
-        return candidates.filter {
-            index.series[$0].measurement == measurement && VnodeQuery.has(tags, index.series[$0].tags)
+        var result: [(position: Int, series: ColumnFileIndex.Series)] = []
+        for position in candidates {
+            let series = index.series[Int(position)]
+            if series.measurement == measurement && VnodeQuery.has(tags, series.tags) {
+                result.append((Int(position), series))
+            }
         }
+        return result
+    }
+
+    /// The positions whose series may have `tag` (a hash match), ascending.
+    private func positions(with tag: Tag) -> [UInt32] {
+        let hash = Self.hash(tag)
+        var low = 0
+        var high = byTag.count
+        while low < high {
+            let middle = (low + high) / 2
+            if byTag[middle].hash < hash { low = middle + 1 } else { high = middle }
+        }
+        var result: [UInt32] = []
+        while low < byTag.count && byTag[low].hash == hash {
+            result.append(byTag[low].position)
+            low += 1
+        }
+        return result
     }
 
     deinit { fileSystem.close(descriptor) }
@@ -120,9 +160,9 @@ final class ColumnFile: Sendable {
         }
     }
 
-    /// The timestamps of block `block` of series `series` (positions in `index`).
-    func timestamps(series: Int, block: Int) throws(ColumnFileError) -> [Int64] {
-        let entry = index.series[series].blocks[block]
+    /// The timestamps of block `block` of the series `series` (an entry of `index`).
+    func timestamps(_ series: ColumnFileIndex.Series, block: Int) throws(ColumnFileError) -> [Int64] {
+        let entry = series.blocks[block]
         let payload = try Self.verifiedChunk(fileSystem, descriptor, path, entry.timestamps)
         guard let timestamps = TimestampCodec.decode(payload[...], count: entry.rows) else {
             throw ColumnFileError.corrupt(path, at: entry.timestamps.offset, "the timestamps do not decode")
@@ -132,8 +172,7 @@ final class ColumnFile: Sendable {
 
     /// Column `column` (a position in the series' `columns`) of block `block`, with one entry per row of the
     /// block; `nil` if the block has no value of that column.
-    func column(series: Int, block: Int, column: Int) throws(ColumnFileError) -> Column? {
-        let entry = index.series[series]
+    func column(_ entry: ColumnFileIndex.Series, block: Int, column: Int) throws(ColumnFileError) -> Column? {
         guard let blockColumn = entry.blocks[block].columns[column] else { return nil }
         let payload = try Self.verifiedChunk(fileSystem, descriptor, path, blockColumn.chunk)
         guard
@@ -149,12 +188,13 @@ final class ColumnFile: Sendable {
 
     /// Block `block` of series `series`: its timestamps and the columns `wanted` picks that it has values of.
     func rows(
-        series: Int, block: Int, wanted: (ColumnFileIndex.ColumnDefinition) -> Bool = { _ in true }
+        _ series: ColumnFileIndex.Series, block: Int,
+        wanted: (ColumnFileIndex.ColumnDefinition) -> Bool = { _ in true }
     ) throws(ColumnFileError) -> (timestamps: [Int64], columns: [(name: String, column: Column)]) {
-        let timestamps = try timestamps(series: series, block: block)
+        let timestamps = try timestamps(series, block: block)
         var columns: [(name: String, column: Column)] = []
-        for (c, definition) in index.series[series].columns.enumerated() where wanted(definition) {
-            if let values = try column(series: series, block: block, column: c) {
+        for (c, definition) in series.columns.enumerated() where wanted(definition) {
+            if let values = try column(series, block: block, column: c) {
                 columns.append((definition.name, values))
             }
         }

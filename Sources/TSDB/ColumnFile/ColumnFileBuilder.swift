@@ -4,7 +4,10 @@ import RaftStorage
 /// Builds one column file in memory, series by series in key order (a flushed memtable, or the merge of a
 /// compaction), then writes it crash-safely (`write(to:)`): temporary name, fsync, rename, directory fsync.
 struct ColumnFileBuilder {
+    /// The file's bytes from `drained` on, not yet handed out by `drain()`.
     private(set) var bytes: [UInt8] = ColumnFileFormat.header
+    /// How many of the file's first bytes `drain()` has handed out.
+    private var drained: UInt64 = 0
     private var index = ColumnFileIndex()
     private var lastKey: SeriesKey?
     private var rowCount: UInt64 = 0
@@ -58,37 +61,31 @@ struct ColumnFileBuilder {
         index.series.append(entry)
     }
 
+    /// The bytes built since the last call (the file's next bytes, in order), forgotten here: what lets a writer
+    /// stream a large file to disk in bounded memory.
+    mutating func drain() -> [UInt8] {
+        drained += UInt64(bytes.count)
+        defer { bytes = [] }
+        return bytes
+    }
+
     private mutating func appendChunk(_ payload: [UInt8]) -> ColumnFileIndex.Chunk {
-        let offset = UInt64(bytes.count)
+        let offset = drained + UInt64(bytes.count)
         Checksummed.append(payload, to: &bytes)
         return ColumnFileIndex.Chunk(offset: offset, length: UInt32(payload.count + 4))
     }
 
-    /// The whole file: chunks, index, footer. `coveredIndex`: the last Raft log entry whose effects the file
-    /// holds.
+    /// The rest of the file (the whole file if nothing was drained): chunks, index, footer. `coveredIndex`: the
+    /// last Raft log entry whose effects the file holds.
     func finished(coveredIndex: UInt64) -> [UInt8] {
         var file = bytes
         let indexBytes = index.encoded()
         let footer = ColumnFileFormat.Footer(
-            indexOffset: UInt64(file.count), indexLength: UInt32(indexBytes.count),
+            indexOffset: drained + UInt64(file.count), indexLength: UInt32(indexBytes.count),
             seriesCount: UInt32(index.series.count), rowCount: rowCount, coveredIndex: coveredIndex,
             minTime: isEmpty ? 0 : minTime, maxTime: isEmpty ? 0 : maxTime)
         Checksummed.append(indexBytes, to: &file)
         file += footer.encoded()
         return file
-    }
-
-    /// Writes the file at `path` (in `directory`), durable when this returns.
-    func write(
-        to path: String, directory: String, coveredIndex: UInt64, fileSystem: any FileSystem
-    )
-        throws(ColumnFileError)
-    {
-        do {
-            try fileSystem.createAtomically(
-                path, content: finished(coveredIndex: coveredIndex), directory: directory, sync: true)
-        } catch {
-            throw ColumnFileError(.io, "cannot write \(path): \(error)")
-        }
     }
 }

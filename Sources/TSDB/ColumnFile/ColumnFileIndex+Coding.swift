@@ -5,86 +5,63 @@ extension ColumnFileIndex {
     func encoded() -> [UInt8] {
         var bytes: [UInt8] = []
         Varint.append(UInt64(series.count), to: &bytes)
-        for entry in series {
-            Self.append(entry.measurement, to: &bytes)
-            Varint.append(UInt64(entry.tags.count), to: &bytes)
-            for tag in entry.tags {
-                Self.append(tag.key, to: &bytes)
-                Self.append(tag.value, to: &bytes)
-            }
-            Varint.append(UInt64(entry.columns.count), to: &bytes)
-            for column in entry.columns {
-                Self.append(column.name, to: &bytes)
-                bytes.append(column.kind.rawValue)
-            }
-            Varint.append(UInt64(entry.blocks.count), to: &bytes)
-            for block in entry.blocks {
-                Varint.append(Varint.zigzag(block.minTime), to: &bytes)
-                Varint.append(UInt64(bitPattern: block.maxTime &- block.minTime), to: &bytes)
-                Varint.append(UInt64(block.rows), to: &bytes)
-                Self.append(block.timestamps, to: &bytes)
-                for column in block.columns {
-                    guard let column else {
-                        bytes.append(0)
-                        continue
-                    }
-                    Varint.append(UInt64(column.present), to: &bytes)
-                    Self.append(column.chunk, to: &bytes)
-                    Self.append(column.stats, to: &bytes)
-                }
-            }
-        }
+        bytes += series.bytes
         return bytes
     }
 
-    /// The index in `bytes`; `nil` if they do not decode to one exactly.
+    static func encode(_ entry: Series, to bytes: inout [UInt8]) {
+        append(entry.measurement, to: &bytes)
+        Varint.append(UInt64(entry.tags.count), to: &bytes)
+        for tag in entry.tags {
+            append(tag.key, to: &bytes)
+            append(tag.value, to: &bytes)
+        }
+        Varint.append(UInt64(entry.columns.count), to: &bytes)
+        for column in entry.columns {
+            append(column.name, to: &bytes)
+            bytes.append(column.kind.rawValue)
+        }
+        Varint.append(UInt64(entry.blocks.count), to: &bytes)
+        for block in entry.blocks {
+            Varint.append(Varint.zigzag(block.minTime), to: &bytes)
+            Varint.append(UInt64(bitPattern: block.maxTime &- block.minTime), to: &bytes)
+            Varint.append(UInt64(block.rows), to: &bytes)
+            append(block.timestamps, to: &bytes)
+            for column in block.columns {
+                guard let column else {
+                    bytes.append(0)
+                    continue
+                }
+                Varint.append(UInt64(column.present), to: &bytes)
+                append(column.chunk, to: &bytes)
+                append(column.stats, to: &bytes)
+            }
+        }
+    }
+
+    /// The index in `bytes`; `nil` if they do not decode to one exactly. Every entry is decoded once here, so
+    /// that decoding one later cannot fail.
     static func decode(_ bytes: ArraySlice<UInt8>) -> ColumnFileIndex? {
         var cursor = Cursor(bytes: bytes)
-        var index = ColumnFileIndex()
         guard let seriesCount = cursor.count() else { return nil }
+        let first = cursor.position
+        var starts: [UInt32] = []
+        starts.reserveCapacity(seriesCount)
         for _ in 0..<seriesCount {
-            guard let measurement = cursor.string(), let tagCount = cursor.count() else { return nil }
-            var tags: [Tag] = []
-            for _ in 0..<tagCount {
-                guard let key = cursor.string(), let value = cursor.string() else { return nil }
-                tags.append(Tag(key, value))
-            }
-            guard let columnCount = cursor.count() else { return nil }
-            var columns: [ColumnDefinition] = []
-            for _ in 0..<columnCount {
-                guard let name = cursor.string(), let code = cursor.byte(), let kind = Column.Kind(rawValue: code)
-                else {
-                    return nil
-                }
-                columns.append(ColumnDefinition(name: name, kind: kind))
-            }
-            guard let blockCount = cursor.count() else { return nil }
-            var blocks: [Block] = []
-            for _ in 0..<blockCount {
-                guard let minCode = cursor.varint(), let span = cursor.varint(), let rows = cursor.count(),
-                    let timestamps = cursor.chunk()
-                else { return nil }
-                let minTime = Varint.unzigzag(minCode)
-                var blockColumns: [BlockColumn?] = []
-                for column in columns {
-                    guard let present = cursor.count() else { return nil }
-                    if present == 0 {
-                        blockColumns.append(nil)
-                        continue
-                    }
-                    guard present <= rows, let chunk = cursor.chunk(), let stats = cursor.stats(column.kind) else {
-                        return nil
-                    }
-                    blockColumns.append(BlockColumn(present: present, chunk: chunk, stats: stats))
-                }
-                blocks.append(
-                    Block(
-                        minTime: minTime, maxTime: minTime &+ Int64(bitPattern: span), rows: rows,
-                        timestamps: timestamps, columns: blockColumns))
-            }
-            index.series.append(Series(measurement: measurement, tags: tags, columns: columns, blocks: blocks))
+            starts.append(UInt32(cursor.position - first))
+            guard cursor.entry() != nil else { return nil }
         }
-        return cursor.isAtEnd ? index : nil
+        guard cursor.isAtEnd, bytes.endIndex - first <= Int(UInt32.max) else { return nil }
+        var index = ColumnFileIndex()
+        index.series = Entries(bytes: Array(bytes[first...]), starts: starts)
+        return index
+    }
+
+    /// One entry, exactly `bytes`; `nil` if they are not one.
+    static func decodeEntry(_ bytes: ArraySlice<UInt8>) -> Series? {
+        var cursor = Cursor(bytes: bytes)
+        guard let entry = cursor.entry(), cursor.isAtEnd else { return nil }
+        return entry
     }
 
     private static func append(_ text: String, to bytes: inout [UInt8]) {
@@ -129,6 +106,46 @@ extension ColumnFileIndex {
         }
 
         var isAtEnd: Bool { position == bytes.endIndex }
+
+        mutating func entry() -> Series? {
+            guard let measurement = string(), let tagCount = count() else { return nil }
+            var tags: [Tag] = []
+            tags.reserveCapacity(tagCount)
+            for _ in 0..<tagCount {
+                guard let key = string(), let value = string() else { return nil }
+                tags.append(Tag(key, value))
+            }
+            guard let columnCount = count() else { return nil }
+            var columns: [ColumnDefinition] = []
+            for _ in 0..<columnCount {
+                guard let name = string(), let code = byte(), let kind = Column.Kind(rawValue: code) else {
+                    return nil
+                }
+                columns.append(ColumnDefinition(name: name, kind: kind))
+            }
+            guard let blockCount = count() else { return nil }
+            var blocks: [Block] = []
+            for _ in 0..<blockCount {
+                guard let minCode = varint(), let span = varint(), let rows = count(), let timestamps = chunk()
+                else { return nil }
+                let minTime = Varint.unzigzag(minCode)
+                var blockColumns: [BlockColumn?] = []
+                for column in columns {
+                    guard let present = count() else { return nil }
+                    if present == 0 {
+                        blockColumns.append(nil)
+                        continue
+                    }
+                    guard present <= rows, let chunk = chunk(), let stats = stats(column.kind) else { return nil }
+                    blockColumns.append(BlockColumn(present: present, chunk: chunk, stats: stats))
+                }
+                blocks.append(
+                    Block(
+                        minTime: minTime, maxTime: minTime &+ Int64(bitPattern: span), rows: rows,
+                        timestamps: timestamps, columns: blockColumns))
+            }
+            return Series(measurement: measurement, tags: tags, columns: columns, blocks: blocks)
+        }
 
         mutating func varint() -> UInt64? { Varint.read(bytes, at: &position) }
 

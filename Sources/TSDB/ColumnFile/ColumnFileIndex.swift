@@ -3,6 +3,10 @@ import LineProtocol
 /// The index at the end of a column file, held in memory while the file is open: per series (in key order) its
 /// tags and columns, and per block its time range, row count, where its chunks are and what they hold
 /// (`ColumnStats`). Reads prune by it: a block outside a query's range, or a column not asked for, is never read.
+///
+/// It is kept as its encoded bytes (about a fifth of the decoded structures' size: what keeps a node's memory
+/// flat as files accumulate) with each entry's start, and an entry is decoded when it is asked for; the bytes
+/// were checked whole (checksum and a full decode) when the file was opened.
 struct ColumnFileIndex: Sendable, Equatable {
     /// Where a chunk is: its offset in the file and its length, checksum included.
     struct Chunk: Sendable, Equatable {
@@ -48,5 +52,39 @@ struct ColumnFileIndex: Sendable, Equatable {
         }
     }
 
-    var series: [Series] = []
+    /// The entries, in key order; each decoded on access (decode once per use, not once per block).
+    struct Entries: RandomAccessCollection, Sendable, Equatable {
+        /// The entries' bytes, one after the other.
+        private(set) var bytes: [UInt8] = []
+        /// Where each entry starts in `bytes`.
+        private(set) var starts: [UInt32] = []
+
+        init() {}
+
+        /// Entries already checked to decode (`ColumnFileIndex.decode`).
+        init(bytes: [UInt8], starts: [UInt32]) {
+            self.bytes = bytes
+            self.starts = starts
+        }
+
+        var startIndex: Int { 0 }
+        var endIndex: Int { starts.count }
+
+        subscript(position: Int) -> Series {
+            let end = position + 1 < starts.count ? Int(starts[position + 1]) : bytes.count
+            // Checked whole when the index was built or opened: a failure here is a bug, not damage.
+            guard let entry = ColumnFileIndex.decodeEntry(bytes[Int(starts[position])..<end]) else {
+                preconditionFailure("an index entry that decoded when the file was opened no longer decodes")
+            }
+            return entry
+        }
+
+        /// Adds an entry (the builder).
+        mutating func append(_ entry: Series) {
+            starts.append(UInt32(bytes.count))
+            ColumnFileIndex.encode(entry, to: &bytes)
+        }
+    }
+
+    var series = Entries()
 }

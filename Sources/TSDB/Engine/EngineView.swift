@@ -43,4 +43,17 @@ extension VnodeEngine {
         for (name, columns) in memtable.schemas { result[name, default: MeasurementColumns()].merge(columns) }
         return result
     }
+
+    /// Of `tags`, those that can select series here: a key that is also a field of `measurement` in this vnode
+    /// is dropped, since a row without that tag matches `key = 'value'` through its field (the caller filters
+    /// the rows of those series itself).
+    func seriesSelectors(_ tags: [Tag], of measurement: String) -> [Tag] {
+        guard !tags.isEmpty else { return tags }
+        func isField(_ key: String) -> Bool {
+            memtable.schemas[measurement]?.fields[key] != nil
+                || flushingSchemas[measurement]?.fields[key] != nil
+                || files.contains { $0.schemas[measurement]?.fields[key] != nil }
+        }
+        return tags.filter { !isField($0.key) }
+    }
 }

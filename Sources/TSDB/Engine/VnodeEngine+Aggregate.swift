@@ -107,12 +107,14 @@ extension EngineView {
         }
         var spans: [SeriesKey: [Span]] = [:]
         var tagsOf: [SeriesKey: [Tag]] = [:]
+        /// Per series, its positions in the files that hold it (by file).
+        var inFiles: [SeriesKey: [(file: Int, position: Int)]] = [:]
         for (layer, file) in files.enumerated() {
-            for position in file.positions(of: measurement, with: tags) {
-                let series = file.index.series[position]
+            for (position, series) in file.entries(of: measurement, with: tags) {
                 guard seriesFilter(series.tags) else { continue }
                 let key = series.key
                 tagsOf[key] = series.tags
+                inFiles[key, default: []].append((layer, position))
                 for block in series.blocks {
                     spans[key, default: []].append(Span(layer: layer, minTime: block.minTime, maxTime: block.maxTime))
                 }
@@ -138,18 +140,16 @@ extension EngineView {
             var merger = RowMerger()
             // The field's type is the one its oldest layer gives it (values of another type are skipped, as
             // `scan` skips them).
+            let held = (inFiles[key] ?? []).map { (layer: $0.file, series: files[$0.file].index.series[$0.position]) }
             var fieldKind: Column.Kind?
-            for file in files where fieldKind == nil && field != nil {
-                if let position = file.positions[key] {
-                    fieldKind = file.index.series[position].columns.first { $0.name == field }?.kind
-                }
+            for (_, series) in held where fieldKind == nil && field != nil {
+                fieldKind = series.columns.first { $0.name == field }?.kind
             }
             for layer in memoryLayers where fieldKind == nil && field != nil {
                 fieldKind = layer[key]?.columns.first { $0.name == field }?.column.kind
             }
-            for (layer, file) in files.enumerated() {
-                guard let s = file.positions[key] else { continue }
-                let series = file.index.series[s]
+            for (layer, series) in held {
+                let file = files[layer]
                 let column = series.columns.firstIndex { $0.name == field && $0.kind == fieldKind }
                 for (b, block) in series.blocks.enumerated() where block.maxTime >= start && block.minTime < end {
                     let inside =
@@ -180,7 +180,7 @@ extension EngineView {
                             continue
                         }
                     }
-                    let (timestamps, columns) = try file.rows(series: s, block: b) {
+                    let (timestamps, columns) = try file.rows(series, block: b) {
                         field == nil || ($0.name == field && $0.kind == fieldKind)
                     }
                     // Rows without the field still hide nothing: an upsert keeps the fields it lacks.

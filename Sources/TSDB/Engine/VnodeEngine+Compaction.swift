@@ -12,40 +12,45 @@ public struct CompactionTask: Sendable {
     let blockRows: Int
 
     /// Merges the inputs series by series (oldest input first, so the newest write of a field wins) and writes
-    /// the output file.
+    /// the output file as it goes: memory holds one series of each input and a few MiB of output, not the file.
     public func run() throws(ColumnFileError) -> CompactedFile {
         var cursors = inputs.map { _ in 0 }  // next series position in each input
-        var builder = ColumnFileBuilder(blockRows: blockRows)
+        // The entry at each cursor, decoded once.
+        var current: [ColumnFileIndex.Series?] = inputs.map { $0.index.series.first }
+        let path = directory + "/" + EngineManifest.fileName(of: number)
+        var writer = try ColumnFileWriter(
+            path: path, directory: directory, fileSystem: fileSystem, blockRows: blockRows)
         while true {
             // The smallest key not yet merged, across the inputs.
             var next: SeriesKey?
-            for (k, file) in inputs.enumerated() where cursors[k] < file.index.series.count {
-                let key = file.index.series[cursors[k]].key
-                if next == nil || key < next! { next = key }
-            }
+            for case let series? in current where next == nil || series.key < next! { next = series.key }
             guard let key = next else { break }
             var sources: [SeriesMerge.Source] = []
             var measurement = ""
             var tags: [Tag] = []
-            for (k, file) in inputs.enumerated() where cursors[k] < file.index.series.count {
-                let series = file.index.series[cursors[k]]
-                guard series.key == key else { continue }
+            for (k, file) in inputs.enumerated() {
+                guard let series = current[k], series.key == key else { continue }
                 measurement = series.measurement
                 tags = series.tags
                 var source = SeriesMerge.Source()
                 for block in series.blocks.indices {
-                    let (timestamps, columns) = try file.rows(series: cursors[k], block: block)
+                    let (timestamps, columns): ([Int64], [(name: String, column: Column)])
+                    do {
+                        (timestamps, columns) = try file.rows(series, block: block)
+                    } catch {
+                        writer.abandon()
+                        throw error
+                    }
                     source.append(timestamps: timestamps, columns: columns)
                 }
                 sources.append(source)
                 cursors[k] += 1
+                current[k] = cursors[k] < file.index.series.count ? file.index.series[cursors[k]] : nil
             }
             let (timestamps, columns) = SeriesMerge.merge(sources)
-            builder.append(measurement: measurement, tags: tags, timestamps: timestamps, columns: columns)
+            try writer.append(measurement: measurement, tags: tags, timestamps: timestamps, columns: columns)
         }
-        let covered = inputs.map(\.footer.coveredIndex).max() ?? 0
-        let path = directory + "/" + EngineManifest.fileName(of: number)
-        try builder.write(to: path, directory: directory, coveredIndex: covered, fileSystem: fileSystem)
+        try writer.finish(coveredIndex: inputs.map(\.footer.coveredIndex).max() ?? 0)
         return CompactedFile(
             inputs: inputNumbers, number: number, file: try ColumnFile.open(path, fileSystem: fileSystem))
     }

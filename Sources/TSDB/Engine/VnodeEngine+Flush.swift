@@ -13,13 +13,14 @@ public struct FlushTask: Sendable {
 
     /// Writes the column file (temporary name, fsync, rename, directory fsync) and opens it.
     public func run() throws(ColumnFileError) -> FlushedFile {
-        var builder = ColumnFileBuilder(blockRows: blockRows)
+        let path = directory + "/" + EngineManifest.fileName(of: number)
+        var writer = try ColumnFileWriter(
+            path: path, directory: directory, fileSystem: fileSystem, blockRows: blockRows)
         for (_, data) in series {
-            builder.append(
+            try writer.append(
                 measurement: data.measurement, tags: data.tags, timestamps: data.timestamps, columns: data.columns)
         }
-        let path = directory + "/" + EngineManifest.fileName(of: number)
-        try builder.write(to: path, directory: directory, coveredIndex: coveredIndex, fileSystem: fileSystem)
+        try writer.finish(coveredIndex: coveredIndex)
         return FlushedFile(
             number: number, coveredIndex: coveredIndex, state: state,
             file: try ColumnFile.open(path, fileSystem: fileSystem))

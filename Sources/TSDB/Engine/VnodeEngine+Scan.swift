@@ -56,8 +56,7 @@ extension EngineView {
         }
         var locations: [SeriesKey: Location] = [:]
         for (f, file) in files.enumerated() {
-            for s in file.positions(of: measurement, with: tags) where seriesFilter(file.index.series[s].tags) {
-                let series = file.index.series[s]
+            for (s, series) in file.entries(of: measurement, with: tags) where seriesFilter(series.tags) {
                 locations[series.key, default: Location(tags: series.tags)].files.append((f, s))
             }
         }
@@ -76,7 +75,7 @@ extension EngineView {
                 let file = files[f]
                 let series = file.index.series[s]
                 for (b, block) in series.blocks.enumerated() where block.maxTime >= start && block.minTime < end {
-                    let (timestamps, columns) = try file.rows(series: s, block: b) { wanted($0.name) }
+                    let (timestamps, columns) = try file.rows(series, block: b) { wanted($0.name) }
                     merger.add(timestamps: timestamps, columns: columns, start: start, end: end)
                 }
             }
@@ -101,7 +100,7 @@ extension EngineView {
     public func measurements() -> [String] {
         var names = Set<String>()
         for layer in memory { for data in layer.values { names.insert(data.measurement) } }
-        for file in files { for series in file.index.series { names.insert(series.measurement) } }
+        for file in files { names.formUnion(file.schemas.keys) }
         return names.sorted()
     }
 
