@@ -135,6 +135,7 @@ let package = Package(
             name: "StoreTests",
             dependencies: [
                 "TSDB", "Meta", "SQL", "LineProtocol", "RaftCore", "Coordinator", "MultiRaft", "RaftTransport",
+                "FlotillaServer",
             ],
             swiftSettings: strictSettings),
         .testTarget(

@@ -1,0 +1,36 @@
+import Testing
+
+@testable import FlotillaServer
+
+/// How query results print: RFC 3339 times with nanoseconds, floats that stay floats, CSV quoting.
+@Suite("Query result text")
+struct QueryResultTests {
+    @Test("times print as RFC 3339 with nine fraction digits, before and after the epoch, and parse back")
+    func times() {
+        #expect(formatTime(0) == "1970-01-01T00:00:00.000000000Z")
+        #expect(formatTime(-1) == "1969-12-31T23:59:59.999999999Z")
+        #expect(formatTime(1_704_164_645_123_456_789) == "2024-01-02T03:04:05.123456789Z")
+        var state: UInt64 = 7
+        for _ in 0..<1_000 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let nanoseconds = Int64(bitPattern: state >> 2) % 4_000_000_000_000_000_000
+            #expect(parseTime(formatTime(nanoseconds)) == nanoseconds, "\(nanoseconds)")
+        }
+    }
+
+    @Test("a whole float keeps its point, its sign too; other floats print exactly")
+    func floats() {
+        #expect(SQLValue.double(7).text == "7.0")
+        #expect(SQLValue.double(-3).text == "-3.0")
+        #expect(SQLValue.double(-0.0).text == "-0.0")
+        #expect(SQLValue.double(0.1).text == "0.1")
+        #expect(SQLValue.double(1e20).text == "1e+20")
+    }
+
+    @Test("CSV quotes a cell with a comma, a quote or a newline, doubling quotes")
+    func csv() {
+        let result = QueryResult(
+            columns: ["a", "b,c"], rows: [[.string("x\"y"), .string("plain")], [.string("1\n2"), .null]])
+        #expect(result.csv() == "a,\"b,c\"\n\"x\"\"y\",plain\n\"1\n2\",\n")
+    }
+}
