@@ -5,8 +5,14 @@
   idle      N groups on 3 nodes: once every group has a leader and went quiet, CPU per node over a window,
             and resident memory per group (against a cluster with only the meta group, measured in the same run).
 
+  move      4 nodes, a `SHARD 1 REPLICA 3` database under a write load (16 clients, 1,000-point requests,
+            100 k series, 3 float fields); after `--fill` seconds, `MOVE VNODE` of the leader's vnode to the
+            fourth node while the load goes on: time until it answers, write rate before and during, bytes the
+            target received, failed requests.
+
 Usage: scripts/cluster-bench.py failover [--trials 20]
        scripts/cluster-bench.py idle [--groups 1000 10000]
+       scripts/cluster-bench.py move [--fill 110]
 """
 import argparse, json, os, shutil, signal, socket, subprocess, sys, tempfile, threading, time, urllib.request
 
@@ -166,15 +172,106 @@ def idle(binary, group_counts, window):
             c.stop()
 
 
+def metric(c, i, name):
+    """The sum of a counter over its label sets on node i (0 if absent)."""
+    try:
+        with urllib.request.urlopen(c.url(i, "/metrics"), timeout=3) as r:
+            text = r.read().decode()
+    except Exception:
+        return 0.0
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith(name) and not line.startswith("#"))
+
+
+def sql_json(c, i, statement, db="mv", timeout=600):
+    req = urllib.request.Request(c.url(i, f"/api/v1/sql?db={db}"), data=statement.encode(), method="POST",
+                                 headers={"Accept": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return json.loads(r.read() or b"[]")
+
+
+def du(path):
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs
+               if os.path.exists(os.path.join(d, f)))
+
+
+def move(binary, fill):
+    import http.client as httpclient
+    c = Cluster(binary, nodes=4)
+    try:
+        c.wait(lambda: all(http("GET", c.url(i, "/api/v1/ping"))[0] == 200 for i in c.http), 60, "nodes up")
+        c.wait(lambda: http("POST", c.url(1, "/api/v1/sql"), "CREATE DATABASE mv WITH SHARD 1 REPLICA 3")[0] == 200,
+               60, "database created")
+        acks, failures, lock, stop = [], [0], threading.Lock(), [False]
+        start_ns = (int(time.time()) - 86_400) * 1_000_000_000
+
+        def client(k):
+            node = 1 + k % 4
+            conn = httpclient.HTTPConnection("127.0.0.1", c.http[node], timeout=60)
+            n = k
+            while not stop[0]:
+                lines = [f"cpu,host=h{(n * 1000 + j) % 100_000} usage_user={j % 100},usage_system={j % 7},"
+                         f"usage_idle={j % 13} {start_ns + (n * 1000 + j) // 100_000 * 10_000_000_000}"
+                         for j in range(1000)]
+                n += 16
+                try:
+                    conn.request("POST", "/api/v1/write?db=mv", "\n".join(lines).encode())
+                    r = conn.getresponse(); r.read()
+                    ok = r.status in (200, 204)
+                except Exception:
+                    ok = False
+                    conn = httpclient.HTTPConnection("127.0.0.1", c.http[node], timeout=60)
+                with lock:
+                    if ok: acks.append(time.time())
+                    else: failures[0] += 1
+
+        threads = [threading.Thread(target=client, args=(k,), daemon=True) for k in range(16)]
+        for t in threads: t.start()
+        time.sleep(fill)
+        vnodes = sql_json(c, 1, "SHOW VNODES")
+        replicas = sql_json(c, 1, "SHOW REPLICAS")
+        location = next(r["location"] for r in replicas if r["database"] == "mv")
+        leader = int(next(x for x in location.split(",") if x.endswith("*"))[:-1])
+        members = {int(x.rstrip("*")) for x in location.split(",")}
+        target = next(i for i in c.http if i not in members)
+        vnode = next(v["vnode_id"] for v in vnodes if v["node_id"] == leader and v["database"] == "mv")
+        received0 = metric(c, target, "flotilla_transport_received_bytes_total")
+        failed0, t0 = failures[0], time.time()
+        status, body = http("POST", c.url(target, "/api/v1/sql?db=mv"), f"MOVE VNODE {vnode} TO NODE {target}",
+                            timeout=600)
+        t1 = time.time()
+        received = metric(c, target, "flotilla_transport_received_bytes_total") - received0
+        time.sleep(5)
+        stop[0] = True
+        for t in threads: t.join()
+        acked_before = sum(1 for a in acks if a < t0)
+
+        def rate(a, b): return sum(1 for x in acks if a <= x < b) * 1000 / max(b - a, 1e-9)
+        print(f"MOVE VNODE {vnode} (node {leader}, the leader) TO NODE {target}: {status} {body.strip()[:200]}")
+        print(f"| vnode at the move (points acknowledged) | {acked_before * 1000 / 1e6:.1f} M |")
+        print(f"| vnode files on the target afterwards | {du(f'{c.root}/node{target}/vnodes') / 1e6:.0f} MB |")
+        print(f"| `MOVE VNODE` answered after | {t1 - t0:.1f} s |")
+        print(f"| bytes node {target} received by then | {received / 1e6:.0f} MB |")
+        print(f"| writes/s in the 10 s before the move | {rate(t0 - 10, t0):,.0f} points/s |")
+        print(f"| writes/s over the whole move | {rate(t0, t1):,.0f} points/s ({rate(t0, t1) / rate(t0 - 10, t0):.0%}) |")
+        print(f"| writes/s in the 5 s after | {rate(t1, t1 + 5):,.0f} points/s |")
+        print(f"| failed requests during the move | {failures[0] - failed0} of "
+              f"{failures[0] - failed0 + sum(1 for x in acks if t0 <= x < t1)} |")
+    finally:
+        c.stop()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=["failover", "idle"])
+    parser.add_argument("mode", choices=["failover", "idle", "move"])
     parser.add_argument("--binary", default=f"{ROOT}/.build/release/flotilla")
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--groups", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--window", type=float, default=10)
+    parser.add_argument("--fill", type=float, default=110)
     a = parser.parse_args()
     if a.mode == "failover": failover(a.binary, a.trials)
+    elif a.mode == "move": move(a.binary, a.fill)
     else: idle(a.binary, a.groups, a.window)
 
 

@@ -64,16 +64,13 @@ public struct CompactedFile: Sendable {
 }
 
 extension VnodeEngine {
-    /// The size tier of a file: files within a factor of `compactionFanIn` of each other share one, so each
-    /// point is rewritten about log_fanIn(total / smallest) times (size-tiered compaction).
-    func tier(_ file: ColumnFile) -> Int {
-        var tier = 0
-        var bound = 1 << 20
-        while file.size >= bound && tier < 40 {
-            bound *= max(2, options.compactionFanIn)
-            tier += 1
-        }
-        return tier
+    /// True if `run` is of one size tier: its largest file at most twice its smallest (sizes under 1 MiB count as
+    /// 1 MiB). Relative, not fixed bounds: flushes of about one size that straddle a fixed bound would otherwise
+    /// never form a run. A merge makes a file about `compactionFanIn` times its inputs, so each point is
+    /// rewritten about log_fanIn(total / flush size) times (size-tiered compaction).
+    func isOneTier(_ run: ArraySlice<ColumnFile>) -> Bool {
+        let sizes = run.map { max($0.size, 1 << 20) }
+        return sizes.max()! <= 2 * sizes.min()!
     }
 
     /// The oldest run of `compactionFanIn` consecutive files of one size tier, merged into one; `nil` if there is
@@ -85,8 +82,7 @@ extension VnodeEngine {
         let fanIn = options.compactionFanIn
         for start in 0...(files.count - fanIn) {
             let run = files[start..<(start + fanIn)]
-            let tiers = Set(run.map(tier))
-            guard tiers.count == 1 else { continue }
+            guard isOneTier(run) else { continue }
             let numbers = Array(manifest.files[start..<(start + fanIn)])
             compacting = numbers
             return CompactionTask(
