@@ -161,15 +161,30 @@ struct QueryResult: Sendable {
     static func message(_ text: String) -> QueryResult { QueryResult(columns: ["result"], rows: [[.string(text)]]) }
 
     func csv() -> String {
-        func quote(_ s: String) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(64 * (rows.count + 1))
+        func cell(_ s: String) {
             guard s.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 10 }) else {
-                return s
+                out.append(contentsOf: s.utf8)
+                return
             }
-            return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+            out.append(UInt8(ascii: "\""))
+            for byte in s.utf8 {
+                if byte == UInt8(ascii: "\"") { out.append(byte) }
+                out.append(byte)
+            }
+            out.append(UInt8(ascii: "\""))
         }
-        var out = columns.map(quote).joined(separator: ",") + "\n"
-        for row in rows { out += row.map { quote($0.text) }.joined(separator: ",") + "\n" }
-        return out
+        func line(_ cells: [String]) {
+            for (k, text) in cells.enumerated() {
+                if k > 0 { out.append(UInt8(ascii: ",")) }
+                cell(text)
+            }
+            out.append(10)
+        }
+        line(columns)
+        for row in rows { line(row.map(\.text)) }
+        return String(decoding: out, as: UTF8.self)
     }
 
     func jsonObjects() -> [[String: Any]] {
