@@ -191,8 +191,15 @@ def sql_json(c, i, statement, db="mv", timeout=600):
 
 
 def du(path):
-    return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs
-               if os.path.exists(os.path.join(d, f)))
+    """Bytes in the files under path (a file deleted meanwhile counts nothing)."""
+    total = 0
+    for d, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.path.getsize(os.path.join(d, name))
+            except OSError:
+                pass
+    return total
 
 
 def move(binary, fill):

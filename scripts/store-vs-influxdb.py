@@ -43,17 +43,6 @@ def rss_mib(pid):
     return 0.0
 
 
-def du(path):
-    total = 0
-    for d, _, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.path.getsize(os.path.join(d, name))
-            except OSError:
-                pass
-    return total
-
-
 def bodies(points, series, start_ns):
     """Request bodies of 1,000 points: every series once per round, rounds 10 s apart (the same for both)."""
     per = 1000
@@ -137,7 +126,7 @@ def wait_idle(path, seconds=10, limit=300):
     """Until the directory's size has not changed for `seconds` (compactions done)."""
     last, since, deadline = -1, time.time(), time.time() + limit
     while time.time() < deadline:
-        size = du(path)
+        size = bench.du(path)
         if size != last:
             last, since = size, time.time()
         elif time.time() - since >= seconds:

@@ -207,19 +207,11 @@ struct SQLExecutor: Sendable {
     private func project(_ select: Select, _ rows: [Row]) -> QueryResult {
         var tagKeys: Set<String> = []
         var fieldKeys: Set<String> = []
+        // Only `SELECT *` needs every row's keys.
         if select.items.contains(where: { if case .all = $0 { return true } else { return false } }) {
-            // Rows of one series mostly share their keys: a row's keys are hashed only when they differ from
-            // the row before's.
-            var previous: Row?
             for row in rows {
-                if let previous, previous.tags == row.tags, previous.fields.count == row.fields.count,
-                    row.fields.keys.allSatisfy({ previous.fields[$0] != nil })
-                {
-                    continue
-                }
                 for tag in row.tags { tagKeys.insert(tag.key) }
                 for key in row.fields.keys { fieldKeys.insert(key) }
-                previous = row
             }
         }
         var columns: [(name: String, value: (Row) -> SQLValue)] = []

@@ -1,8 +1,9 @@
 import LineProtocol
 import RaftStorage
 
-/// Builds one column file in memory, series by series in key order (a flushed memtable, or the merge of a
-/// compaction), then writes it crash-safely (`write(to:)`): temporary name, fsync, rename, directory fsync.
+/// Builds one column file's bytes, series by series in key order (a flushed memtable, or the merge of a
+/// compaction): whole in memory (`finished`), or handed out as they are built (`drain`) to a `ColumnFileWriter`,
+/// which writes them crash-safely.
 struct ColumnFileBuilder {
     /// The file's bytes from `drained` on, not yet handed out by `drain()`.
     private(set) var bytes: [UInt8] = ColumnFileFormat.header
