@@ -26,21 +26,38 @@ final class SeriesData {
             row = lowerBound(point.timestamp)
             if row == timestamps.count || timestamps[row] != point.timestamp {
                 timestamps.insert(point.timestamp, at: row)
-                for name in columns.keys { columns[name]!.insertEmpty(at: row) }
+                insertEmptyRow(at: row)
                 inserted = true
             }
         } else {
             row = timestamps.count
             timestamps.append(point.timestamp)
-            for name in columns.keys { columns[name]!.insertEmpty(at: row) }
+            insertEmptyRow(at: row)
             inserted = true
         }
         var conflicts = 0
         for field in point.fields {
-            if columns[field.key] == nil { columns[field.key] = Column(like: field.value, rows: timestamps.count) }
-            if !columns[field.key]!.set(field.value, at: row) { conflicts += 1 }
+            let stored: Bool
+            if let index = columns.index(forKey: field.key) {
+                stored = columns.values[index].set(field.value, at: row)
+            } else {
+                var column = Column(like: field.value, rows: timestamps.count)
+                stored = column.set(field.value, at: row)
+                columns[field.key] = column
+            }
+            if !stored { conflicts += 1 }
         }
         return (inserted, conflicts)
+    }
+
+    /// An empty row at `row` in every column, in place: iterating `columns.keys` while changing `columns` would
+    /// copy the whole dictionary on every row (the keys view holds a reference to its storage).
+    private func insertEmptyRow(at row: Int) {
+        var index = columns.values.startIndex
+        while index != columns.values.endIndex {
+            columns.values[index].insertEmpty(at: row)
+            columns.values.formIndex(after: &index)
+        }
     }
 
     /// The first row at or after `timestamp`.

@@ -23,8 +23,16 @@ struct EngineBench: ParsableCommand {
     @Option(help: "Field values the memtable holds before a flush.") var memtableValues = 4_000_000
     @Flag(help: "Values with binary rounding noise instead of short decimals.") var noisy = false
     @Option(help: "Directory for the data (a fresh subdirectory is made and removed).") var dir: String?
+    @Option(
+        help: ArgumentHelp(
+            "Instead of the benchmark: grow the vnode in this directory (of a stopped node) with old data.",
+            discussion: "Writes --points points of --series series (measurement `history`) into new column files "
+                + "that become the vnode's oldest layers, --points-per-file at a time; the covered index stays.")
+    ) var grow: String?
+    @Option(help: "With --grow: points per file written.") var pointsPerFile = 20_000_000
 
     func run() throws {
+        if let grow { return try growVnode(at: grow) }
         let root = (dir ?? FileManager.default.currentDirectoryPath) + "/engine-bench-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: root) }
         var options = VnodeEngine.Options()
@@ -98,20 +106,51 @@ struct EngineBench: ParsableCommand {
     }
 }
 
+extension EngineBench {
+    /// Grows the vnode at `directory` by `points` points of old data, `pointsPerFile` to a file.
+    func growVnode(at directory: String) throws {
+        let engine = try VnodeEngine.open(directory: directory, fileSystem: POSIXFileSystem())
+        var generator = Walk(series: series, fields: fields, noisy: noisy, measurement: "history")
+        let started = ContinuousClock.now
+        var written = 0
+        while written < points {
+            let count = min(pointsPerFile, points - written)
+            var left = count
+            try engine.importAsOldest {
+                guard left > 0 else { return nil }
+                defer { left -= min(left, 100_000) }
+                return generator.next(min(left, 100_000))
+            }
+            written += count
+            print(
+                "\(TableFormat.grouped(written)) points: \(engine.fileCount) files, "
+                    + "\(TableFormat.fixed(Double(engine.fileBytes) / 1e9, 2)) GB, "
+                    + "\(TableFormat.fixed((ContinuousClock.now - started).seconds, 0)) s")
+        }
+    }
+}
+
 /// The generator: per series a random walk by tenths, one point per series every 10 s.
 struct Walk {
     let series: Int
     let fields: Int
     let noisy: Bool
+    let measurement: String
     private var values: [[Double]]
+    /// Each series' tags and the field names, made once (formatting them per point cost more than the engine).
+    private let tags: [[Tag]]
+    private let fieldNames: [String]
     private var state: UInt64 = 0x9E37_79B9_7F4A_7C15
     private var next = 0
 
-    init(series: Int, fields: Int, noisy: Bool) {
+    init(series: Int, fields: Int, noisy: Bool, measurement: String = "cpu") {
         self.series = series
         self.fields = fields
         self.noisy = noisy
+        self.measurement = measurement
         values = Array(repeating: Array(repeating: 50, count: fields), count: series)
+        tags = (0..<series).map { [Tag("host", "host-\($0)"), Tag("region", "r\($0 % 8)")] }
+        fieldNames = (0..<fields).map { "f\($0)" }
     }
 
     private mutating func random() -> UInt64 {
@@ -130,16 +169,17 @@ struct Walk {
             let tick = Int64(next / series)
             next += 1
             var pointFields: [Field] = []
+            pointFields.reserveCapacity(fields)
             for f in 0..<fields {
                 var value = values[s][f] + Double(Int(random() % 21) - 10) / 10
                 value = min(100, max(0, value))
                 if !noisy { value = (value * 10).rounded() / 10 }
                 values[s][f] = value
-                pointFields.append(Field("f\(f)", .float(value)))
+                pointFields.append(Field(fieldNames[f], .float(value)))
             }
             points.append(
                 Point(
-                    measurement: "cpu", tags: [Tag("host", "host-\(s)"), Tag("region", "r\(s % 8)")],
+                    measurement: measurement, tags: tags[s],
                     fields: pointFields, timestamp: 1_767_225_600_000_000_000 + tick * 10_000_000_000))
         }
         return points
