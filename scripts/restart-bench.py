@@ -36,7 +36,7 @@ def restart_until_served(cluster, port):
         s, body = bench.http("POST", f"http://127.0.0.1:{port}/api/v1/sql?db=bench",
                              "SELECT count(usage_user) FROM cpu", timeout=30)
         if s == 200:
-            return time.time() - t, body.decode().strip().splitlines()[-1]
+            return time.time() - t, body.strip().splitlines()[-1]
         time.sleep(0.02)
 
 

@@ -212,6 +212,50 @@ struct ColumnFileTests {
         #expect(error.message.hasPrefix("\(path) at offset \(hit.offset):"), "\(error)")
     }
 
+    @Test(
+        "the index check at open accepts only indexes whose every entry decodes, and its lookups match the entries",
+        arguments: 0..<8 as Range<UInt64>)
+    func indexCheckMatchesTheDecoder(seed: UInt64) throws {
+        let all = Self.randomSeries(seed: seed)
+        let file = Self.build(all).finished(coveredIndex: 1)
+        let footer = try #require(ColumnFileFormat.Footer.decode(file[(file.count - ColumnFileFormat.footerSize)...]))
+        let encoded = Array(file[Int(footer.indexOffset)..<(Int(footer.indexOffset) + Int(footer.indexLength))])
+        var random = CodecTests.Generator(state: seed)
+        var accepted = 0
+        for trial in 0..<300 {
+            var bytes = encoded
+            if trial > 0 {
+                for _ in 0..<(1 + Int(random.next() % 3)) {
+                    bytes[Int(random.next() % UInt64(bytes.count))] ^= UInt8(1 << (random.next() % 8))
+                }
+            }
+            guard let (index, lookups) = ColumnFileIndex.decodeWithLookups(bytes[...]) else {
+                #expect(trial > 0, "the undamaged index is accepted")
+                continue
+            }
+            accepted += 1
+            // What the lookups would be, from fully decoded entries (each decode would trap if it failed).
+            var byMeasurement: [String: [UInt32]] = [:]
+            var byTag: [ColumnFileIndex.TagPosition] = []
+            var schemas: [String: MeasurementColumns] = [:]
+            for (position, series) in index.series.enumerated() {
+                byMeasurement[series.measurement, default: []].append(UInt32(position))
+                for tag in series.tags {
+                    byTag.append(.init(hash: ColumnFileIndex.hash(tag), position: UInt32(position)))
+                }
+                schemas[series.measurement, default: MeasurementColumns()].add(tags: series.tags)
+                for column in series.columns where schemas[series.measurement]!.fields[column.name] == nil {
+                    schemas[series.measurement]!.fields[column.name] = column.kind
+                }
+            }
+            #expect(lookups.byMeasurement == byMeasurement)
+            #expect(lookups.byTag == byTag.sorted())
+            #expect(lookups.schemas.mapValues(\.tags) == schemas.mapValues(\.tags))
+            #expect(lookups.schemas.mapValues(\.fields) == schemas.mapValues(\.fields))
+        }
+        #expect(accepted > 1, "some damage leaves a decodable index (a changed value): \(accepted)")
+    }
+
     @Test("a damaged index, footer, header or a truncated file is refused when opened")
     func damagedStructureIsRefused() throws {
         let directory = try Self.directory()

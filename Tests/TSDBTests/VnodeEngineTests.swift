@@ -177,6 +177,39 @@ struct VnodeEngineTests {
     }
 }
 
+/// An offline import becomes the oldest layer and leaves the covered index alone.
+@Suite("Vnode engine offline import")
+struct EngineImportTests {
+    @Test("imported points read under the replicated ones, which win an upsert, and survive a reopen")
+    func importedUnderReplicated() throws {
+        let directory = try ColumnFileTests.directory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        func point(_ host: String, _ value: Double, at time: Int64) -> Point {
+            Point(measurement: "cpu", tags: [SeriesTag("host", host)], fields: [Field("usage", .float(value))],
+                timestamp: time)
+        }
+        let order = VnodeEngineTests.order
+        let engine = try VnodeEngine.open(
+            directory: directory, fileSystem: POSIXFileSystem(), options: VnodeEngineTests.options())
+        let model = VnodeStore()
+        let replicated = [point("a", 1, at: 10), point("b", 2, at: 20)]
+        engine.apply(replicated, at: 7)
+        try engine.flushNow()
+        let imported = [point("a", 99, at: 10), point("a", 3, at: 5), point("c", 4, at: 1)]
+        var batches = [imported]
+        try engine.importAsOldest { batches.popLast() }
+        for p in imported + replicated { model.upsert(p) }  // the model applies the older layer first
+        #expect(engine.coveredIndex == 7)
+        #expect(engine.fileCount == 2)
+        #expect(try engine.scan("cpu").sorted(by: order) == model.scan("cpu").sorted(by: order))
+        #expect(try engine.scan("cpu").first { $0.timestamp == 10 }?.fields["usage"] == .float(1))
+        let reopened = try VnodeEngine.open(
+            directory: directory, fileSystem: POSIXFileSystem(), options: VnodeEngineTests.options())
+        #expect(reopened.coveredIndex == 7)
+        #expect(try reopened.scan("cpu").sorted(by: order) == model.scan("cpu").sorted(by: order))
+    }
+}
+
 /// A field's type is the one its oldest layer gave it, in reads and in compaction, as in the memtable.
 @Suite("Vnode engine field types")
 struct EngineFieldTypeTests {

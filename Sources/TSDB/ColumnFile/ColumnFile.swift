@@ -11,63 +11,28 @@ final class ColumnFile: Sendable {
     let index: ColumnFileIndex
     /// The file's size in bytes.
     let size: Int
-    /// Per measurement, the positions of its series (ascending).
-    private let byMeasurement: [String: [UInt32]]
-    /// The inverted index, compact: per tag of each series a hash of the tag and the series' position, sorted;
-    /// a lookup verifies the series' tags (a hash may collide).
-    private let byTag: [TagPosition]
+    /// Per measurement its series' positions, the inverted index and each measurement's columns.
+    private let lookups: ColumnFileIndex.Lookups
     /// Each measurement's columns in this file.
-    let schemas: [String: MeasurementColumns]
-
-    struct TagPosition: Sendable, Comparable {
-        let hash: UInt64
-        let position: UInt32
-
-        static func < (a: TagPosition, b: TagPosition) -> Bool { (a.hash, a.position) < (b.hash, b.position) }
-    }
-
-    /// A deterministic 64-bit FNV-1a hash of a tag (key, a zero byte, value).
-    static func hash(_ tag: Tag) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in tag.key.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        hash = hash &* 0x100_0000_01b3
-        for byte in tag.value.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return hash
-    }
+    var schemas: [String: MeasurementColumns] { lookups.schemas }
 
     private init(
         path: String, fileSystem: any FileSystem, descriptor: Int32, footer: ColumnFileFormat.Footer,
-        index: ColumnFileIndex, size: Int
+        index: ColumnFileIndex, lookups: ColumnFileIndex.Lookups, size: Int
     ) {
         self.path = path
         self.fileSystem = fileSystem
         self.descriptor = descriptor
         self.footer = footer
         self.index = index
+        self.lookups = lookups
         self.size = size
-        var byMeasurement: [String: [UInt32]] = [:]
-        var byTag: [TagPosition] = []
-        var schemas: [String: MeasurementColumns] = [:]
-        for (position, series) in index.series.enumerated() {
-            byMeasurement[series.measurement, default: []].append(UInt32(position))
-            for tag in series.tags { byTag.append(TagPosition(hash: Self.hash(tag), position: UInt32(position))) }
-            var schema = schemas[series.measurement] ?? MeasurementColumns()
-            schema.add(tags: series.tags)
-            for column in series.columns where schema.fields[column.name] == nil {
-                schema.fields[column.name] = column.kind
-            }
-            schemas[series.measurement] = schema
-        }
-        byTag.sort()
-        self.byMeasurement = byMeasurement
-        self.byTag = byTag
-        self.schemas = schemas
     }
 
     /// The series of `measurement` with every one of `tags`, in key order, each decoded once: through the
     /// shortest of the tag lists (or the measurement's list without tags).
     func entries(of measurement: String, with tags: [Tag]) -> [(position: Int, series: ColumnFileIndex.Series)] {
-        var candidates = byMeasurement[measurement] ?? []
+        var candidates = lookups.byMeasurement[measurement] ?? []
         for tag in tags {
             let list = positions(with: tag)
             if list.count < candidates.count { candidates = list }
@@ -84,7 +49,8 @@ final class ColumnFile: Sendable {
 
     /// The positions whose series may have `tag` (a hash match), ascending.
     private func positions(with tag: Tag) -> [UInt32] {
-        let hash = Self.hash(tag)
+        let byTag = lookups.byTag
+        let hash = ColumnFileIndex.hash(tag)
         var low = 0
         var high = byTag.count
         while low < high {
@@ -148,12 +114,14 @@ final class ColumnFile: Sendable {
             let indexBytes = try verifiedChunk(
                 fileSystem, descriptor, path,
                 ColumnFileIndex.Chunk(offset: footer.indexOffset, length: footer.indexLength + 4))
-            guard let index = ColumnFileIndex.decode(indexBytes[...]), index.series.count == Int(footer.seriesCount)
+            guard let (index, lookups) = ColumnFileIndex.decodeWithLookups(indexBytes[...]),
+                index.series.count == Int(footer.seriesCount)
             else {
                 throw ColumnFileError.corrupt(path, at: footer.indexOffset, "the index does not decode")
             }
             return ColumnFile(
-                path: path, fileSystem: fileSystem, descriptor: descriptor, footer: footer, index: index, size: size)
+                path: path, fileSystem: fileSystem, descriptor: descriptor, footer: footer, index: index,
+                lookups: lookups, size: size)
         } catch {
             fileSystem.close(descriptor)
             throw error

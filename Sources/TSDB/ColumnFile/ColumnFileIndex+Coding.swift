@@ -39,24 +39,6 @@ extension ColumnFileIndex {
         }
     }
 
-    /// The index in `bytes`; `nil` if they do not decode to one exactly. Every entry is decoded once here, so
-    /// that decoding one later cannot fail.
-    static func decode(_ bytes: ArraySlice<UInt8>) -> ColumnFileIndex? {
-        var cursor = Cursor(bytes: bytes)
-        guard let seriesCount = cursor.count() else { return nil }
-        let first = cursor.position
-        var starts: [UInt32] = []
-        starts.reserveCapacity(seriesCount)
-        for _ in 0..<seriesCount {
-            starts.append(UInt32(cursor.position - first))
-            guard cursor.entry() != nil else { return nil }
-        }
-        guard cursor.isAtEnd, bytes.endIndex - first <= Int(UInt32.max) else { return nil }
-        var index = ColumnFileIndex()
-        index.series = Entries(bytes: Array(bytes[first...]), starts: starts)
-        return index
-    }
-
     /// One entry, exactly `bytes`; `nil` if they are not one.
     static func decodeEntry(_ bytes: ArraySlice<UInt8>) -> Series? {
         var cursor = Cursor(bytes: bytes)

@@ -6,7 +6,7 @@ import LineProtocol
 ///
 /// It is kept as its encoded bytes (about a fifth of the decoded structures' size: what keeps a node's memory
 /// flat as files accumulate) with each entry's start, and an entry is decoded when it is asked for; the bytes
-/// were checked whole (checksum and a full decode) when the file was opened.
+/// were checked whole when the file was opened (checksum, and a pass that checks every part of every entry).
 struct ColumnFileIndex: Sendable, Equatable {
     /// Where a chunk is: its offset in the file and its length, checksum included.
     struct Chunk: Sendable, Equatable {
