@@ -20,10 +20,20 @@ public protocol HostEnvironment: Sendable {
     func background(_ lane: BackgroundLane, _ work: @escaping @Sendable () -> Void)
     /// Returns once every piece of background work handed over so far has run (used at shutdown).
     func drainBackground()
+    /// Runs `body` for every index in `0..<count`, on several threads at once where the environment has them,
+    /// and returns when all have run (vnodes opened at start, each touching only its own files).
+    func concurrently(_ count: Int, _ body: @Sendable (Int) -> Void)
     /// Suspends the calling task for about `milliseconds` (retry back-off in the services above the host).
     func sleep(milliseconds: Int) async
     /// The file system the WAL and the snapshot store live on.
     var fileSystem: any FileSystem { get }
+}
+
+extension HostEnvironment {
+    /// One after the other, on the caller's thread: what a deterministic environment does.
+    public func concurrently(_ count: Int, _ body: @Sendable (Int) -> Void) {
+        for index in 0..<count { body(index) }
+    }
 }
 
 /// The background lanes of a host: each is serial but `.reads`.

@@ -8,9 +8,13 @@ extension MultiRaftHost {
     /// past its bound, once `snapshotEveryEntries` entries were applied above its durable index (so that the log
     /// of a quiet group is bounded too), or when `flush` says so (cold data, a group pinning the WAL); a
     /// compaction of its files — and compacts the log if the machine's files cover more of it. Nothing while a
-    /// snapshot is being restored into the group.
+    /// snapshot is being restored into the group, nor while it replays its log after a restart.
     func maybePersist(_ slot: GroupSlot, flush cold: Bool = false) {
-        guard let machine = slot.machine.persistent, storageError == nil, slot.restoring == nil else { return }
+        // No job while the group replays what it had committed when the node started: the replay is what a
+        // restart waits for before serving, and it is bounded by what the memtables held before the crash.
+        guard let machine = slot.machine.persistent, storageError == nil, slot.restoring == nil,
+            slot.replayUntil == nil
+        else { return }
         let every = UInt64(max(0, settings.snapshotEveryEntries))
         let flush = cold || (every > 0 && slot.machineApplied.rawValue >= machine.durableIndex.rawValue + every)
         while let job = machine.nextJob(flush: flush, state: { [] }) {

@@ -127,6 +127,7 @@ extension MultiRaftHost {
     func replayFinished(_ slot: GroupSlot) {
         slot.replayUntil = nil
         onReplayed?(slot.id)
+        maybePersist(slot)
     }
 
     func serveReads(_ slot: GroupSlot) {

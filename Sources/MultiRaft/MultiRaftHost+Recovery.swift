@@ -1,6 +1,7 @@
 import Foundation
 import RaftCore
 import RaftStorage
+import Synchronization
 
 extension MultiRaftHost {
     /// Opens the WAL and the snapshot store and rebuilds every group: its member from the WAL, its state machine
@@ -23,10 +24,12 @@ extension MultiRaftHost {
         if let repaired = recovery.repaired { logger.warning("WAL repaired: \(repaired)") }
         // Highest ids first: the meta group (id 1) comes last, so that the groups its state names already exist
         // when its snapshot is restored.
-        for (group, state) in recovery.groups.sorted(by: { $0.key > $1.key }) {
-            let machine = factory(group)
-            if let persistent = machine.persistent {
-                try recoverPersistent(group, persistent, state)
+        let ordered = recovery.groups.sorted(by: { $0.key > $1.key })
+        let machines = ordered.map { factory($0.key) }
+        let opened = openDurably(machines)
+        for ((group, state), (machine, durable)) in zip(ordered, zip(machines, opened)) {
+            if let persistent = machine.persistent, let durable {
+                try recoverPersistent(group, persistent, state, durable: try durable.get())
                 continue
             }
             let node = try RaftNode(config: settings.raftConfig(seed: seed(for: group)), restoring: state)
@@ -66,15 +69,29 @@ extension MultiRaftHost {
         return recovery
     }
 
+    /// Opens the files of every machine that keeps its own (`openDurable`), several at once where the
+    /// environment allows (each reads only its own directory): what the durable index of each is, or why its
+    /// files could not be opened; `nil` for the other machines.
+    private func openDurably(_ machines: [any StateMachine]) -> [Result<LogIndex, any Error>?] {
+        let persistent = Handoff(machines.map(\.persistent))
+        let results = Mutex([Result<LogIndex, any Error>?](repeating: nil, count: machines.count))
+        environment.concurrently(machines.count) { index in
+            guard let machine = persistent.value[index] else { return }
+            let result = Result { try machine.openDurable() }
+            results.withLock { $0[index] = result }
+        }
+        return results.withLock { $0 }
+    }
+
     /// Recovers a group whose machine keeps its own files: they are opened, and the log is replayed after the
     /// index they cover. Only if that is below the WAL's compaction mark (a snapshot received, its record durable,
     /// the crash before the machine took it in) is the snapshot file restored into it. Other snapshot files of
     /// the group (written to be sent, or received and taken in) are not needed and go.
     private func recoverPersistent(
-        _ group: GroupID, _ machine: any PersistentStateMachine, _ state: PersistentState
+        _ group: GroupID, _ machine: any PersistentStateMachine, _ state: PersistentState, durable: LogIndex
     ) throws {
         let node = try RaftNode(config: settings.raftConfig(seed: seed(for: group)), restoring: state)
-        var applied = try machine.openDurable()
+        var applied = durable
         if applied < state.snapshot.index {
             _ = try snapshots.choose(group: group) { Self.log(of: state, continuesFrom: $0, term: $1) }
             guard let (metadata, reader) = try snapshots.latest(group: group, chunkSize: settings.snapshotChunkBytes),

@@ -111,6 +111,9 @@ public final class MultiRaftHost: @unchecked Sendable {
         for slot in slots.values {
             knownPeers.formUnion(slot.node.membership.allMembers.subtracting([settings.nodeID]))
         }
+        // A group whose only voter is this node elects itself at once: nobody else can lead it, and waiting for
+        // an election timeout would only hold back a restarted lone node's first answers.
+        for slot in slots.values where slot.node.membership.allVoters == [settings.nodeID] { slot.node.campaign() }
         for peer in knownPeers { lastHeard[peer] = 0 }
         livePeers = knownPeers
         try transport.start(delegate: TransportBridge(host: self))

@@ -18,8 +18,9 @@ final class SeriesData {
     var rowCount: Int { timestamps.count }
 
     /// Inserts a point, or merges its fields into the row with the same timestamp (last write wins per field).
-    /// A field whose type differs from its column's is skipped and counted.
-    func upsert(_ point: Point) -> (inserted: Bool, conflicts: Int) {
+    /// A field whose type differs from its column's is skipped and counted. `newColumns`: some field of the
+    /// point had no column in this series before.
+    func upsert(_ point: Point) -> (inserted: Bool, conflicts: Int, newColumns: Bool) {
         var row: Int
         var inserted = false
         if let last = timestamps.last, point.timestamp <= last {
@@ -36,6 +37,7 @@ final class SeriesData {
             inserted = true
         }
         var conflicts = 0
+        var newColumns = false
         for field in point.fields {
             let stored: Bool
             if let index = columns.index(forKey: field.key) {
@@ -44,10 +46,11 @@ final class SeriesData {
                 var column = Column(like: field.value, rows: timestamps.count)
                 stored = column.set(field.value, at: row)
                 columns[field.key] = column
+                newColumns = true
             }
             if !stored { conflicts += 1 }
         }
-        return (inserted, conflicts)
+        return (inserted, conflicts, newColumns)
     }
 
     /// An empty row at `row` in every column, in place: iterating `columns.keys` while changing `columns` would

@@ -29,7 +29,7 @@ public final class VnodeStore: StateMachine {
         let (data, created) = series.data(of: point)
         if created { byMeasurement[point.measurement, default: []].append(data) }
         if let row = data.row(at: point.timestamp) { digest &-= data.rowHash(row) }
-        let (inserted, conflicts) = data.upsert(point)
+        let (inserted, conflicts, _) = data.upsert(point)
         if let row = data.row(at: point.timestamp) { digest &+= data.rowHash(row) }
         if inserted { pointCount += 1 }
         typeConflicts += conflicts

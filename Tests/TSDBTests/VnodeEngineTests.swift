@@ -185,7 +185,8 @@ struct EngineImportTests {
         let directory = try ColumnFileTests.directory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         func point(_ host: String, _ value: Double, at time: Int64) -> Point {
-            Point(measurement: "cpu", tags: [SeriesTag("host", host)], fields: [Field("usage", .float(value))],
+            Point(
+                measurement: "cpu", tags: [SeriesTag("host", host)], fields: [Field("usage", .float(value))],
                 timestamp: time)
         }
         let order = VnodeEngineTests.order

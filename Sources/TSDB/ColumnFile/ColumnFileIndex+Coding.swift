@@ -146,7 +146,9 @@ extension ColumnFileIndex {
         mutating func string() -> String? {
             guard let length = count(), length <= bytes.endIndex - position else { return nil }
             defer { position += length }
-            return String(validating: bytes[position..<(position + length)], as: UTF8.self)
+            // The bytes were checked as UTF-8 when the file was opened (`decodeWithLookups`) or built from
+            // strings: decoding need not validate again (it cost a third of a count over every series).
+            return String(decoding: bytes[position..<(position + length)], as: UTF8.self)
         }
 
         mutating func chunk() -> Chunk? {

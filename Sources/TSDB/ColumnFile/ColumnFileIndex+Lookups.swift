@@ -133,7 +133,9 @@ extension ColumnFileIndex {
 
         private func sameColumns() -> Bool {
             entryColumns.count == columns.count
-                && zip(entryColumns, columns).allSatisfy { $0.kind == $1.kind && bytes[$0.name].elementsEqual(bytes[$1.name]) }
+                && zip(entryColumns, columns).allSatisfy {
+                    $0.kind == $1.kind && bytes[$0.name].elementsEqual(bytes[$1.name])
+                }
         }
 
         private func same(_ a: [Range<Int>], _ b: [Range<Int>]) -> Bool {

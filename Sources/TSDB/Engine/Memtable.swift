@@ -24,10 +24,14 @@ final class Memtable {
             for tag in point.tags { byTag[tag, default: []].append(data.key) }
             schemas[point.measurement, default: MeasurementColumns()].add(tags: point.tags)
         }
-        for field in point.fields where schemas[point.measurement]?.fields[field.key] == nil {
-            schemas[point.measurement]!.fields[field.key] = Column.Kind(of: field.value)
+        let (_, conflicts, newColumns) = data.upsert(point)
+        // A column the series had already is in the measurement's schema since it was made: only a new one
+        // can add a field there (looking each field up there cost more than the upsert).
+        if newColumns {
+            for field in point.fields where schemas[point.measurement]?.fields[field.key] == nil {
+                schemas[point.measurement]!.fields[field.key] = Column.Kind(of: field.value)
+            }
         }
-        let (_, conflicts) = data.upsert(point)
         valueCount += point.fields.count
         typeConflicts += conflicts
     }
