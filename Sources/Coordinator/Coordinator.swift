@@ -298,17 +298,21 @@ public final class Coordinator: Sendable {
     /// buckets that overlap the range; linearizable unless `stale`: the buckets come from meta state at least as
     /// new as a meta read index taken after the call, and each group is read after its own ReadIndex round. A
     /// replica set this node does not host is read on a node that does, over the Raft transport.
-    /// `tags`: only series with every one of these tags (the vnodes filter them; nothing else travels).
+    /// `tags`: only series with every one of these tags (the vnodes filter them; nothing else travels);
+    /// `fields`: only these fields travel (rows without any of them still do, empty); `seriesLimit`: at most the
+    /// first this many rows of each series (per bucket), where the vnode applies every tag of `tags`.
     public func scan(
         tenant: String, database name: String, measurement: String, start: Int64, end: Int64, tags: [Tag] = [],
-        stale: Bool, filter: @escaping @Sendable ([Tag]) -> Bool
+        fields: [String]? = nil, seriesLimit: Int? = nil, stale: Bool, filter: @escaping @Sendable ([Tag]) -> Bool
     ) async throws(CoordinatorError) -> [Row] {
         guard let database = try await database(tenant, name, fresh: !stale) else {
             throw CoordinatorError(
                 .notFound, "meta.database_not_found", "database '\(name)' does not exist in tenant '\(tenant)'")
         }
         var rows: [Row] = []
-        let request = VnodeQuery.scan(measurement: measurement, start: start, end: end, tags: tags).bytes
+        let request = VnodeQuery.scan(
+            measurement: measurement, start: start, end: end, tags: tags, fields: fields, seriesLimit: seriesLimit
+        ).bytes
         let sets = Self.liveSets(of: database, start: start, end: end)
         for (set, answer) in zip(sets, try await read(request, from: sets, linearizable: !stale)) {
             do {

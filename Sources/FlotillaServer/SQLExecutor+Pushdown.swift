@@ -31,6 +31,33 @@ extension SQLExecutor {
         return (tags, whole)
     }
 
+    /// The names a row-reading SELECT uses (its columns, its aggregates' columns, its WHERE's and GROUP BY's),
+    /// so that only those fields travel from the vnodes; `nil` for `SELECT *`. Tags and `time` among them do
+    /// nothing there (a vnode projects fields only, and keeps a row that has none of them).
+    static func projection(_ select: Select) -> [String]? {
+        var names: Set<String> = []
+        for item in select.items {
+            switch item {
+            case .all: return nil
+            case .column(let name, _): names.insert(name)
+            case .aggregate(_, let column?, _): names.insert(column)
+            case .aggregate(_, nil, _), .timeBin: continue
+            }
+        }
+        func collect(_ e: SQLExpression) {
+            switch e {
+            case .comparison(let column, _, _): names.insert(column)
+            case .and(let a, let b), .or(let a, let b):
+                collect(a)
+                collect(b)
+            case .not(let a): collect(a)
+            }
+        }
+        if let filter = select.filter { collect(filter) }
+        names.formUnion(select.groupTags)
+        return names.sorted()
+    }
+
     /// The result of an aggregate SELECT answered from the vnodes' partials, or `nil` if it needs rows (another
     /// function, a WHERE beyond time and tags, an equality on a name some vnode has as a field — then rows lacking
     /// the tag may match through it —, a field that is not a number for sum/avg/min/max).

@@ -185,13 +185,18 @@ struct SQLExecutor: Sendable {
         let (start, end) = filter?.timeRange ?? (.min, .max)
         let pushed = Self.tagEqualities(select)
         if let result = try await pushedAggregate(select, start: start, end: end, tags: pushed) { return result }
+        let aggregated = select.items.contains { if case .aggregate = $0 { return true } else { return false } }
+        // The first rows in time order are among each series' first: a LIMIT goes down when nothing but the
+        // vnodes filters and nothing groups.
+        let seriesLimit =
+            pushed.whole && !aggregated && select.timeBin == nil && select.groupTags.isEmpty && !select.descending
+            ? select.limit.map { $0 + select.offset } : nil
         let rows = try await coordinator.scan(
             tenant: tenant, database: database, measurement: select.table, start: start, end: end,
-            tags: pushed.tags, stale: stale
+            tags: pushed.tags, fields: Self.projection(select), seriesLimit: seriesLimit, stale: stale
         ) { _ in true }
         var matching = rows.filter { filter?.matches($0) ?? true }
         matching.sort { $0.timestamp < $1.timestamp }
-        let aggregated = select.items.contains { if case .aggregate = $0 { return true } else { return false } }
         var result: QueryResult
         if aggregated || select.timeBin != nil || !select.groupTags.isEmpty {
             result = try aggregate(select, matching)

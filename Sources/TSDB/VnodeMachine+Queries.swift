@@ -10,11 +10,18 @@ extension VnodeMachine {
         guard let query = try? VnodeQuery(bytes: request) else { return .done([]) }
         let damage = damageFound
         switch query {
-        case .scan(let measurement, let start, let end, let wanted):
+        case .scan(let measurement, let start, let end, let wanted, let fields, let seriesLimit):
             let tags = engine.seriesSelectors(wanted, of: measurement)
             let view = engine.view(of: measurement, tags: tags)
+            // A tag equality ignored here (a field of that name) is filtered by the caller: a limit would cut
+            // rows before that filter ran.
+            let limit = tags.count == wanted.count ? seriesLimit : nil
             return .background {
-                try damage.watch { try Self.answerScan(view, measurement, start: start, end: end, tags: tags) }
+                try damage.watch {
+                    try Self.answerScan(
+                        view, measurement, start: start, end: end, tags: tags, fields: fields.map(Set.init),
+                        seriesLimit: limit)
+                }
             }
         case .aggregate(let measurement, let start, let end, let wanted, let field, let window):
             let tags = engine.seriesSelectors(wanted, of: measurement)
@@ -45,10 +52,14 @@ extension VnodeMachine {
 
     /// The rows of a scan as a `PointCodec` batch, fields in name order.
     static func answerScan(
-        _ view: EngineView, _ measurement: String, start: Int64, end: Int64, tags: [Tag]
+        _ view: EngineView, _ measurement: String, start: Int64, end: Int64, tags: [Tag],
+        fields: Set<String>? = nil, seriesLimit: Int? = nil
     ) throws(ColumnFileError) -> [UInt8] {
         var points: [Point] = []
-        try view.scanInBatches(measurement, start: start, end: end, tags: tags) { rows in
+        try view.scanInBatches(
+            measurement, start: start, end: end, tags: tags, fields: fields, seriesLimit: seriesLimit,
+            keepRowsWithoutFields: true
+        ) { rows in
             for row in rows {
                 var point = Point(
                     measurement: measurement, tags: [],

@@ -4,14 +4,19 @@ import MultiRaft
 /// A read of one vnode, as bytes, so that a node without a replica can ask one that has it (over the Raft
 /// transport): a query plan the vnode answers itself, so that only what the query needs travels.
 ///
-/// `0x01` scan: measurement, start i64, end i64, then (optional) u32 count + tag key/value pairs → the rows of the
+/// `0x01` scan: measurement, start i64, end i64, then (optional) u32 count + tag key/value pairs, then (optional)
+/// u8 1 + u32 count + field names (a projection: only those fields travel, and rows without any of them still
+/// do, empty), then (optional) u8 1 + u64 n (at most the first n rows of each series) → the rows of the
 /// series that have every one of those tags, as a `PointCodec` batch (a key that is a field of the measurement in
-/// that vnode selects nothing there: a row lacking the tag may match through the field, so the caller filters). `0x02` schema → per measurement its tag
+/// that vnode selects nothing there: a row lacking the tag may match through the field, so the caller filters,
+/// and the vnode then ignores the series limit). `0x02` schema → per measurement its tag
 /// keys and field types. `0x03` checksum → the checksum of the applied data (u64) and the number of points (u64).
 /// `0x04` aggregate: measurement, start, end, tags (as a scan: the caller pushes only keys no vnode has as fields), field (u8 0 = rows counted, 1 + string), window
 /// (u8 0 = none, 1 + i64 width) → per series its partial aggregate (`VnodeQuery.aggregates(from:)`).
 public enum VnodeQuery: Sendable, Equatable {
-    case scan(measurement: String, start: Int64, end: Int64, tags: [Tag] = [])
+    case scan(
+        measurement: String, start: Int64, end: Int64, tags: [Tag] = [], fields: [String]? = nil,
+        seriesLimit: Int? = nil)
     case schema
     case checksum
     case aggregate(measurement: String, start: Int64, end: Int64, tags: [Tag], field: String?, window: Int64?)
@@ -29,9 +34,22 @@ public enum VnodeQuery: Sendable, Equatable {
             }
         }
         switch self {
-        case .scan(let measurement, let start, let end, let tags):
+        case .scan(let measurement, let start, let end, let tags, let fields, let seriesLimit):
             out.append(1)
             range(measurement, start, end, tags)
+            if let fields {
+                out.append(1)
+                put32(UInt32(fields.count), &out)
+                for field in fields { putString(field, &out) }
+            } else {
+                out.append(0)
+            }
+            if let seriesLimit {
+                out.append(1)
+                put64(UInt64(seriesLimit), &out)
+            } else {
+                out.append(0)
+            }
         case .schema:
             out.append(2)
         case .checksum:
@@ -65,9 +83,25 @@ public enum VnodeQuery: Sendable, Equatable {
         }
         switch try reader.u8() {
         case 1:
+            let measurement = try reader.string()
+            let start = Int64(bitPattern: try reader.u64())
+            let end = Int64(bitPattern: try reader.u64())
+            let tags = try tags()
+            var fields: [String]?
+            var seriesLimit: Int?
+            if !reader.atEnd, try reader.u8() == 1 {
+                var names: [String] = []
+                for _ in 0..<Int(try reader.u32()) { names.append(try reader.string()) }
+                fields = names
+            }
+            if !reader.atEnd, try reader.u8() == 1 {
+                let limit = try reader.u64()
+                guard limit <= UInt64(Int.max) else { throw CodecError(reason: "a series limit out of range") }
+                seriesLimit = Int(limit)
+            }
             self = .scan(
-                measurement: try reader.string(), start: Int64(bitPattern: try reader.u64()),
-                end: Int64(bitPattern: try reader.u64()), tags: try tags())
+                measurement: measurement, start: start, end: end, tags: tags, fields: fields,
+                seriesLimit: seriesLimit)
         case 2:
             self = .schema
         case 3:

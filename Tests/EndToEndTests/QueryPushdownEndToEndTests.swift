@@ -55,6 +55,9 @@ extension EndToEnd {
                     SELECT date_bin(INTERVAL '1 minute', time) AS t, host, count(u), avg(u), max(n) FROM cpu \
                     GROUP BY date_bin(INTERVAL '1 minute', time), host
                     """,
+                    // Rows with a LIMIT taken by each series at the vnodes, and only the fields asked for.
+                    "SELECT u FROM cpu WHERE host = 'b' LIMIT 4 OFFSET 2",
+                    "SELECT time, n FROM cpu WHERE host = 'c' AND time < 5000000000",
                 ]
                 func answers(_ node: Int) async -> [String] {
                     var out: [String] = []
@@ -74,6 +77,10 @@ extension EndToEnd {
                 }
                 let before = await answers(3)
                 cluster.check(before[3].split(separator: "\n").count == 1 + 30, "30 minute-and-host groups")
+                cluster.check(before[4].split(separator: "\n").count == 1 + 4, "a limit of 4: \(before[4])")
+                cluster.check(
+                    before[5].hasPrefix("time,n\n") && before[5].split(separator: "\n").count == 1 + 5
+                        && before[5].hasSuffix(",4\n"), "the projected rows: \(before[5])")
                 // Column files on disk, then a kill -9: the node recovers its vnodes from them and the log.
                 let vnodes = cluster.nodes[1]!.directory + "/vnodes"
                 let files = (FileManager.default.enumerator(atPath: vnodes)?.allObjects as? [String] ?? [])

@@ -172,13 +172,52 @@ struct VnodeMachineTests {
 extension VnodeMachineTests {
     /// The timestamps a scan of `m` with `tags` answers on `machine`.
     static func scanned(_ machine: VnodeMachine, tags: [LineProtocol.Tag]) throws -> [Int64] {
-        let request = VnodeQuery.scan(measurement: "m", start: .min, end: .max, tags: tags).bytes
+        try scannedRows(machine, .scan(measurement: "m", start: .min, end: .max, tags: tags)).map(\.timestamp).sorted()
+    }
+
+    /// The rows `query` answers on `machine`.
+    static func scannedRows(_ machine: VnodeMachine, _ query: VnodeQuery) throws -> [Row] {
+        #expect(try VnodeQuery(bytes: query.bytes) == query, "the query survives its encoding")
         let answer: [UInt8]
-        switch machine.prepareAnswer(request) {
+        switch machine.prepareAnswer(query.bytes) {
         case .done(let bytes): answer = bytes
         case .background(let compute): answer = try compute()
         }
-        return try VnodeQuery.rows(from: answer).map(\.timestamp).sorted()
+        return try VnodeQuery.rows(from: answer)
+    }
+
+    @Test(
+        "a scan takes each series' first rows up to its limit and only the fields asked for, keeping rows without them")
+    func projectionAndSeriesLimit() throws {
+        let root = try ColumnFileTests.directory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let machine = Self.machine(root + "/1")
+        try machine.createDurable()
+        var points: [Point] = []
+        for host in ["a", "b"] {
+            for t in Int64(1)...5 {
+                let fields =
+                    t == 3 ? [Field("w", .integer(t))] : [Field("v", .float(Double(t))), Field("w", .integer(t))]
+                points.append(Point(measurement: "m", tags: [Tag("host", host)], fields: fields, timestamp: t))
+            }
+        }
+        Self.write(machine, points, at: 1)
+        for flushed in [false, true] {
+            if flushed { try Self.runJobs(machine, flush: true) }
+            let limited = try Self.scannedRows(
+                machine, .scan(measurement: "m", start: 2, end: .max, fields: ["v"], seriesLimit: 2))
+            #expect(limited.map(\.timestamp) == [2, 3, 2, 3], "flushed: \(flushed)")
+            #expect(limited.map { $0.fields["v"] } == [.float(2), nil, .float(2), nil], "only v; the row at 3 kept")
+            #expect(limited.allSatisfy { $0.fields["w"] == nil })
+            let whole = try Self.scannedRows(machine, .scan(measurement: "m", start: .min, end: .max))
+            #expect(whole.count == 10 && whole.allSatisfy { $0.fields["w"] != nil })
+        }
+        // A vnode with a field named like the tag asked for ignores the tag and so the limit: the caller filters.
+        Self.write(
+            machine, [Point(measurement: "m", tags: [], fields: [Field("host", .string("b"))], timestamp: 9)], at: 2)
+        let ignored = try Self.scannedRows(
+            machine, .scan(measurement: "m", start: .min, end: .max, tags: [Tag("host", "b")], seriesLimit: 1))
+        #expect(ignored.count == 11)
     }
 
     @Test(

@@ -41,11 +41,13 @@ extension VnodeEngine {
 
 extension EngineView {
     /// `VnodeEngine.scanInBatches` over this view; `tags`: only series with every one of them (found through the
-    /// files' inverted indexes).
+    /// files' inverted indexes); `seriesLimit`: at most this many rows of each series (its first in time);
+    /// `keepRowsWithoutFields`: with `fields`, a row that has none of them is kept, empty (a projection that
+    /// must still see every row) instead of dropped.
     public func scanInBatches(
         _ measurement: String, start: Int64 = .min, end: Int64 = .max, tags: [Tag] = [], fields: Set<String>? = nil,
-        limit: Int? = nil, batchRows: Int = 4_096, seriesFilter: ([Tag]) -> Bool = { _ in true },
-        emit: ([Row]) -> Bool
+        limit: Int? = nil, seriesLimit: Int? = nil, keepRowsWithoutFields: Bool = false, batchRows: Int = 4_096,
+        seriesFilter: ([Tag]) -> Bool = { _ in true }, emit: ([Row]) -> Bool
     ) throws(ColumnFileError) {
         func wanted(_ name: String) -> Bool { fields?.contains(name) ?? true }
         /// Where one series' rows are: positions in files (oldest first), then the memory layers.
@@ -84,9 +86,12 @@ extension EngineView {
                     timestamps: data.timestamps, columns: data.columns.filter { wanted($0.name) }, start: start,
                     end: end)
             }
-            for (timestamp, values) in merger.sortedRows() where !values.isEmpty && remaining > 0 {
+            var seriesRemaining = seriesLimit ?? Int.max
+            for (timestamp, values) in merger.sortedRows()
+            where (keepRowsWithoutFields || !values.isEmpty) && remaining > 0 && seriesRemaining > 0 {
                 batch.append(Row(tags: location.tags, timestamp: timestamp, fields: values))
                 remaining -= 1
+                seriesRemaining -= 1
                 if batch.count >= batchRows {
                     guard emit(batch) else { return }
                     batch.removeAll(keepingCapacity: true)
