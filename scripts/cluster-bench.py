@@ -68,6 +68,16 @@ class Cluster:
 
     def url(self, i, path): return f"http://127.0.0.1:{self.http[i]}{path}"
 
+    def start_until_answered(self, i, statement, db):
+        """Starts node i and times it until `statement` answers 200 there; returns (seconds, answer body)."""
+        t = time.time()
+        self.start(i)
+        while True:
+            s, body = http("POST", self.url(i, f"/api/v1/sql?db={db}"), statement, timeout=30)
+            if s == 200:
+                return time.time() - t, body
+            time.sleep(0.02)
+
     def groups(self, i):
         status, body = http("GET", self.url(i, "/api/v1/cluster"), timeout=10)
         return json.loads(body)["groups"] if status == 200 else None

@@ -28,18 +28,6 @@ def vnode_directories(node_root):
     return sorted(found)
 
 
-def restart_until_served(cluster, port):
-    """Starts node 1 and times it until a count of every point answers; returns (seconds, answer)."""
-    t = time.time()
-    cluster.start(1)
-    while True:
-        s, body = bench.http("POST", f"http://127.0.0.1:{port}/api/v1/sql?db=bench",
-                             "SELECT count(usage_user) FROM cpu", timeout=30)
-        if s == 200:
-            return time.time() - t, body.strip().splitlines()[-1]
-        time.sleep(0.02)
-
-
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--gib", type=float, default=10)
@@ -78,15 +66,16 @@ def main():
         disk = bench.du(node_root)
         files = sum(len([n for n in os.listdir(d) if n.endswith(".tsf")]) for d in vnodes)
 
-        first, answer = restart_until_served(cluster, port)
+        count = "SELECT count(usage_user) FROM cpu"
+        first, answer = cluster.start_until_answered(1, count, "bench")
         rss = cluster.rss_kib(1) / 1024
         cluster.kill9(1)
-        second, _ = restart_until_served(cluster, port)
+        second, _ = cluster.start_until_answered(1, count, "bench")
         print(f"\n{disk / 2**30:.2f} GiB on disk ({files} column files in {len(vnodes)} vnodes), "
               f"{a.points:,} points loaded through HTTP")
         print(f"| restart after kill -9 until a count of everything answers | {first:.2f} s, then {second:.2f} s |")
         print(f"| resident MiB right after | {rss:.0f} |")
-        print(f"| the count | {answer} |")
+        print(f"| the count | {answer.strip().splitlines()[-1]} |")
     finally:
         cluster.stop()
 

@@ -220,15 +220,7 @@ bind-address = "127.0.0.1:{irpc}"
 
         # Restart: kill -9, start, time until the count answers again.
         cluster.kill9(1)
-        t = time.time()
-        cluster.start(1)
-        while True:
-            s, _ = bench.http("POST", f"http://127.0.0.1:{fport}/api/v1/sql?db=bench",
-                              "SELECT count(usage_user) FROM cpu", timeout=10)
-            if s == 200:
-                break
-            time.sleep(0.05)
-        restart = time.time() - t
+        restart, _ = cluster.start_until_answered(1, "SELECT count(usage_user) FROM cpu", "bench")
     finally:
         cluster.stop()
         iproc.send_signal(signal.SIGTERM)

@@ -78,7 +78,7 @@ extension ColumnFileIndex {
     }
 
     /// Reads the index's parts, failing with `nil` at the first that does not decode.
-    private struct Cursor {
+    struct Cursor {
         let bytes: ArraySlice<UInt8>
         var position: Int
 

@@ -55,7 +55,9 @@ extension ColumnFileIndex {
     /// Walks the entries as `Cursor.entry` reads them, checking the same things, collecting `Lookups`.
     private struct CheckingPass {
         let bytes: ArraySlice<UInt8>
-        var position: Int
+        /// Reads varints, counts, bytes and chunk locations as the decoder does.
+        private var cursor: Cursor
+        var position: Int { cursor.position }
         var lookups = Lookups()
         /// The measurement of the entries being walked, its bytes, its positions and columns so far.
         private var measurement: (name: String, bytes: Range<Int>)?
@@ -69,7 +71,7 @@ extension ColumnFileIndex {
 
         init(bytes: ArraySlice<UInt8>) {
             self.bytes = bytes
-            position = bytes.startIndex
+            cursor = Cursor(bytes: bytes)
         }
 
         mutating func entry(at series: UInt32) -> Bool {
@@ -142,53 +144,20 @@ extension ColumnFileIndex {
             a.count == b.count && zip(a, b).allSatisfy { bytes[$0].elementsEqual(bytes[$1]) }
         }
 
-        mutating func varint() -> UInt64? { Varint.read(bytes, at: &position) }
-
-        /// As `Cursor.count`.
-        mutating func count() -> Int? {
-            guard let value = varint(), value <= UInt64(Int32.max) else { return nil }
-            return Int(value)
-        }
-
-        mutating func byte() -> UInt8? {
-            guard position < bytes.endIndex else { return nil }
-            defer { position += 1 }
-            return bytes[position]
-        }
+        mutating func varint() -> UInt64? { cursor.varint() }
+        mutating func count() -> Int? { cursor.count() }
+        mutating func byte() -> UInt8? { cursor.byte() }
+        mutating func chunk() -> Bool { cursor.chunk() != nil }
 
         /// A string's bytes, checked to be UTF-8 (ASCII at once, anything else by decoding it).
         mutating func string() -> Range<Int>? {
             guard let length = count(), length <= bytes.endIndex - position else { return nil }
             let range = position..<(position + length)
-            position += length
+            cursor.position += length
             if bytes[range].allSatisfy({ $0 < 0x80 }) { return range }
             return String(validating: bytes[range], as: UTF8.self) == nil ? nil : range
         }
 
-        mutating func chunk() -> Bool {
-            guard varint() != nil, let length = varint(), length <= UInt64(UInt32.max) else { return false }
-            return true
-        }
-
-        mutating func skip(_ count: Int) -> Bool {
-            guard bytes.endIndex - position >= count else { return false }
-            position += count
-            return true
-        }
-
-        mutating func flag() -> Bool {
-            guard let value = byte(), value <= 1 else { return false }
-            return true
-        }
-
-        /// As `Cursor.stats`.
-        mutating func stats(_ kind: Column.Kind) -> Bool {
-            switch kind {
-            case .float: return skip(24)
-            case .integer, .unsigned: return varint() != nil && varint() != nil && varint() != nil && flag()
-            case .boolean: return count() != nil
-            case .string: return true
-            }
-        }
+        mutating func stats(_ kind: Column.Kind) -> Bool { cursor.stats(kind) != nil }
     }
 }
