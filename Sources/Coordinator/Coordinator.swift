@@ -311,7 +311,8 @@ public final class Coordinator: Sendable {
         }
         var rows: [Row] = []
         let request = VnodeQuery.scan(
-            measurement: measurement, start: start, end: end, tags: tags, fields: fields, seriesLimit: seriesLimit
+            measurement: measurement, start: start, end: end, tags: tags, fields: fields, seriesLimit: seriesLimit,
+            rowBatches: true
         ).bytes
         let sets = Self.liveSets(of: database, start: start, end: end)
         for (set, answer) in zip(sets, try await read(request, from: sets, linearizable: !stale)) {

@@ -101,7 +101,9 @@ extension HTTPRoutes {
             return plain(lines.map { $0 + "\n" }.joined(), type: "application/nd-json")
         }
         if accept.contains("text/table") { return plain(result.table(), type: "text/plain") }
-        return plain(result.csv(), type: "text/csv")
+        return Response(
+            status: .ok, headers: [.contentType: "text/csv"],
+            body: .init(byteBuffer: ByteBuffer(bytes: result.csvBytes())))
     }
 
     private func plain(_ body: String, type: String) -> Response {

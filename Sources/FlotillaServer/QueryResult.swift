@@ -11,6 +11,15 @@ enum SQLValue: Sendable, Equatable {
     /// Nanoseconds since the epoch, shown as RFC 3339 with nanoseconds.
     case time(Int64)
 
+    /// `text`'s UTF-8 bytes appended to `bytes`, without making the string where it need not be (times).
+    func appendText(to bytes: inout [UInt8]) {
+        switch self {
+        case .time(let v): appendTime(v, to: &bytes)
+        case .null: return
+        default: bytes.append(contentsOf: text.utf8)
+        }
+    }
+
     var text: String {
         switch self {
         case .null: return ""
@@ -40,6 +49,14 @@ enum SQLValue: Sendable, Equatable {
 
 /// `2024-01-02T03:04:05.123456789Z`.
 func formatTime(_ nanoseconds: Int64) -> String {
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(30)
+    appendTime(nanoseconds, to: &bytes)
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+/// `formatTime`'s bytes appended to `bytes`.
+func appendTime(_ nanoseconds: Int64, to bytes: inout [UInt8]) {
     var seconds = nanoseconds / 1_000_000_000
     var fraction = nanoseconds % 1_000_000_000
     if fraction < 0 {
@@ -50,8 +67,6 @@ func formatTime(_ nanoseconds: Int64) -> String {
     var parts = tm()
     gmtime_r(&t, &parts)
     // Digits written by hand: `String(format:)` goes through Foundation and costs microseconds a cell.
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(30)
     func digits(_ value: Int, _ width: Int) {
         var divisor = 1
         for _ in 1..<width { divisor *= 10 }
@@ -82,7 +97,6 @@ func formatTime(_ nanoseconds: Int64) -> String {
     bytes.append(UInt8(ascii: "."))
     digits(Int(fraction), 9)
     bytes.append(UInt8(ascii: "Z"))
-    return String(decoding: bytes, as: UTF8.self)
 }
 
 /// Parses an RFC 3339 time (`2024-01-02T03:04:05Z`, optional fraction up to nanoseconds, `Z` or `±hh:mm`) into
@@ -160,7 +174,11 @@ struct QueryResult: Sendable {
 
     static func message(_ text: String) -> QueryResult { QueryResult(columns: ["result"], rows: [[.string(text)]]) }
 
-    func csv() -> String {
+    func csv() -> String { String(decoding: csvBytes(), as: UTF8.self) }
+
+    /// `csv()` as the bytes sent: cells written straight into them (a string is quoted when it holds a comma,
+    /// a quote or a newline; other values never do).
+    func csvBytes() -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(64 * (rows.count + 1))
         func cell(_ s: String) {
@@ -183,8 +201,14 @@ struct QueryResult: Sendable {
             out.append(10)
         }
         line(columns)
-        for row in rows { line(row.map(\.text)) }
-        return String(decoding: out, as: UTF8.self)
+        for row in rows {
+            for (k, value) in row.enumerated() {
+                if k > 0 { out.append(UInt8(ascii: ",")) }
+                if case .string(let text) = value { cell(text) } else { value.appendText(to: &out) }
+            }
+            out.append(10)
+        }
+        return out
     }
 
     func jsonObjects() -> [[String: Any]] {

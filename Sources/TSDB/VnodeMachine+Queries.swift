@@ -10,7 +10,7 @@ extension VnodeMachine {
         guard let query = try? VnodeQuery(bytes: request) else { return .done([]) }
         let damage = damageFound
         switch query {
-        case .scan(let measurement, let start, let end, let wanted, let fields, let seriesLimit):
+        case .scan(let measurement, let start, let end, let wanted, let fields, let seriesLimit, let rowBatches):
             let tags = engine.seriesSelectors(wanted, of: measurement)
             let view = engine.view(of: measurement, tags: tags)
             // A tag equality ignored here (a field of that name) is filtered by the caller: a limit would cut
@@ -20,7 +20,7 @@ extension VnodeMachine {
                 try damage.watch {
                     try Self.answerScan(
                         view, measurement, start: start, end: end, tags: tags, fields: fields.map(Set.init),
-                        seriesLimit: limit)
+                        seriesLimit: limit, rowBatches: rowBatches)
                 }
             }
         case .aggregate(let measurement, let start, let end, let wanted, let field, let window):
@@ -50,11 +50,23 @@ extension VnodeMachine {
         }
     }
 
-    /// The rows of a scan as a `PointCodec` batch, fields in name order.
+    /// The rows of a scan as a `RowBatchCodec` batch, or (`rowBatches` false) a `PointCodec` batch, fields in
+    /// name order.
     static func answerScan(
         _ view: EngineView, _ measurement: String, start: Int64, end: Int64, tags: [Tag],
-        fields: Set<String>? = nil, seriesLimit: Int? = nil
+        fields: Set<String>? = nil, seriesLimit: Int? = nil, rowBatches: Bool = false
     ) throws(ColumnFileError) -> [UInt8] {
+        if rowBatches {
+            var encoder = RowBatchCodec.Encoder()
+            try view.scanInBatches(
+                measurement, start: start, end: end, tags: tags, fields: fields, seriesLimit: seriesLimit,
+                keepRowsWithoutFields: true
+            ) { rows in
+                encoder.add(rows)
+                return true
+            }
+            return encoder.finish()
+        }
         var points: [Point] = []
         try view.scanInBatches(
             measurement, start: start, end: end, tags: tags, fields: fields, seriesLimit: seriesLimit,

@@ -6,8 +6,9 @@ import MultiRaft
 ///
 /// `0x01` scan: measurement, start i64, end i64, then (optional) u32 count + tag key/value pairs, then (optional)
 /// u8 1 + u32 count + field names (a projection: only those fields travel, and rows without any of them still
-/// do, empty), then (optional) u8 1 + u64 n (at most the first n rows of each series) → the rows of the
-/// series that have every one of those tags, as a `PointCodec` batch (a key that is a field of the measurement in
+/// do, empty), then (optional) u8 1 + u64 n (at most the first n rows of each series), then (optional) u8 1 for an
+/// answer in row batches → the rows of the series that have every one of those tags, as a `RowBatchCodec` batch
+/// when asked for, else as a `PointCodec` batch (which nodes that predate row batches ask for; a key that is a field of the measurement in
 /// that vnode selects nothing there: a row lacking the tag may match through the field, so the caller filters,
 /// and the vnode then ignores the series limit). `0x02` schema → per measurement its tag
 /// keys and field types. `0x03` checksum → the checksum of the applied data (u64) and the number of points (u64).
@@ -16,7 +17,7 @@ import MultiRaft
 public enum VnodeQuery: Sendable, Equatable {
     case scan(
         measurement: String, start: Int64, end: Int64, tags: [Tag] = [], fields: [String]? = nil,
-        seriesLimit: Int? = nil)
+        seriesLimit: Int? = nil, rowBatches: Bool = false)
     case schema
     case checksum
     case aggregate(measurement: String, start: Int64, end: Int64, tags: [Tag], field: String?, window: Int64?)
@@ -34,7 +35,7 @@ public enum VnodeQuery: Sendable, Equatable {
             }
         }
         switch self {
-        case .scan(let measurement, let start, let end, let tags, let fields, let seriesLimit):
+        case .scan(let measurement, let start, let end, let tags, let fields, let seriesLimit, let rowBatches):
             out.append(1)
             range(measurement, start, end, tags)
             if let fields {
@@ -50,6 +51,7 @@ public enum VnodeQuery: Sendable, Equatable {
             } else {
                 out.append(0)
             }
+            out.append(rowBatches ? 1 : 0)
         case .schema:
             out.append(2)
         case .checksum:
@@ -99,9 +101,11 @@ public enum VnodeQuery: Sendable, Equatable {
                 guard limit <= UInt64(Int.max) else { throw CodecError(reason: "a series limit out of range") }
                 seriesLimit = Int(limit)
             }
+            var rowBatches = false
+            if !reader.atEnd { rowBatches = try reader.u8() == 1 }
             self = .scan(
                 measurement: measurement, start: start, end: end, tags: tags, fields: fields,
-                seriesLimit: seriesLimit)
+                seriesLimit: seriesLimit, rowBatches: rowBatches)
         case 2:
             self = .schema
         case 3:
@@ -140,7 +144,8 @@ public struct MeasurementSchema: Sendable, Equatable {
 extension VnodeQuery {
     /// Decodes the rows of a scan answer.
     public static func rows(from answer: [UInt8]) throws(CodecError) -> [Row] {
-        try PointCodec.decode(answer[...]).map { point in
+        if RowBatchCodec.isRowBatch(answer[...]) { return try RowBatchCodec.decode(answer[...]) }
+        return try PointCodec.decode(answer[...]).map { point in
             Row(
                 tags: point.tags, timestamp: point.timestamp,
                 fields: Dictionary(point.fields.map { ($0.key, $0.value) }) { _, b in b })

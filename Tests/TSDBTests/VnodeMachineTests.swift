@@ -186,6 +186,56 @@ extension VnodeMachineTests {
         return try VnodeQuery.rows(from: answer)
     }
 
+    @Test("row batches carry the same rows as point batches, whole and projected, from memory and from files")
+    func rowBatchesMatchPointBatches() throws {
+        let root = try ColumnFileTests.directory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let machine = Self.machine(root + "/1")
+        try machine.createDurable()
+        var random = CodecTests.Generator(state: 11)
+        for index in UInt64(1)...4 {
+            let points = VnodeEngineTests.batch(&random).map {
+                Point(measurement: "m", tags: $0.tags, fields: $0.fields, timestamp: $0.timestamp)
+            }
+            Self.write(machine, points, at: index)
+        }
+        for flushed in [false, true] {
+            if flushed { try Self.runJobs(machine, flush: true) }
+            for fields in [nil, ["usage"], ["count", "nothing"]] as [[String]?] {
+                let points = try Self.scannedRows(
+                    machine, .scan(measurement: "m", start: .min, end: .max, fields: fields))
+                let batches = try Self.scannedRows(
+                    machine, .scan(measurement: "m", start: .min, end: .max, fields: fields, rowBatches: true))
+                #expect(!points.isEmpty)
+                #expect(batches == points, "flushed \(flushed), fields \(String(describing: fields))")
+            }
+        }
+    }
+
+    @Test("a row batch decodes to the rows encoded, series split across calls included, and damage is an error")
+    func rowBatchRoundTrip() throws {
+        let rows = [
+            Row(tags: [Tag("host", "a")], timestamp: 1, fields: ["f": .float(-0.0), "s": .string("é,\"x\"")]),
+            Row(tags: [Tag("host", "a")], timestamp: 2, fields: ["i": .integer(-7), "b": .boolean(true)]),
+            Row(tags: [Tag("host", "b")], timestamp: 1, fields: ["u": .unsigned(.max)]),
+            Row(tags: [], timestamp: 3, fields: [:]),
+            Row(
+                tags: [Tag("host", "c"), Tag("z", "9")], timestamp: 4,
+                fields: (0..<10).reduce(into: [:]) { $0["k\($1)"] = .integer(Int64($1)) }),
+        ]
+        var encoder = RowBatchCodec.Encoder()
+        encoder.add(Array(rows[0..<1]))
+        encoder.add(Array(rows[1...]))
+        let bytes = encoder.finish()
+        #expect(try RowBatchCodec.decode(bytes[...]) == rows)
+        #expect(try VnodeQuery.rows(from: bytes) == rows)
+        var empty = RowBatchCodec.Encoder()
+        #expect(try RowBatchCodec.decode(empty.finish()[...]) == [])
+        for cut in 1..<bytes.count {
+            #expect(throws: CodecError.self) { try RowBatchCodec.decode(bytes[..<cut]) }
+        }
+    }
+
     @Test(
         "a scan takes each series' first rows up to its limit and only the fields asked for, keeping rows without them")
     func projectionAndSeriesLimit() throws {

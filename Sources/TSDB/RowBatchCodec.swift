@@ -1,0 +1,133 @@
+import LineProtocol
+
+/// The rows of a scan answer grouped by series, so that what a series shares is written once: its tags and
+/// its field names and kinds, then per row the time, a presence bitmap over those fields and the values present.
+///
+/// `u32 0xFFFF_FFFF` (never a `PointCodec` count, so a reader tells the two apart), `u8` version 2, `u32` series
+/// count; per series: `u16` tag count and tags, `u16` field count and per field its name and kind (the column
+/// file's kind byte), `u32` row count; per row: `i64` time, `ceil(fields / 8)` bytes of presence (bit `k % 8`
+/// of byte `k / 8` for field `k`), each present value (floats as their bit pattern, integers and unsigned
+/// integers in 8 bytes, strings `u32` length + UTF-8, booleans a byte). Little-endian; decoding checks every
+/// length. A field whose values in one series differ in type takes the kind of its first row there; a value of
+/// another kind is not sent (the engine never yields such a row: a field keeps its oldest layer's type).
+public enum RowBatchCodec {
+    static let marker: UInt32 = 0xFFFF_FFFF
+    static let version: UInt8 = 2
+
+    /// Encodes rows as they come from a scan: the rows of one series next to each other.
+    public struct Encoder {
+        private var out: [UInt8] = []
+        private var seriesCount: UInt32 = 0
+        private var pending: [Row] = []
+
+        public init() {
+            put32(RowBatchCodec.marker, &out)
+            out.append(RowBatchCodec.version)
+            put32(0, &out)  // the series count, filled in by `finish`
+        }
+
+        /// Adds rows (a series may continue from the previous call).
+        public mutating func add(_ rows: [Row]) {
+            for row in rows {
+                if let last = pending.last, last.tags != row.tags { flushSeries() }
+                pending.append(row)
+            }
+        }
+
+        /// The encoded answer.
+        public mutating func finish() -> [UInt8] {
+            flushSeries()
+            let count = seriesCount
+            for k in 0..<4 { out[5 + k] = UInt8(truncatingIfNeeded: count >> UInt32(8 * k)) }
+            return out
+        }
+
+        private mutating func flushSeries() {
+            guard let first = pending.first else { return }
+            var kinds: [String: Column.Kind] = [:]
+            for row in pending {
+                for (name, value) in row.fields where kinds[name] == nil { kinds[name] = Column.Kind(of: value) }
+            }
+            let names = kinds.keys.sorted()
+            put16(UInt16(first.tags.count), &out)
+            for tag in first.tags {
+                putString(tag.key, &out)
+                putString(tag.value, &out)
+            }
+            put16(UInt16(names.count), &out)
+            for name in names {
+                putString(name, &out)
+                out.append(kinds[name]!.rawValue)
+            }
+            put32(UInt32(pending.count), &out)
+            let presenceBytes = (names.count + 7) / 8
+            var values: [FieldValue?] = Array(repeating: nil, count: names.count)
+            for row in pending {
+                put64(UInt64(bitPattern: row.timestamp), &out)
+                let presence = out.count
+                out.append(contentsOf: repeatElement(0, count: presenceBytes))
+                for (k, name) in names.enumerated() {
+                    values[k] = row.fields[name].flatMap { Column.Kind(of: $0) == kinds[name] ? $0 : nil }
+                    if values[k] != nil { out[presence + k / 8] |= 1 << UInt8(k % 8) }
+                }
+                for value in values {
+                    switch value {
+                    case .float(let v)?: put64(v.bitPattern, &out)
+                    case .integer(let v)?: put64(UInt64(bitPattern: v), &out)
+                    case .unsigned(let v)?: put64(v, &out)
+                    case .string(let v)?: putString(v, &out)
+                    case .boolean(let v)?: out.append(v ? 1 : 0)
+                    case nil: continue
+                    }
+                }
+            }
+            seriesCount += 1
+            pending.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// True when `bytes` are a row batch (not a `PointCodec` batch).
+    static func isRowBatch(_ bytes: ArraySlice<UInt8>) -> Bool {
+        bytes.count >= 5 && bytes.prefix(4).allSatisfy { $0 == 0xFF }
+    }
+
+    /// The rows, each series' tags and field names shared by its rows.
+    public static func decode(_ bytes: ArraySlice<UInt8>) throws(CodecError) -> [Row] {
+        var reader = BinaryReader(bytes)
+        guard try reader.u32() == marker else { throw CodecError(reason: "not a row batch") }
+        let version = try reader.u8()
+        guard version == Self.version else { throw CodecError(reason: "row batch version \(version)") }
+        var rows: [Row] = []
+        for _ in 0..<Int(try reader.u32()) {
+            var tags: [Tag] = []
+            for _ in 0..<Int(try reader.u16()) { tags.append(Tag(try reader.string(), try reader.string())) }
+            var fields: [(name: String, kind: Column.Kind)] = []
+            for _ in 0..<Int(try reader.u16()) {
+                let name = try reader.string()
+                let code = try reader.u8()
+                guard let kind = Column.Kind(rawValue: code) else { throw CodecError(reason: "field kind \(code)") }
+                fields.append((name, kind))
+            }
+            let presenceBytes = (fields.count + 7) / 8
+            for _ in 0..<Int(try reader.u32()) {
+                let timestamp = Int64(bitPattern: try reader.u64())
+                var presence: [UInt8] = []
+                for _ in 0..<presenceBytes { presence.append(try reader.u8()) }
+                var values: [String: FieldValue] = [:]
+                values.reserveCapacity(fields.count)
+                for (k, field) in fields.enumerated() where presence[k / 8] & (1 << UInt8(k % 8)) != 0 {
+                    switch field.kind {
+                    case .float: values[field.name] = .float(Double(bitPattern: try reader.u64()))
+                    case .integer: values[field.name] = .integer(Int64(bitPattern: try reader.u64()))
+                    case .unsigned: values[field.name] = .unsigned(try reader.u64())
+                    case .string: values[field.name] = .string(try reader.string())
+                    case .boolean: values[field.name] = .boolean(try reader.u8() != 0)
+                    }
+                }
+                rows.append(Row(tags: tags, timestamp: timestamp, fields: values))
+            }
+        }
+        guard reader.atEnd else { throw CodecError(reason: "bytes after the last series") }
+        return rows
+    }
+}
