@@ -61,13 +61,14 @@ public enum RowBatchCodec {
             }
             put32(UInt32(pending.count), &out)
             let presenceBytes = (names.count + 7) / 8
+            let nameKinds = names.map { kinds[$0]! }
             var values: [FieldValue?] = Array(repeating: nil, count: names.count)
             for row in pending {
                 put64(UInt64(bitPattern: row.timestamp), &out)
                 let presence = out.count
                 out.append(contentsOf: repeatElement(0, count: presenceBytes))
                 for (k, name) in names.enumerated() {
-                    values[k] = row.fields[name].flatMap { Column.Kind(of: $0) == kinds[name] ? $0 : nil }
+                    values[k] = row.fields[name].flatMap { Column.Kind(of: $0) == nameKinds[k] ? $0 : nil }
                     if values[k] != nil { out[presence + k / 8] |= 1 << UInt8(k % 8) }
                 }
                 for value in values {
@@ -109,9 +110,10 @@ public enum RowBatchCodec {
                 fields.append((name, kind))
             }
             let presenceBytes = (fields.count + 7) / 8
+            var presence: [UInt8] = []  // reused row after row
             for _ in 0..<Int(try reader.u32()) {
                 let timestamp = Int64(bitPattern: try reader.u64())
-                var presence: [UInt8] = []
+                presence.removeAll(keepingCapacity: true)
                 for _ in 0..<presenceBytes { presence.append(try reader.u8()) }
                 var values: [String: FieldValue] = [:]
                 values.reserveCapacity(fields.count)
