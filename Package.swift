@@ -146,7 +146,8 @@ let package = Package(
             name: "RaftStorageTests", dependencies: ["RaftStorage", "RaftCore", "wal-crash-writer"],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "TSDBTests", dependencies: ["TSDB", "LineProtocol", "MultiRaft", "RaftCore", "RaftStorage"],
+            name: "TSDBTests",
+            dependencies: ["TSDB", "LineProtocol", "MultiRaft", "RaftCore", "RaftStorage", "RaftTransport", "RaftWire"],
             swiftSettings: strictSettings),
         .testTarget(name: "NodeSimulationTests", dependencies: ["NodeSimulation"], swiftSettings: strictSettings),
         .testTarget(

@@ -49,5 +49,5 @@ extension DeduplicatingMachine: PersistentStateMachine {
 
     public var damage: String? { durableBase.damage }
 
-    public func durableSnapshot() -> any SnapshotSource { durableBase.durableSnapshot() }
+    public func durableSnapshot() -> any StreamingSnapshotSource { durableBase.durableSnapshot() }
 }

@@ -24,10 +24,11 @@ final class GroupSlot {
     var receiving: SnapshotReceive?
     /// A snapshot of this replica is being written in the background (the log is compacted once it is durable).
     var compacting = false
-    /// A persistent machine's snapshot being written to a file for sending, and the snapshot messages that wait
-    /// for it, by member.
-    var staging = false
-    var stagedTransfers: [NodeID: Message] = [:]
+    /// A persistent machine's snapshot being checksummed before it is sent, and the snapshot messages that wait
+    /// for it, by member; then that snapshot, ready, for as long as a transfer reads it.
+    var preparingSnapshot = false
+    var waitingTransfers: [NodeID: Message] = [:]
+    var preparedSnapshot: PreparedSnapshot?
     /// The host tick before which a persistent machine's log is not compacted again (while a leader keeps
     /// entries a follower still needs, the check is not made every round).
     var logCompactionAfterTick: UInt64 = 0
@@ -68,10 +69,31 @@ struct Handoff<Value>: @unchecked Sendable {
     init(_ value: Value) { self.value = value }
 }
 
+/// A persistent machine's files at one index, ready to be streamed: what the receiver checks them against.
+struct PreparedSnapshot {
+    let metadata: SnapshotMetadata
+    let source: any StreamingSnapshotSource
+    let checksum: SnapshotChecksum
+}
+
+/// Where a transfer's chunks come from: a snapshot file, or a persistent machine's files read as they go out.
+enum SnapshotChunks {
+    case file(SnapshotReader)
+    case stream(any SnapshotStreamReader)
+
+    /// The next chunk of at most `size` bytes; empty after the last.
+    func next(size: Int) throws -> [UInt8] {
+        switch self {
+        case .file(let reader): try reader.next() ?? []
+        case .stream(let reader): try reader.next(limit: size)
+        }
+    }
+}
+
 /// The sending side of a snapshot transfer to one member.
 struct SnapshotSend {
     var message: Message
-    var reader: SnapshotReader
+    var chunks: SnapshotChunks
     var total: UInt64
     var crc: UInt32
     var sent: UInt64 = 0

@@ -1,5 +1,6 @@
 import RaftCore
 import RaftStorage
+import Synchronization
 
 extension MultiRaftHost {
     // MARK: - Jobs
@@ -59,7 +60,7 @@ extension MultiRaftHost {
     /// up to `snapshotEveryEntries` entries below the durable index (a follower further behind gets the files).
     /// The WAL's `compact` record follows in the next batch; no snapshot file is involved.
     private func compactPersistedLog(_ slot: GroupSlot, _ machine: any PersistentStateMachine) {
-        guard slot.receiving == nil, !slot.staging else { return }
+        guard slot.receiving == nil, !slot.preparingSnapshot else { return }
         let durable = min(machine.durableIndex, slot.node.log.applied)
         var through = durable
         if slot.node.role == .leader {
@@ -83,60 +84,68 @@ extension MultiRaftHost {
 
     // MARK: - Snapshots to send
 
-    /// A member needs a snapshot of a persistent machine and no file recent enough is there: the machine's
-    /// files at its durable index are written into one (off the loop thread; the files are immutable, the source
-    /// holds them open), and the transfer starts once it is sealed. Messages arriving meanwhile wait for it.
-    func stageSnapshot(_ message: Message, of slot: GroupSlot, _ machine: any PersistentStateMachine) {
-        slot.stagedTransfers[message.to] = message
-        guard !slot.staging else { return }
+    /// A member needs a snapshot of a persistent machine and none recent enough is at hand: the machine's files
+    /// at its durable index are read once, off the loop thread, for the checksum the receiver checks them
+    /// against (nothing is written; the files are immutable and the source holds them open), and then streamed to
+    /// every member that waits for them. The log is not compacted meanwhile, so the snapshot prepared covers
+    /// whatever a member waiting for it asked for.
+    func prepareSnapshot(_ message: Message, of slot: GroupSlot, _ machine: any PersistentStateMachine) {
+        slot.waitingTransfers[message.to] = message
+        guard !slot.preparingSnapshot else { return }
         let index = machine.durableIndex
         let log = slot.node.log
-        let metadata = index == log.snapshot.index ? log.snapshot : slot.node.snapshotMetadata(through: index)
-        let writer: SnapshotWriter
-        do {
-            guard let metadata else {
-                throw HostError.storageFailed("no metadata at the durable index \(index) of group \(slot.id)")
-            }
-            writer = try snapshots.beginWrite(group: slot.id, metadata: metadata)
-        } catch {
-            logger.warning("snapshot of group \(slot.id) for sending postponed: \(error)")
-            return failStagedTransfers(slot)
+        guard let metadata = index == log.snapshot.index ? log.snapshot : slot.node.snapshotMetadata(through: index)
+        else {
+            logger.warning("snapshot of group \(slot.id) for sending postponed: no metadata at its durable index \(index)")
+            return failWaitingTransfers(slot)
         }
-        slot.staging = true
+        slot.preparingSnapshot = true
         let source = machine.durableSnapshot()
-        let file = Handoff(writer)
+        let (group, chunkSize) = (slot.id, settings.snapshotChunkBytes)
+        let checksum = Mutex<SnapshotChecksum?>(nil)
         snapshotWork(on: .snapshotWrites) {
-            try source.write { try file.value.write($0) }
-            try file.value.seal()
-        } then: { [self] error in
-            slot.staging = false
-            guard slots[slot.id] === slot else { return writer.abort() }
-            do {
-                if let error { throw error }
-                try writer.commit()
-            } catch {
-                writer.abort()
-                logger.error("cannot write the snapshot of group \(slot.id) for sending: \(error)")
-                return failStagedTransfers(slot)
+            let reader = source.reader()
+            var (length, crc): (UInt64, UInt32) = (0, 0)
+            while true {
+                let chunk = try reader.next(limit: chunkSize)
+                if chunk.isEmpty { break }
+                crc = CRC32C.checksum(chunk, continuing: crc)
+                length += UInt64(chunk.count)
             }
-            let waiting = slot.stagedTransfers.values
-            slot.stagedTransfers = [:]
+            guard length == source.length else {
+                throw HostError.storageFailed(
+                    "the snapshot of group \(group) read \(length) bytes, but its source announced \(source.length)")
+            }
+            checksum.withLock {
+                $0 = SnapshotChecksum(group: group, metadata: metadata, dataLength: length, dataCRC: crc)
+            }
+        } then: { [self] error in
+            slot.preparingSnapshot = false
+            guard slots[slot.id] === slot else { return }
+            guard error == nil, let checksum = checksum.withLock({ $0 }) else {
+                logger.error("cannot read the snapshot of group \(slot.id) for sending: \(error.map { "\($0)" } ?? "")")
+                return failWaitingTransfers(slot)
+            }
+            slot.preparedSnapshot = PreparedSnapshot(metadata: metadata, source: source, checksum: checksum)
+            let waiting = slot.waitingTransfers.values
+            slot.waitingTransfers = [:]
             for message in waiting { startTransfer(message, of: slot) }
         }
     }
 
-    private func failStagedTransfers(_ slot: GroupSlot) {
-        for member in slot.stagedTransfers.keys { slot.node.reportSnapshot(to: member, succeeded: false) }
-        slot.stagedTransfers = [:]
+    private func failWaitingTransfers(_ slot: GroupSlot) {
+        for member in slot.waitingTransfers.keys { slot.node.reportSnapshot(to: member, succeeded: false) }
+        slot.waitingTransfers = [:]
         wake(slot, work: true)
     }
 
-    /// Deletes the snapshot files of a persistent machine that its own files now hold (sent, or installed), once
-    /// no transfer of the group reads them.
+    /// Once no transfer of the group reads them, lets go of the files a prepared snapshot held open and deletes
+    /// the snapshot files that a persistent machine's own files now hold (received, and installed).
     func releasePersistedSnapshots(_ slot: GroupSlot) {
-        guard let machine = slot.machine.persistent, !slot.staging, slot.restoring == nil,
+        guard let machine = slot.machine.persistent, !slot.preparingSnapshot, slot.restoring == nil,
             !sending.keys.contains(where: { $0.group == slot.id })
         else { return }
+        slot.preparedSnapshot = nil
         do {
             try snapshots.remove(group: slot.id, through: machine.durableIndex)
         } catch {

@@ -143,32 +143,44 @@ extension MultiRaftHost {
 
     // MARK: - Sending
 
-    /// The core asked to send its snapshot to a member: stream the snapshot file in chunks, a few at a time.
+    /// The core asked to send its snapshot to a member: stream a snapshot file, or a persistent machine's files,
+    /// in chunks, a few at a time.
     func startTransfer(_ message: Message, of slot: GroupSlot) {
         guard case .snapshot(let wanted) = message.body else { return }
         let key = TransferKey(group: slot.id, member: message.to)
         if let current = sending[key], current.message == message { return }
         do {
-            guard let (metadata, reader) = try snapshots.latest(group: slot.id, chunkSize: settings.snapshotChunkBytes),
-                metadata.index >= wanted.index
-            else {
-                if let machine = slot.machine.persistent { return stageSnapshot(message, of: slot, machine) }
-                slot.node.reportSnapshot(to: message.to, succeeded: false)
-                return
-            }
             // The file may be newer than the core's snapshot (a received one, or a crash before the compaction
             // record): send the file with its own metadata.
-            var message = message
-            message.body = .snapshot(metadata)
-            sending[key] = SnapshotSend(
-                message: message, reader: reader, total: reader.checksum.dataLength, crc: reader.checksum.crc,
-                lastProgressTick: tickCount)
-            logger.debug("sending snapshot \(wanted.index) of group \(slot.id) to node \(message.to)")
-            pump(key)
+            if let (metadata, reader) = try snapshots.latest(group: slot.id, chunkSize: settings.snapshotChunkBytes),
+                metadata.index >= wanted.index
+            {
+                return send(message, as: metadata, .file(reader), reader.checksum, key)
+            }
+            guard let machine = slot.machine.persistent else {
+                return slot.node.reportSnapshot(to: message.to, succeeded: false)
+            }
+            guard let prepared = slot.preparedSnapshot, prepared.metadata.index >= wanted.index else {
+                return prepareSnapshot(message, of: slot, machine)
+            }
+            send(message, as: prepared.metadata, .stream(prepared.source.reader()), prepared.checksum, key)
         } catch {
             logger.error("cannot read the snapshot of group \(slot.id): \(error)")
             slot.node.reportSnapshot(to: message.to, succeeded: false)
         }
+    }
+
+    private func send(
+        _ message: Message, as metadata: SnapshotMetadata, _ chunks: SnapshotChunks, _ checksum: SnapshotChecksum,
+        _ key: TransferKey
+    ) {
+        var message = message
+        message.body = .snapshot(metadata)
+        sending[key] = SnapshotSend(
+            message: message, chunks: chunks, total: checksum.dataLength, crc: checksum.crc,
+            lastProgressTick: tickCount)
+        logger.debug("sending snapshot \(metadata.index) of group \(key.group) to node \(key.member)")
+        pump(key)
     }
 
     private func pump(_ key: TransferKey) {
@@ -178,7 +190,7 @@ extension MultiRaftHost {
         while transfer.inflight < settings.snapshotWindow && (transfer.sent < transfer.total || transfer.sent == 0) {
             let data: [UInt8]
             do {
-                data = try transfer.reader.next() ?? []
+                data = try transfer.chunks.next(size: settings.snapshotChunkBytes)
             } catch {
                 logger.error("reading the snapshot of group \(key.group) failed: \(error)")
                 failed = true

@@ -39,8 +39,9 @@ public protocol PersistentStateMachine: StateMachine {
     /// Why the machine's files are damaged (a checksum failed: file and offset), once a read or a job found it;
     /// a damaged machine hands out no jobs and serves no reads until its replica is replaced.
     var damage: String? { get }
-    /// The files at `durableIndex` as a snapshot stream, frozen: safe on any thread.
-    func durableSnapshot() -> any SnapshotSource
+    /// The files at `durableIndex` as a snapshot stream, frozen: safe on any thread. The host sends it as it
+    /// reads it, without copying it into a snapshot file.
+    func durableSnapshot() -> any StreamingSnapshotSource
 }
 
 /// A job of a persistent state machine for the host to run off the loop thread.

@@ -113,8 +113,8 @@ public final class SnapshotWriter {
         try checkOpen()
         let header = SnapshotHeader(group: group, metadata: metadata, dataLength: dataLength).encode()
         precondition(header.count == headerSize, "the header's size depends only on the metadata")
-        let crc = CRC32C.combine(CRC32C.checksum(header), dataCRC, lengthB: dataLength)
-        let result = SnapshotChecksum(dataLength: dataLength, crc: crc)
+        let result = SnapshotChecksum(group: group, metadata: metadata, dataLength: dataLength, dataCRC: dataCRC)
+        let crc = result.crc
         if let expected, expected != result {
             discard()
             throw SnapshotError(

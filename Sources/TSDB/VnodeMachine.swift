@@ -133,7 +133,7 @@ public final class VnodeMachine: PersistentStateMachine {
         }
     }
 
-    public func durableSnapshot() -> any SnapshotSource { engine.snapshotSource() }
+    public func durableSnapshot() -> any StreamingSnapshotSource { engine.snapshotSource() }
 
     // MARK: - StateMachine
 
@@ -181,8 +181,12 @@ public final class VnodeMachine: PersistentStateMachine {
     public var snapshotsInBackground: Bool { true }
 }
 
-/// The engine's snapshot stream is what the host sends for a vnode.
-extension EngineSnapshotSource: SnapshotSource {}
+/// The engine's snapshot stream is what the host sends for a vnode, read from its files as it goes out.
+extension EngineSnapshotSource: StreamingSnapshotSource {
+    public func reader() -> any SnapshotStreamReader { EngineSnapshotReader(self) }
+}
+
+extension EngineSnapshotReader: SnapshotStreamReader {}
 
 /// The first damage found in a vnode's files, shared between the machine and the reads running off its thread.
 final class DamageFlag: Sendable {

@@ -3,14 +3,19 @@ import Synchronization
 
 /// The real file system until a given number of mutating calls (writes, syncs, renames, removals, truncations)
 /// have been made; from then on every call fails, as if the process had been killed there: what was written
-/// stays, nothing more happens.
+/// stays, nothing more happens. It also records every file opened to be written (a test that must see a file
+/// never written reads them).
 final class CrashingFileSystem: FileSystem {
     private let real = POSIXFileSystem()
     private let budget: Mutex<Int>
+    private let created = Mutex<[String]>([])
 
     init(mutationsBeforeCrash: Int) { budget = Mutex(mutationsBeforeCrash) }
 
     var hasCrashed: Bool { budget.withLock { $0 < 0 } }
+
+    /// The paths opened to be created or emptied so far, in order.
+    var createdFiles: [String] { created.withLock { $0 } }
 
     private func mutation(_ path: String) throws(WALError) {
         let left = budget.withLock { budget -> Int in
@@ -34,6 +39,7 @@ final class CrashingFileSystem: FileSystem {
     }
     func open(_ path: String, _ mode: FileOpenMode) throws(WALError) -> Int32 {
         try alive(path)
+        if mode == .createExclusive || mode == .createTruncating { created.withLock { $0.append(path) } }
         return try real.open(path, mode)
     }
     func close(_ fd: Int32) { real.close(fd) }

@@ -3,8 +3,9 @@ import RaftStorage
 /// A vnode's state at one Raft index as what it is on disk — its column files — streamed to another replica
 /// without rewriting anything: a header (magic "FLVS", version, the covered index, each file's size, the state
 /// machine's state at that index, CRC32C), then each file's bytes in frames of at most `frameBytes` (u32
-/// length, bytes, CRC32C). The files are immutable and held open by the source, so a compaction that deletes
-/// them meanwhile changes nothing of what is sent.
+/// length, bytes, CRC32C). The files are immutable and held open by the source (an open descriptor keeps a file
+/// readable as a hard link would), so a compaction that deletes them meanwhile changes nothing of what is sent;
+/// the source can be read any number of times (`EngineSnapshotReader`), each time the same bytes.
 public struct EngineSnapshotSource: Sendable {
     static let magic: [UInt8] = Array("FLVS".utf8)
     static let version: UInt8 = 1
@@ -14,30 +15,87 @@ public struct EngineSnapshotSource: Sendable {
     let state: [UInt8]
     let files: [ColumnFile]
 
-    /// The header, then every file's frames, in pieces handed to `emit`.
-    public func write(_ emit: ([UInt8]) throws -> Void) throws {
+    /// The header frame: its length (which counts its checksum), the header, its CRC32C.
+    var headerFrame: [UInt8] {
         var header = Self.magic + [Self.version, 0, 0, 0]
         Varint.append(coveredIndex, to: &header)
         Varint.append(UInt64(files.count), to: &header)
         for file in files { Varint.append(UInt64(file.size), to: &header) }
         Varint.append(UInt64(state.count), to: &header)
         header += state
-        var first: [UInt8] = []
-        put32(UInt32(header.count + 4), &first)
-        Checksummed.append(header, to: &first)
-        try emit(first)
-        for file in files {
-            var offset = 0
-            while offset < file.size {
-                let count = min(Self.frameBytes, file.size - offset)
-                var frame: [UInt8] = []
-                frame.reserveCapacity(count + 8)
-                put32(UInt32(count), &frame)
-                Checksummed.append(try file.readRaw(at: offset, count: count), to: &frame)
-                try emit(frame)
-                offset += count
-            }
+        var frame: [UInt8] = []
+        put32(UInt32(header.count + 4), &frame)
+        Checksummed.append(header, to: &frame)
+        return frame
+    }
+
+    /// The stream's length in bytes, known without reading a file: the header frame, then each file's bytes
+    /// with 8 bytes of framing per `frameBytes` of them.
+    public var length: UInt64 {
+        let frames = files.reduce(0) { $0 + ($1.size + Self.frameBytes - 1) / Self.frameBytes }
+        return UInt64(headerFrame.count + files.reduce(0) { $0 + $1.size } + 8 * frames)
+    }
+
+    /// The header, then every file's frames, in pieces handed to `emit`.
+    public func write(_ emit: ([UInt8]) throws -> Void) throws {
+        let reader = EngineSnapshotReader(self)
+        while true {
+            let piece = try reader.next(limit: Self.frameBytes + 8)
+            if piece.isEmpty { return }
+            try emit(piece)
         }
+    }
+}
+
+/// Reads an `EngineSnapshotSource` from its first byte, in pieces of any size, a frame read from its file when
+/// the piece before has used up the last. One owner uses it, on one thread at a time (a class so that it can be
+/// handed from the thread that makes it to the one that reads it).
+public final class EngineSnapshotReader {
+    private let source: EngineSnapshotSource
+    /// The frame being handed out, and how much of it has been.
+    private var frame: [UInt8]
+    private var handedOut = 0
+    /// The file whose next frame is read next, and where in it.
+    private var file = 0
+    private var offset = 0
+
+    public init(_ source: EngineSnapshotSource) {
+        self.source = source
+        frame = source.headerFrame
+    }
+
+    /// The next at most `limit` bytes of the stream (at least one), or none after its end.
+    /// - Throws: `ColumnFileError` naming the file that cannot be read.
+    public func next(limit: Int) throws(ColumnFileError) -> [UInt8] {
+        precondition(limit > 0, "a piece holds at least one byte")
+        var piece: [UInt8] = []
+        while piece.count < limit {
+            if handedOut == frame.count {
+                guard let read = try nextFrame() else { break }
+                (frame, handedOut) = (read, 0)
+            }
+            let count = min(limit - piece.count, frame.count - handedOut)
+            if piece.isEmpty && handedOut == 0 && count == frame.count {
+                piece = frame  // a whole frame: handed out without a copy
+            } else {
+                piece += frame[handedOut..<(handedOut + count)]
+            }
+            handedOut += count
+        }
+        return piece
+    }
+
+    /// The next file frame (u32 length, bytes, CRC32C), or `nil` after the last file's.
+    private func nextFrame() throws(ColumnFileError) -> [UInt8]? {
+        while file < source.files.count && offset >= source.files[file].size { (file, offset) = (file + 1, 0) }
+        guard file < source.files.count else { return nil }
+        let count = min(EngineSnapshotSource.frameBytes, source.files[file].size - offset)
+        var read: [UInt8] = []
+        read.reserveCapacity(count + 8)
+        put32(UInt32(count), &read)
+        Checksummed.append(try source.files[file].readRaw(at: offset, count: count), to: &read)
+        offset += count
+        return read
     }
 }
 
