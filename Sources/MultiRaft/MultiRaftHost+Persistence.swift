@@ -96,7 +96,8 @@ extension MultiRaftHost {
         let log = slot.node.log
         guard let metadata = index == log.snapshot.index ? log.snapshot : slot.node.snapshotMetadata(through: index)
         else {
-            logger.warning("snapshot of group \(slot.id) for sending postponed: no metadata at its durable index \(index)")
+            logger.warning(
+                "snapshot of group \(slot.id) for sending postponed: no metadata at its durable index \(index)")
             return failWaitingTransfers(slot)
         }
         slot.preparingSnapshot = true

@@ -32,7 +32,9 @@ struct VnodeSnapshotTransferTests {
         var fileSystem: any FileSystem { files }
     }
 
-    static func host(_ id: UInt64, root: String, network: LocalNetwork, environment: RecordingEnvironment)
+    static func host(
+        _ id: UInt64, root: String, network: LocalNetwork, environment: RecordingEnvironment
+    )
         -> MultiRaftHost
     {
         var settings = HostSettings(nodeID: NodeID(id), dataDirectory: "\(root)/node\(id)")
