@@ -212,11 +212,21 @@ struct SQLExecutor: Sendable {
     private func project(_ select: Select, _ rows: [Row]) -> QueryResult {
         var tagKeys: Set<String> = []
         var fieldKeys: Set<String> = []
-        // Only `SELECT *` needs every row's keys.
+        // Only `SELECT *` needs every row's keys; a row with the keys of the row before (the rows of a series, in
+        // the same order when they share a dictionary layout) adds none.
         if select.items.contains(where: { if case .all = $0 { return true } else { return false } }) {
+            var previous: Row?
             for row in rows {
-                for tag in row.tags { tagKeys.insert(tag.key) }
-                for key in row.fields.keys { fieldKeys.insert(key) }
+                if !(previous?.tags.elementsEqual(row.tags) { $0.key == $1.key } ?? false) {
+                    for tag in row.tags { tagKeys.insert(tag.key) }
+                }
+                if !(previous?.fields.keys.elementsEqual(row.fields.keys) ?? false) {
+                    for key in row.fields.keys { fieldKeys.insert(key) }
+                }
+                previous = row
+            }
+            if select.items.count == 1 {
+                return Self.all(rows, tagKeys: tagKeys.sorted(), fieldKeys: fieldKeys.sorted())
             }
         }
         var columns: [(name: String, value: (Row) -> SQLValue)] = []
@@ -237,6 +247,27 @@ struct SQLExecutor: Sendable {
             }
         }
         return QueryResult(columns: columns.map(\.name), rows: rows.map { row in columns.map { $0.value(row) } })
+    }
+
+    /// `SELECT *`: time, the tags, the fields. A row whose fields come in the order of the row before's (rows
+    /// decoded from one series share their dictionary's layout) takes their columns from it, without a lookup.
+    private static func all(_ rows: [Row], tagKeys: [String], fieldKeys: [String]) -> QueryResult {
+        let fieldColumns = Dictionary(
+            uniqueKeysWithValues: fieldKeys.enumerated().map { ($1, 1 + tagKeys.count + $0) })
+        var previous: [String: FieldValue]?
+        var positions: [Int] = []
+        let cells = rows.map { row in
+            var cells = [SQLValue](repeating: .null, count: 1 + tagKeys.count + fieldKeys.count)
+            cells[0] = .time(row.timestamp)
+            for (k, key) in tagKeys.enumerated() { if let tag = row.tag(key) { cells[1 + k] = .string(tag) } }
+            if !(previous?.keys.elementsEqual(row.fields.keys) ?? false) {
+                positions = row.fields.keys.map { fieldColumns[$0]! }
+                previous = row.fields
+            }
+            for (position, field) in zip(positions, row.fields.values) { cells[position] = value(field) }
+            return cells
+        }
+        return QueryResult(columns: ["time"] + tagKeys + fieldKeys, rows: cells)
     }
 
     func aggregate(_ select: Select, _ rows: [Row]) throws(CoordinatorError) -> QueryResult {

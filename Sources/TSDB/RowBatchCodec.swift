@@ -34,6 +34,45 @@ public enum RowBatchCodec {
             }
         }
 
+        /// Adds one whole series from its merged columns (no series may be pending from `add`).
+        mutating func addSeries(tags: [Tag], _ rows: MergedRows) {
+            precondition(pending.isEmpty, "a series from columns goes between whole series")
+            guard !rows.timestamps.isEmpty else { return }
+            put16(UInt16(tags.count), &out)
+            for tag in tags {
+                putString(tag.key, &out)
+                putString(tag.value, &out)
+            }
+            put16(UInt16(rows.names.count), &out)
+            for (name, kind) in zip(rows.names, rows.kinds) {
+                putString(name, &out)
+                out.append(kind.rawValue)
+            }
+            put32(UInt32(rows.timestamps.count), &out)
+            let presenceBytes = (rows.names.count + 7) / 8
+            for (row, timestamp) in rows.timestamps.enumerated() {
+                put64(UInt64(bitPattern: timestamp), &out)
+                let presence = out.count
+                out.append(contentsOf: repeatElement(0, count: presenceBytes))
+                for k in rows.values.indices {
+                    guard let value = rows.values[k][row] else { continue }
+                    out[presence + k / 8] |= 1 << UInt8(k % 8)
+                    Self.append(value, to: &out)
+                }
+            }
+            seriesCount += 1
+        }
+
+        private static func append(_ value: FieldValue, to out: inout [UInt8]) {
+            switch value {
+            case .float(let v): put64(v.bitPattern, &out)
+            case .integer(let v): put64(UInt64(bitPattern: v), &out)
+            case .unsigned(let v): put64(v, &out)
+            case .string(let v): putString(v, &out)
+            case .boolean(let v): out.append(v ? 1 : 0)
+            }
+        }
+
         /// The encoded answer.
         public mutating func finish() -> [UInt8] {
             flushSeries()
@@ -71,16 +110,7 @@ public enum RowBatchCodec {
                     values[k] = row.fields[name].flatMap { Column.Kind(of: $0) == nameKinds[k] ? $0 : nil }
                     if values[k] != nil { out[presence + k / 8] |= 1 << UInt8(k % 8) }
                 }
-                for value in values {
-                    switch value {
-                    case .float(let v)?: put64(v.bitPattern, &out)
-                    case .integer(let v)?: put64(UInt64(bitPattern: v), &out)
-                    case .unsigned(let v)?: put64(v, &out)
-                    case .string(let v)?: putString(v, &out)
-                    case .boolean(let v)?: out.append(v ? 1 : 0)
-                    case nil: continue
-                    }
-                }
+                for case let value? in values { Self.append(value, to: &out) }
             }
             seriesCount += 1
             pending.removeAll(keepingCapacity: true)
@@ -111,22 +141,39 @@ public enum RowBatchCodec {
             }
             let presenceBytes = (fields.count + 7) / 8
             var presence: [UInt8] = []  // reused row after row
+            // Rows with the fields of the row before copy its dictionary and overwrite the values in place, by
+            // the positions of their keys: no field name is hashed again (the same layout, so key order too).
+            var template: (presence: [UInt8], fields: [String: FieldValue], positions: [[String: FieldValue].Index])?
             for _ in 0..<Int(try reader.u32()) {
                 let timestamp = Int64(bitPattern: try reader.u64())
                 presence.removeAll(keepingCapacity: true)
                 for _ in 0..<presenceBytes { presence.append(try reader.u8()) }
-                var values: [String: FieldValue] = [:]
+                var values: [FieldValue] = []
                 values.reserveCapacity(fields.count)
                 for (k, field) in fields.enumerated() where presence[k / 8] & (1 << UInt8(k % 8)) != 0 {
                     switch field.kind {
-                    case .float: values[field.name] = .float(Double(bitPattern: try reader.u64()))
-                    case .integer: values[field.name] = .integer(Int64(bitPattern: try reader.u64()))
-                    case .unsigned: values[field.name] = .unsigned(try reader.u64())
-                    case .string: values[field.name] = .string(try reader.string())
-                    case .boolean: values[field.name] = .boolean(try reader.u8() != 0)
+                    case .float: values.append(.float(Double(bitPattern: try reader.u64())))
+                    case .integer: values.append(.integer(Int64(bitPattern: try reader.u64())))
+                    case .unsigned: values.append(.unsigned(try reader.u64()))
+                    case .string: values.append(.string(try reader.string()))
+                    case .boolean: values.append(.boolean(try reader.u8() != 0))
                     }
                 }
-                rows.append(Row(tags: tags, timestamp: timestamp, fields: values))
+                if template?.presence != presence {
+                    var named: [String: FieldValue] = [:]
+                    named.reserveCapacity(values.count)
+                    var next = values.makeIterator()
+                    for (k, field) in fields.enumerated() where presence[k / 8] & (1 << UInt8(k % 8)) != 0 {
+                        named[field.name] = next.next()
+                    }
+                    let positions = fields.indices.filter { presence[$0 / 8] & (1 << UInt8($0 % 8)) != 0 }.map {
+                        named.index(forKey: fields[$0].name)!
+                    }
+                    template = (presence, named, positions)
+                }
+                var named = template!.fields
+                for (position, value) in zip(template!.positions, values) { named.values[position] = value }
+                rows.append(Row(tags: tags, timestamp: timestamp, fields: named))
             }
         }
         guard reader.atEnd else { throw CodecError(reason: "bytes after the last series") }

@@ -57,12 +57,14 @@ extension VnodeMachine {
         fields: Set<String>? = nil, seriesLimit: Int? = nil, rowBatches: Bool = false
     ) throws(ColumnFileError) -> [UInt8] {
         if rowBatches {
+            // Straight from the merged columns: no row is made.
             var encoder = RowBatchCodec.Encoder()
-            try view.scanInBatches(
-                measurement, start: start, end: end, tags: tags, fields: fields, seriesLimit: seriesLimit,
-                keepRowsWithoutFields: true
-            ) { rows in
-                encoder.add(rows)
+            try view.scanSeries(
+                measurement, start: start, end: end, tags: tags, fields: fields, seriesFilter: { _ in true }
+            ) { seriesTags, merger in
+                var rows = merger.sortedColumns()
+                if let seriesLimit { rows.keepFirst(seriesLimit) }
+                encoder.addSeries(tags: seriesTags, rows)
                 return true
             }
             return encoder.finish()

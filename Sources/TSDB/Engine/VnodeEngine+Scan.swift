@@ -49,6 +49,37 @@ extension EngineView {
         limit: Int? = nil, seriesLimit: Int? = nil, keepRowsWithoutFields: Bool = false, batchRows: Int = 4_096,
         seriesFilter: ([Tag]) -> Bool = { _ in true }, emit: ([Row]) -> Bool
     ) throws(ColumnFileError) {
+        var batch: [Row] = []
+        var remaining = limit ?? Int.max
+        var stopped = false
+        try scanSeries(measurement, start: start, end: end, tags: tags, fields: fields, seriesFilter: seriesFilter) {
+            seriesTags, merger in
+            var seriesRemaining = seriesLimit ?? Int.max
+            for (timestamp, values) in merger.sortedRows()
+            where (keepRowsWithoutFields || !values.isEmpty) && remaining > 0 && seriesRemaining > 0 {
+                batch.append(Row(tags: seriesTags, timestamp: timestamp, fields: values))
+                remaining -= 1
+                seriesRemaining -= 1
+                if batch.count >= batchRows {
+                    guard emit(batch) else {
+                        stopped = true
+                        return false
+                    }
+                    batch.removeAll(keepingCapacity: true)
+                }
+            }
+            return remaining > 0
+        }
+        if !batch.isEmpty && !stopped { _ = emit(batch) }
+    }
+
+    /// Each series of `measurement` with every one of `tags` that passes `seriesFilter`, in key order, with the
+    /// merge of its layers' rows in `[start, end)` (only `fields`, all when nil), until `emit` answers false. A
+    /// series with no row in the range is not handed out when no layer holds a block or row of it there.
+    func scanSeries(
+        _ measurement: String, start: Int64, end: Int64, tags: [Tag], fields: Set<String>?,
+        seriesFilter: ([Tag]) -> Bool, emit: (_ tags: [Tag], _ rows: RowMerger) -> Bool
+    ) throws(ColumnFileError) {
         func wanted(_ name: String) -> Bool { fields?.contains(name) ?? true }
         /// Where one series' rows are: positions in files (oldest first), then the memory layers.
         struct Location {
@@ -68,9 +99,7 @@ extension EngineView {
                 locations[key, default: Location(tags: data.tags)].memory.append(data)
             }
         }
-        var batch: [Row] = []
-        var remaining = limit ?? Int.max
-        for key in locations.keys.sorted() where remaining > 0 {
+        for key in locations.keys.sorted() {
             let location = locations[key]!
             var merger = RowMerger()
             for (f, s) in location.files {
@@ -86,19 +115,8 @@ extension EngineView {
                     timestamps: data.timestamps, columns: data.columns.filter { wanted($0.name) }, start: start,
                     end: end)
             }
-            var seriesRemaining = seriesLimit ?? Int.max
-            for (timestamp, values) in merger.sortedRows()
-            where (keepRowsWithoutFields || !values.isEmpty) && remaining > 0 && seriesRemaining > 0 {
-                batch.append(Row(tags: location.tags, timestamp: timestamp, fields: values))
-                remaining -= 1
-                seriesRemaining -= 1
-                if batch.count >= batchRows {
-                    guard emit(batch) else { return }
-                    batch.removeAll(keepingCapacity: true)
-                }
-            }
+            guard emit(location.tags, merger) else { return }
         }
-        if !batch.isEmpty { _ = emit(batch) }
     }
 
     /// The measurements with data in any layer.
