@@ -63,9 +63,20 @@ func appendTime(_ nanoseconds: Int64, to bytes: inout [UInt8]) {
         fraction += 1_000_000_000
         seconds -= 1
     }
-    var t = time_t(seconds)
-    var parts = tm()
-    gmtime_r(&t, &parts)
+    // The civil date of the day by arithmetic (days since 1970-01-01 to year, month, day: H. Hinnant's
+    // `civil_from_days`), not `gmtime_r` per cell.
+    let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+    let secondOfDay = Int(seconds - days * 86_400)
+    let shifted = days + 719_468
+    let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+    let dayOfEra = shifted - era * 146_097
+    let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+    let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+    let monthIndex = (5 * dayOfYear + 2) / 153
+    let day = Int(dayOfYear - (153 * monthIndex + 2) / 5 + 1)
+    let month = Int(monthIndex < 10 ? monthIndex + 3 : monthIndex - 9)
+    let year = Int(yearOfEra + era * 400 + (month <= 2 ? 1 : 0))
+    bytes.reserveCapacity(bytes.count + 30)
     // Digits written by hand: `String(format:)` goes through Foundation and costs microseconds a cell.
     func digits(_ value: Int, _ width: Int) {
         var divisor = 1
@@ -81,19 +92,18 @@ func appendTime(_ nanoseconds: Int64, to bytes: inout [UInt8]) {
             divisor /= 10
         }
     }
-    let year = Int(parts.tm_year) + 1900
     if year < 0 { bytes.append(UInt8(ascii: "-")) }
     digits(abs(year), 4)
     bytes.append(UInt8(ascii: "-"))
-    digits(Int(parts.tm_mon) + 1, 2)
+    digits(month, 2)
     bytes.append(UInt8(ascii: "-"))
-    digits(Int(parts.tm_mday), 2)
+    digits(day, 2)
     bytes.append(UInt8(ascii: "T"))
-    digits(Int(parts.tm_hour), 2)
+    digits(secondOfDay / 3_600, 2)
     bytes.append(UInt8(ascii: ":"))
-    digits(Int(parts.tm_min), 2)
+    digits(secondOfDay / 60 % 60, 2)
     bytes.append(UInt8(ascii: ":"))
-    digits(Int(parts.tm_sec), 2)
+    digits(secondOfDay % 60, 2)
     bytes.append(UInt8(ascii: "."))
     digits(Int(fraction), 9)
     bytes.append(UInt8(ascii: "Z"))

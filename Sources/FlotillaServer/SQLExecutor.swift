@@ -392,14 +392,36 @@ private func compare(_ a: FieldValue, _ b: FieldValue) -> Int {
 
 /// A `WHERE` expression ready to evaluate on rows, with the time range it implies (for bucket pruning).
 struct Compiled {
-    let expression: SQLExpression
     let timeRange: (Int64, Int64)
+    /// The expression with what does not depend on the row worked out once: which comparisons are on time, and
+    /// their times (nil: a literal that is not a time, which matches no row).
+    private let check: Check
+
+    private indirect enum Check {
+        case and(Check, Check)
+        case or(Check, Check)
+        case not(Check)
+        case time(Comparison, Int64?)
+        case column(String, Comparison, Literal)
+
+        init(_ e: SQLExpression) {
+            switch e {
+            case .and(let a, let b): self = .and(Check(a), Check(b))
+            case .or(let a, let b): self = .or(Check(a), Check(b))
+            case .not(let a): self = .not(Check(a))
+            case .comparison(let column, let op, let literal):
+                self =
+                    column.lowercased() == "time"
+                    ? .time(op, try? Compiled.timeValue(literal)) : .column(column, op, literal)
+            }
+        }
+    }
 
     init(_ expression: SQLExpression) throws(CoordinatorError) {
-        self.expression = expression
         var range: (Int64, Int64) = (.min, .max)
         try Self.narrow(expression, &range)
         timeRange = range
+        check = Check(expression)
     }
 
     /// Intersects `range` with the time bounds of the top-level conjunction.
@@ -437,35 +459,38 @@ struct Compiled {
         }
     }
 
-    func matches(_ row: Row) -> Bool { Self.evaluate(expression, row) }
+    func matches(_ row: Row) -> Bool { Self.evaluate(check, row) }
 
-    private static func evaluate(_ e: SQLExpression, _ row: Row) -> Bool {
-        switch e {
+    private static func evaluate(_ check: Check, _ row: Row) -> Bool {
+        let order: Int?
+        let op: Comparison
+        switch check {
         case .and(let a, let b): return evaluate(a, row) && evaluate(b, row)
         case .or(let a, let b): return evaluate(a, row) || evaluate(b, row)
         case .not(let a): return !evaluate(a, row)
-        case .comparison(let column, let op, let literal):
-            let order: Int?
-            if column.lowercased() == "time" {
-                guard let t = try? timeValue(literal) else { return false }
-                order = row.timestamp < t ? -1 : row.timestamp > t ? 1 : 0
-            } else if let tag = row.tag(column) {
+        case .time(let comparison, let t):
+            guard let t else { return false }
+            op = comparison
+            order = row.timestamp < t ? -1 : row.timestamp > t ? 1 : 0
+        case .column(let column, let comparison, let literal):
+            op = comparison
+            if let tag = row.tag(column) {
                 guard case .string(let s) = literal else { return false }
-                order = tag < s ? -1 : tag > s ? 1 : 0
+                order = tag == s ? 0 : tag < s ? -1 : 1
             } else if let field = row.fields[column] {
                 order = compareField(field, literal)
             } else {
                 order = nil
             }
-            guard let order else { return false }
-            switch op {
-            case .equal: return order == 0
-            case .notEqual: return order != 0
-            case .less: return order < 0
-            case .lessOrEqual: return order <= 0
-            case .greater: return order > 0
-            case .greaterOrEqual: return order >= 0
-            }
+        }
+        guard let order else { return false }
+        switch op {
+        case .equal: return order == 0
+        case .notEqual: return order != 0
+        case .less: return order < 0
+        case .lessOrEqual: return order <= 0
+        case .greater: return order > 0
+        case .greaterOrEqual: return order >= 0
         }
     }
 

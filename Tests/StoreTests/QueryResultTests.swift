@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import FlotillaServer
@@ -15,8 +16,20 @@ struct QueryResultTests {
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             let nanoseconds = Int64(bitPattern: state >> 2) % 4_000_000_000_000_000_000
             #expect(parseTime(formatTime(nanoseconds)) == nanoseconds, "\(nanoseconds)")
+            // The date and time of day agree with the C library's calendar.
+            var seconds = time_t(nanoseconds / 1_000_000_000 - (nanoseconds % 1_000_000_000 < 0 ? 1 : 0))
+            var parts = tm()
+            gmtime_r(&seconds, &parts)
+            let expected =
+                "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):"
+                + "\(two(parts.tm_min)):\(two(parts.tm_sec))"
+            #expect(formatTime(nanoseconds).hasPrefix(expected), "\(nanoseconds)")
         }
+        #expect(formatTime(951_782_400_000_000_000) == "2000-02-29T00:00:00.000000000Z")
+        #expect(formatTime(-2_203_891_200_000_000_000) == "1900-03-01T00:00:00.000000000Z")
     }
+
+    private func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
 
     @Test("a whole float keeps its point, its sign too; other floats print exactly")
     func floats() {
