@@ -44,6 +44,29 @@ struct RowMerger {
             }
         }
         let unfilled = byTime == nil ? Set(values.indices).subtracting(filled).sorted() : []
+        // The whole layer after what is there, in order (the common case): appended column by column.
+        if byTime == nil {
+            var inRange: [Int] = []
+            var last = times.last
+            var ordered = true
+            for (k, timestamp) in timestamps.enumerated() where timestamp >= start && timestamp < end {
+                if let last, last >= timestamp {
+                    ordered = false
+                    break
+                }
+                last = timestamp
+                inRange.append(k)
+            }
+            if ordered {
+                times.append(contentsOf: inRange.lazy.map { timestamps[$0] })
+                for (c, slot) in filled.enumerated() {
+                    let column = columns[c].column
+                    values[slot].append(contentsOf: inRange.lazy.map { column.value(at: $0) })
+                }
+                for slot in unfilled { values[slot].append(contentsOf: repeatElement(nil, count: inRange.count)) }
+                return
+            }
+        }
         for (k, timestamp) in timestamps.enumerated() where timestamp >= start && timestamp < end {
             if byTime == nil, times.last.map({ $0 < timestamp }) ?? true {
                 times.append(timestamp)
