@@ -76,37 +76,33 @@ func appendTime(_ nanoseconds: Int64, to bytes: inout [UInt8]) {
     let day = Int(dayOfYear - (153 * monthIndex + 2) / 5 + 1)
     let month = Int(monthIndex < 10 ? monthIndex + 3 : monthIndex - 9)
     let year = Int(yearOfEra + era * 400 + (month <= 2 ? 1 : 0))
-    bytes.reserveCapacity(bytes.count + 30)
-    // Digits written by hand: `String(format:)` goes through Foundation and costs microseconds a cell.
-    func digits(_ value: Int, _ width: Int) {
-        var divisor = 1
-        for _ in 1..<width { divisor *= 10 }
-        var rest = value
-        if rest >= divisor * 10 {
-            bytes.append(contentsOf: String(value).utf8)
-            return
+    // Nanoseconds in an Int64 span the years 1677 to 2262: always four digits.
+    // Written into a fixed buffer by hand: `String(format:)` goes through Foundation and costs microseconds a
+    // cell, and appending digit by digit checks the array's capacity each time.
+    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 30) { text in
+        func put(_ value: Int, _ width: Int, at end: Int) {
+            var rest = value
+            for position in stride(from: end - 1, through: end - width, by: -1) {
+                text[position] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            }
         }
-        while divisor > 0 {
-            bytes.append(UInt8(ascii: "0") + UInt8(rest / divisor))
-            rest %= divisor
-            divisor /= 10
-        }
+        put(year, 4, at: 4)
+        text[4] = UInt8(ascii: "-")
+        put(month, 2, at: 7)
+        text[7] = UInt8(ascii: "-")
+        put(day, 2, at: 10)
+        text[10] = UInt8(ascii: "T")
+        put(secondOfDay / 3_600, 2, at: 13)
+        text[13] = UInt8(ascii: ":")
+        put(secondOfDay / 60 % 60, 2, at: 16)
+        text[16] = UInt8(ascii: ":")
+        put(secondOfDay % 60, 2, at: 19)
+        text[19] = UInt8(ascii: ".")
+        put(Int(fraction), 9, at: 29)
+        text[29] = UInt8(ascii: "Z")
+        bytes.append(contentsOf: UnsafeBufferPointer(text))
     }
-    if year < 0 { bytes.append(UInt8(ascii: "-")) }
-    digits(abs(year), 4)
-    bytes.append(UInt8(ascii: "-"))
-    digits(month, 2)
-    bytes.append(UInt8(ascii: "-"))
-    digits(day, 2)
-    bytes.append(UInt8(ascii: "T"))
-    digits(secondOfDay / 3_600, 2)
-    bytes.append(UInt8(ascii: ":"))
-    digits(secondOfDay / 60 % 60, 2)
-    bytes.append(UInt8(ascii: ":"))
-    digits(secondOfDay % 60, 2)
-    bytes.append(UInt8(ascii: "."))
-    digits(Int(fraction), 9)
-    bytes.append(UInt8(ascii: "Z"))
 }
 
 /// Parses an RFC 3339 time (`2024-01-02T03:04:05Z`, optional fraction up to nanoseconds, `Z` or `±hh:mm`) into

@@ -27,6 +27,8 @@ struct QueryResultTests {
         }
         #expect(formatTime(951_782_400_000_000_000) == "2000-02-29T00:00:00.000000000Z")
         #expect(formatTime(-2_203_891_200_000_000_000) == "1900-03-01T00:00:00.000000000Z")
+        #expect(formatTime(.min) == "1677-09-21T00:12:43.145224192Z")
+        #expect(formatTime(.max) == "2262-04-11T23:47:16.854775807Z")
     }
 
     private func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
