@@ -7,7 +7,8 @@ from one generator (series `cpu,host=h<k>`, 3 float fields, 1,000-point requests
   memory curve    resident memory of each server at every fifth of the load
   disk            bytes per point once both are idle (after their compactions)
   restart         Flotilla: kill -9, start, time until the first query answers
-  queries         median of 5 of the four queries (SQL on Flotilla, the same in InfluxQL on InfluxDB):
+  queries         median of 5 (--repeat) of the four queries (SQL on Flotilla, the same in InfluxQL on InfluxDB),
+                  taken in turns after two untimed runs of each:
                   one series' last hour averaged per minute; count of everything; max per host over one day;
                   one raw series over one day
 
@@ -111,15 +112,26 @@ def load(server, points, series, start_ns, samples):
     return points / elapsed
 
 
-def median_ms(run, times=5):
-    values = []
+def timed_ms(run):
+    t = time.perf_counter()
+    status, body = run()
+    elapsed = (time.perf_counter() - t) * 1000
+    if status != 200:
+        raise SystemExit(f"query failed: {status} {body[:300]}")
+    return elapsed
+
+
+def medians_ms(first, second, times=5, warmup=2):
+    """Medians of `times` runs of two queries, taken in turns (so that both meet the machine in the same state),
+    after `warmup` untimed runs of each."""
+    for _ in range(warmup):
+        timed_ms(first)
+        timed_ms(second)
+    a, b = [], []
     for _ in range(times):
-        t = time.perf_counter()
-        status, body = run()
-        values.append((time.perf_counter() - t) * 1000)
-        if status != 200:
-            raise SystemExit(f"query failed: {status} {body[:300]}")
-    return statistics.median(values)
+        a.append(timed_ms(first))
+        b.append(timed_ms(second))
+    return statistics.median(a), statistics.median(b)
 
 
 def wait_idle(path, seconds=10, limit=300):
@@ -140,6 +152,7 @@ def main():
     p.add_argument("--points", type=int, default=2_000_000)
     p.add_argument("--series", type=int, default=100_000)
     p.add_argument("--binary", default=os.path.join(ROOT, ".build/release/flotilla"))
+    p.add_argument("--repeat", type=int, default=5, help="timed runs of each query (after 2 untimed ones)")
     a = p.parse_args()
     ensure_influxdb()
     root = tempfile.mkdtemp(prefix="flotilla-vs-influx-")
@@ -213,9 +226,10 @@ bind-address = "127.0.0.1:{irpc}"
         }
         queries = []
         for name in sql:
-            f_ms = median_ms(lambda: flot.request("POST", "/api/v1/sql?db=bench", sql[name].encode()))
-            i_ms = median_ms(lambda: influx.request(
-                "GET", "/query?db=bench&epoch=ns&q=" + urllib.parse.quote(influxql[name])))
+            f_ms, i_ms = medians_ms(
+                lambda: flot.request("POST", "/api/v1/sql?db=bench", sql[name].encode()),
+                lambda: influx.request("GET", "/query?db=bench&epoch=ns&q=" + urllib.parse.quote(influxql[name])),
+                times=a.repeat)
             queries.append((name, f_ms, i_ms))
 
         # Restart: kill -9, start, time until the count answers again.
@@ -234,7 +248,7 @@ bind-address = "127.0.0.1:{irpc}"
     print(f"| disk bytes per point, idle | {fb:.2f} | {ib:.2f} | {fb / ib:.2f}x |")
     print(f"| resident MiB, idle | {f['idle_rss']:.0f} | {i['idle_rss']:.0f} | {f['idle_rss'] / i['idle_rss']:.2f}x |")
     for name, f_ms, i_ms in queries:
-        print(f"| {name} (ms, median of 5) | {f_ms:.1f} | {i_ms:.1f} | {f_ms / i_ms:.2f}x |")
+        print(f"| {name} (ms, median of {a.repeat}) | {f_ms:.2f} | {i_ms:.2f} | {f_ms / i_ms:.2f}x |")
     print(f"| restart after kill -9 until a query answers (s) | {restart:.2f} | | |")
     print("\nresident MiB while loading (points loaded: Flotilla, InfluxDB)")
     for (n, fr), (_, ir) in zip(f["rss"], i["rss"]):

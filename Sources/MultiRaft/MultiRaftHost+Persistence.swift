@@ -92,6 +92,11 @@ extension MultiRaftHost {
     func prepareSnapshot(_ message: Message, of slot: GroupSlot, _ machine: any PersistentStateMachine) {
         slot.waitingTransfers[message.to] = message
         guard !slot.preparingSnapshot else { return }
+        // A damaged replica sends nothing: its files would go out in frames with fresh checksums.
+        if let damage = machine.damage {
+            logger.warning("snapshot of group \(slot.id) not sent: this replica is damaged (\(damage))")
+            return failWaitingTransfers(slot)
+        }
         let index = machine.durableIndex
         let log = slot.node.log
         guard let metadata = index == log.snapshot.index ? log.snapshot : slot.node.snapshotMetadata(through: index)
@@ -137,6 +142,7 @@ extension MultiRaftHost {
     private func failWaitingTransfers(_ slot: GroupSlot) {
         for member in slot.waitingTransfers.keys { slot.node.reportSnapshot(to: member, succeeded: false) }
         slot.waitingTransfers = [:]
+        releasePersistedSnapshots(slot)
         wake(slot, work: true)
     }
 

@@ -195,7 +195,11 @@ extension MultiRaftHost {
                 logger.error("reading the snapshot of group \(key.group) failed: \(error)")
                 failed = true
                 sending[key] = nil
-                slots[key.group]?.node.reportSnapshot(to: key.member, succeeded: false)
+                guard let slot = slots[key.group] else { return }
+                // Not offered again: the next member that needs a snapshot has it prepared anew.
+                slot.preparedSnapshot = nil
+                slot.node.reportSnapshot(to: key.member, succeeded: false)
+                releasePersistedSnapshots(slot)
                 return
             }
             let chunk = SnapshotChunk(
