@@ -196,17 +196,25 @@ extension EngineView {
                     }, start: start,
                     end: end)
             }
-            for (timestamp, fields) in merger.sortedRows() {
-                guard let field else {
-                    // Rows counted: every row holds at least one field.
-                    guard !fields.isEmpty else { continue }
+            // From the merged columns: no row is made.
+            let merged = merger.sortedColumns()
+            if let field {
+                if let column = merged.names.firstIndex(of: field) {
+                    for (row, value) in merged.values[column].enumerated() {
+                        guard let value else { continue }
+                        total.add(value)
+                        if let window {
+                            windows[windowStart(merged.timestamps[row], width: window), default: .init()].add(value)
+                        }
+                    }
+                }
+            } else {
+                // Rows counted: every row holds at least one field.
+                for (row, timestamp) in merged.timestamps.enumerated()
+                where merged.values.contains(where: { $0[row] != nil }) {
                     total.count += 1
                     if let window { windows[windowStart(timestamp, width: window), default: .init()].count += 1 }
-                    continue
                 }
-                guard let value = fields[field] else { continue }
-                total.add(value)
-                if let window { windows[windowStart(timestamp, width: window), default: .init()].add(value) }
             }
             if total.count > 0 {
                 result.append(

@@ -75,7 +75,7 @@ extension EngineView {
 
     /// Each series of `measurement` with every one of `tags` that passes `seriesFilter`, in key order, with the
     /// merge of its layers' rows in `[start, end)` (only `fields`, all when nil), until `emit` answers false. A
-    /// series with no row in the range is not handed out when no layer holds a block or row of it there.
+    /// series may come with no rows (its layers have none in the range).
     func scanSeries(
         _ measurement: String, start: Int64, end: Int64, tags: [Tag], fields: Set<String>?,
         seriesFilter: ([Tag]) -> Bool, emit: (_ tags: [Tag], _ rows: RowMerger) -> Bool
