@@ -21,6 +21,9 @@ public struct SeriesKey: Sendable, Hashable, Comparable {
         self.bytes = bytes
     }
 
+    /// A key from its canonical bytes (as `bytes` gave them).
+    init(bytes: [UInt8]) { self.bytes = bytes }
+
     public init(_ point: Point) { self.init(measurement: point.measurement, tags: point.tags) }
 
     private static func appendEscaped(_ text: String, to bytes: inout [UInt8]) {

@@ -10,9 +10,22 @@ extension VnodeMachine {
         guard let query = try? VnodeQuery(bytes: request) else { return .done([]) }
         let damage = damageFound
         switch query {
-        case .scan(let measurement, let start, let end, let wanted, let fields, let seriesLimit, let rowBatches):
+        case .scan(
+            let measurement, let start, let end, let wanted, let fields, let seriesLimit, let rowBatches, let page):
             let tags = engine.seriesSelectors(wanted, of: measurement)
             let view = engine.view(of: measurement, tags: tags)
+            if let page {
+                // A page: no series limit (the caller pages only scans without one) and always a row batch.
+                return .background {
+                    try damage.watch {
+                        var encoder = RowBatchCodec.Encoder()
+                        let next = try view.scanPage(
+                            measurement, start: start, end: end, tags: tags, fields: fields.map(Set.init),
+                            after: page.after, rowBudget: page.rows, into: &encoder)
+                        return ScanPage.answer(next: next, rows: encoder.finish())
+                    }
+                }
+            }
             // A tag equality ignored here (a field of that name) is filtered by the caller: a limit would cut
             // rows before that filter ran.
             let limit = tags.count == wanted.count ? seriesLimit : nil

@@ -7,7 +7,9 @@ import MultiRaft
 /// `0x01` scan: measurement, start i64, end i64, then (optional) u32 count + tag key/value pairs, then (optional)
 /// u8 1 + u32 count + field names (a projection: only those fields travel, and rows without any of them still
 /// do, empty), then (optional) u8 1 + u64 n (at most the first n rows of each series), then (optional) u8 1 for an
-/// answer in row batches → the rows of the series that have every one of those tags, as a `RowBatchCodec` batch
+/// answer in row batches, then (optional) u8 1 + a `ScanPage` (u64 rows, u8 1 + the cursor's key as u32 length
+/// and bytes + u8 1 + i64 time or u8 0, or u8 0 for the first page: the answer is then a page, see
+/// `VnodeQuery.page(from:)`; a node that predates pages answers every row) → the rows of the series that have every one of those tags, as a `RowBatchCodec` batch
 /// when asked for, else as a `PointCodec` batch (which nodes that predate row batches ask for; a key that is a field of the measurement in
 /// that vnode selects nothing there: a row lacking the tag may match through the field, so the caller filters,
 /// and the vnode then ignores the series limit). `0x02` schema → per measurement its tag
@@ -17,7 +19,7 @@ import MultiRaft
 public enum VnodeQuery: Sendable, Equatable {
     case scan(
         measurement: String, start: Int64, end: Int64, tags: [Tag] = [], fields: [String]? = nil,
-        seriesLimit: Int? = nil, rowBatches: Bool = false)
+        seriesLimit: Int? = nil, rowBatches: Bool = false, page: ScanPage? = nil)
     case schema
     case checksum
     case aggregate(measurement: String, start: Int64, end: Int64, tags: [Tag], field: String?, window: Int64?)
@@ -35,7 +37,8 @@ public enum VnodeQuery: Sendable, Equatable {
             }
         }
         switch self {
-        case .scan(let measurement, let start, let end, let tags, let fields, let seriesLimit, let rowBatches):
+        case .scan(
+            let measurement, let start, let end, let tags, let fields, let seriesLimit, let rowBatches, let page):
             out.append(1)
             range(measurement, start, end, tags)
             if let fields {
@@ -52,6 +55,11 @@ public enum VnodeQuery: Sendable, Equatable {
                 out.append(0)
             }
             out.append(rowBatches ? 1 : 0)
+            if let page {
+                out.append(1)
+                put64(UInt64(page.rows), &out)
+                ScanPage.put(page.after, &out)
+            }
         case .schema:
             out.append(2)
         case .checksum:
@@ -103,9 +111,15 @@ public enum VnodeQuery: Sendable, Equatable {
             }
             var rowBatches = false
             if !reader.atEnd { rowBatches = try reader.u8() == 1 }
+            var page: ScanPage?
+            if !reader.atEnd, try reader.u8() == 1 {
+                let rows = try reader.u64()
+                guard rows > 0 && rows <= UInt64(Int32.max) else { throw CodecError(reason: "a page of \(rows) rows") }
+                page = ScanPage(rows: Int(rows), after: try ScanPage.cursor(&reader))
+            }
             self = .scan(
                 measurement: measurement, start: start, end: end, tags: tags, fields: fields,
-                seriesLimit: seriesLimit, rowBatches: rowBatches)
+                seriesLimit: seriesLimit, rowBatches: rowBatches, page: page)
         case 2:
             self = .schema
         case 3:

@@ -80,43 +80,57 @@ extension EngineView {
         _ measurement: String, start: Int64, end: Int64, tags: [Tag], fields: Set<String>?,
         seriesFilter: ([Tag]) -> Bool, emit: (_ tags: [Tag], _ rows: RowMerger) -> Bool
     ) throws(ColumnFileError) {
-        func wanted(_ name: String) -> Bool { fields?.contains(name) ?? true }
-        /// Where one series' rows are: positions in files (oldest first), then the memory layers.
-        struct Location {
-            var tags: [Tag]
-            var files: [(file: Int, series: Int)] = []
-            var memory: [SeriesColumns] = []
+        for series in locate(measurement, tags: tags, seriesFilter: seriesFilter) {
+            guard emit(series.tags, try merge(series, start: start, end: end, fields: fields)) else { return }
         }
-        var locations: [SeriesKey: Location] = [:]
+    }
+
+    /// Where one series' rows are: positions in files (oldest first), then the memory layers.
+    struct SeriesLocation {
+        var key: SeriesKey
+        var tags: [Tag]
+        var files: [(file: Int, series: Int)] = []
+        var memory: [SeriesColumns] = []
+    }
+
+    /// Each series of `measurement` with every one of `tags` that passes `seriesFilter`, in key order, with
+    /// where its rows are (nothing is read).
+    func locate(_ measurement: String, tags: [Tag], seriesFilter: ([Tag]) -> Bool) -> [SeriesLocation] {
+        var locations: [SeriesKey: SeriesLocation] = [:]
         for (f, file) in files.enumerated() {
             for (s, series) in file.entries(of: measurement, with: tags) where seriesFilter(series.tags) {
-                locations[series.key, default: Location(tags: series.tags)].files.append((f, s))
+                locations[series.key, default: SeriesLocation(key: series.key, tags: series.tags)].files.append((f, s))
             }
         }
         for layer in memory {
             for (key, data) in layer
             where data.measurement == measurement && VnodeQuery.has(tags, data.tags) && seriesFilter(data.tags) {
-                locations[key, default: Location(tags: data.tags)].memory.append(data)
+                locations[key, default: SeriesLocation(key: key, tags: data.tags)].memory.append(data)
             }
         }
-        for key in locations.keys.sorted() {
-            let location = locations[key]!
-            var merger = RowMerger()
-            for (f, s) in location.files {
-                let file = files[f]
-                let series = file.index.series[s]
-                for (b, block) in series.blocks.enumerated() where block.maxTime >= start && block.minTime < end {
-                    let (timestamps, columns) = try file.rows(series, block: b) { wanted($0.name) }
-                    merger.add(timestamps: timestamps, columns: columns, start: start, end: end)
-                }
+        return locations.values.sorted { $0.key < $1.key }
+    }
+
+    /// The merge of one located series' rows in `[start, end)` (only `fields`, all when nil): blocks outside the
+    /// range are not read.
+    func merge(
+        _ location: SeriesLocation, start: Int64, end: Int64, fields: Set<String>?
+    ) throws(ColumnFileError) -> RowMerger {
+        func wanted(_ name: String) -> Bool { fields?.contains(name) ?? true }
+        var merger = RowMerger()
+        for (f, s) in location.files {
+            let file = files[f]
+            let series = file.index.series[s]
+            for (b, block) in series.blocks.enumerated() where block.maxTime >= start && block.minTime < end {
+                let (timestamps, columns) = try file.rows(series, block: b) { wanted($0.name) }
+                merger.add(timestamps: timestamps, columns: columns, start: start, end: end)
             }
-            for data in location.memory {
-                merger.add(
-                    timestamps: data.timestamps, columns: data.columns.filter { wanted($0.name) }, start: start,
-                    end: end)
-            }
-            guard emit(location.tags, merger) else { return }
         }
+        for data in location.memory {
+            merger.add(
+                timestamps: data.timestamps, columns: data.columns.filter { wanted($0.name) }, start: start, end: end)
+        }
+        return merger
     }
 
     /// The measurements with data in any layer.
