@@ -78,32 +78,86 @@ extension HTTPRoutes {
         default: need = .admin
         }
         if let denied = authenticator.check(request, need) { return denied }
-        let executor = SQLExecutor(
+        var executor = SQLExecutor(
             coordinator: node.coordinator, tenant: q.get("tenant") ?? "cnosdb", database: database,
             stale: q.get("consistency") == "stale")
+        executor.pageRows = node.options.queryPageRows
+        let accept = request.headers[.accept] ?? ""
+        let format = ResultFormat(accept: accept)
+        let epochs = q.get("epoch") == "ns"
         var result: QueryResult
         do {
-            result = try await executor.run(statement)
+            if case .select(let select) = statement, format != .table {
+                switch try await executor.answer(select) {
+                case .whole(let whole): result = whole
+                case .streamed(let rows): return streamed(rows, format: format, epochs: epochs)
+                }
+            } else {
+                result = try await executor.run(statement)
+            }
         } catch {
             return coordinatorFailure(error)
         }
-        if q.get("epoch") == "ns" { result.timesAsIntegers() }
-        let accept = request.headers[.accept] ?? ""
-        if accept.contains("application/json") {
-            return json(result.jsonObjects())
+        if epochs { result.timesAsIntegers() }
+        switch format {
+        case .json: return json(result.jsonObjects())
+        case .ndjson:
+            var out: [UInt8] = []
+            result.appendNDJSON(to: &out)
+            return Response(
+                status: .ok, headers: [.contentType: "application/nd-json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: out)))
+        case .table: return plain(result.table(), type: "text/plain")
+        case .csv:
+            return Response(
+                status: .ok, headers: [.contentType: "text/csv"],
+                body: .init(byteBuffer: ByteBuffer(bytes: result.csvBytes())))
         }
-        if accept.contains("application/nd-json") || accept.contains("application/x-ndjson") {
-            let lines = result.jsonObjects().map {
-                String(
-                    decoding: (try? JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys])) ?? Data(),
-                    as: UTF8.self)
-            }
-            return plain(lines.map { $0 + "\n" }.joined(), type: "application/nd-json")
-        }
-        if accept.contains("text/table") { return plain(result.table(), type: "text/plain") }
+    }
+
+    /// A SELECT's rows sent as they are read, page after page (chunked). A failure after the first page cannot
+    /// change the status any more: the connection is then closed before the body's end, so that a client sees
+    /// an incomplete answer, never a short one that looks whole.
+    private func streamed(_ rows: StreamedRows, format: ResultFormat, epochs: Bool) -> Response {
+        let logger = node.logger
         return Response(
-            status: .ok, headers: [.contentType: "text/csv"],
-            body: .init(byteBuffer: ByteBuffer(bytes: result.csvBytes())))
+            status: .ok, headers: [.contentType: format.contentType],
+            body: ResponseBody { writer in
+                var rows = rows
+                var out: [UInt8] = []
+                var first = true
+                switch format {
+                case .csv: QueryResult(columns: rows.columns, rows: []).appendCSVHeader(to: &out)
+                case .json: out.append(UInt8(ascii: "["))
+                case .ndjson, .table: break
+                }
+                do {
+                    while let cells = try await rows.next() {
+                        var page = QueryResult(columns: rows.columns, rows: cells)
+                        if epochs { page.timesAsIntegers() }
+                        switch format {
+                        case .csv: page.appendCSVRows(to: &out)
+                        case .ndjson, .table: page.appendNDJSON(to: &out)
+                        case .json:
+                            for object in page.jsonObjects() {
+                                if !first { out.append(UInt8(ascii: ",")) }
+                                first = false
+                                out += QueryResult.jsonBytes(object)
+                            }
+                        }
+                        if out.count >= 64 << 10 {
+                            try await writer.write(ByteBuffer(bytes: out))
+                            out.removeAll(keepingCapacity: true)
+                        }
+                    }
+                } catch {
+                    logger.warning("a streamed SELECT failed after its first rows were sent: \(error)")
+                    throw error
+                }
+                if format == .json { out.append(UInt8(ascii: "]")) }
+                if !out.isEmpty { try await writer.write(ByteBuffer(bytes: out)) }
+                try await writer.finish(nil)
+            })
     }
 
     private func plain(_ body: String, type: String) -> Response {

@@ -182,39 +182,64 @@ struct QueryResult: Sendable {
 
     func csv() -> String { String(decoding: csvBytes(), as: UTF8.self) }
 
-    /// `csv()` as the bytes sent: cells written straight into them (a string is quoted when it holds a comma,
-    /// a quote or a newline; other values never do).
+    /// `csv()` as the bytes sent.
     func csvBytes() -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(64 * (rows.count + 1))
-        func cell(_ s: String) {
-            guard s.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 10 }) else {
-                out.append(contentsOf: s.utf8)
-                return
-            }
-            out.append(UInt8(ascii: "\""))
-            for byte in s.utf8 {
-                if byte == UInt8(ascii: "\"") { out.append(byte) }
-                out.append(byte)
-            }
-            out.append(UInt8(ascii: "\""))
+        appendCSVHeader(to: &out)
+        appendCSVRows(to: &out)
+        return out
+    }
+
+    /// The column names as a CSV line.
+    func appendCSVHeader(to out: inout [UInt8]) {
+        for (k, name) in columns.enumerated() {
+            if k > 0 { out.append(UInt8(ascii: ",")) }
+            Self.appendCSVCell(name, to: &out)
         }
-        func line(_ cells: [String]) {
-            for (k, text) in cells.enumerated() {
-                if k > 0 { out.append(UInt8(ascii: ",")) }
-                cell(text)
-            }
-            out.append(10)
-        }
-        line(columns)
+        out.append(10)
+    }
+
+    /// The rows as CSV lines, cells written straight into `out` (a string is quoted when it holds a comma, a
+    /// quote or a newline; other values never do).
+    func appendCSVRows(to out: inout [UInt8]) {
         for row in rows {
             for (k, value) in row.enumerated() {
                 if k > 0 { out.append(UInt8(ascii: ",")) }
-                if case .string(let text) = value { cell(text) } else { value.appendText(to: &out) }
+                if case .string(let text) = value {
+                    Self.appendCSVCell(text, to: &out)
+                } else {
+                    value.appendText(to: &out)
+                }
             }
             out.append(10)
         }
-        return out
+    }
+
+    private static func appendCSVCell(_ s: String, to out: inout [UInt8]) {
+        guard s.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 10 }) else {
+            out.append(contentsOf: s.utf8)
+            return
+        }
+        out.append(UInt8(ascii: "\""))
+        for byte in s.utf8 {
+            if byte == UInt8(ascii: "\"") { out.append(byte) }
+            out.append(byte)
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// One JSON object a line, keys sorted.
+    func appendNDJSON(to out: inout [UInt8]) {
+        for object in jsonObjects() {
+            out += Self.jsonBytes(object)
+            out.append(10)
+        }
+    }
+
+    /// A row's object as JSON, keys sorted (as whole answers are).
+    static func jsonBytes(_ object: [String: Any]) -> [UInt8] {
+        [UInt8]((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data())
     }
 
     func jsonObjects() -> [[String: Any]] {
@@ -236,5 +261,32 @@ struct QueryResult: Sendable {
                 .joined(separator: "|") + "|\n"
         }
         return line + render(columns) + line + cells.map(render).joined() + line
+    }
+}
+
+/// How a query's answer is written, from the request's `Accept`: CSV unless it asks for JSON, JSON lines or a
+/// table.
+enum ResultFormat: Sendable, Equatable {
+    case csv, json, ndjson, table
+
+    init(accept: String) {
+        if accept.contains("application/json") {
+            self = .json
+        } else if accept.contains("application/nd-json") || accept.contains("application/x-ndjson") {
+            self = .ndjson
+        } else if accept.contains("text/table") {
+            self = .table
+        } else {
+            self = .csv
+        }
+    }
+
+    var contentType: String {
+        switch self {
+        case .csv: return "text/csv"
+        case .json: return "application/json"
+        case .ndjson: return "application/nd-json"
+        case .table: return "text/plain"
+        }
     }
 }

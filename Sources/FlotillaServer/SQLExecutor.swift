@@ -16,13 +16,23 @@ struct SQLExecutor: Sendable {
     let tenant: String
     let database: String
     let stale: Bool
+    /// Rows per replica set in a page of a streamed SELECT (`ServerOptions.queryPageRows`).
+    var pageRows = 32_768
 
     func run(_ statement: Statement) async throws(CoordinatorError) -> QueryResult {
         // Statements answered from the local meta replica see at least what a meta read index taken now holds
         // (a node that lags, joined a moment ago or is still replaying must not answer from an old state).
         if Self.answersFromLocalMeta(statement) && !stale { try await coordinator.awaitCurrentMeta() }
         switch statement {
-        case .select(let select): return try await run(select)
+        case .select(let select):
+            switch try await answer(select) {
+            case .whole(let result): return result
+            case .streamed(var rows):
+                // Asked for whole (the CLI's table): every page, held here.
+                var result = QueryResult(columns: rows.columns, rows: [])
+                while let page = try await rows.next() { result.rows += page }
+                return result
+            }
         case .showTenants:
             return QueryResult(
                 columns: ["tenant_name"], rows: coordinator.meta.current.tenants.keys.sorted().map { [.string($0)] })
@@ -180,25 +190,45 @@ struct SQLExecutor: Sendable {
 
     // MARK: - SELECT
 
-    private func run(_ select: Select) async throws(CoordinatorError) -> QueryResult {
+    /// A SELECT's answer: whole, or (a raw SELECT without ORDER BY, LIMIT or OFFSET whose rows do not come in one
+    /// page of each replica set) streamed page by page, so that no node holds more than a page per set.
+    func answer(_ select: Select) async throws(CoordinatorError) -> QueryAnswer {
         let filter = try select.filter.map { (e: SQLExpression) throws(CoordinatorError) in try Compiled(e) }
         let (start, end) = filter?.timeRange ?? (.min, .max)
         let pushed = Self.tagEqualities(select)
-        if let result = try await pushedAggregate(select, start: start, end: end, tags: pushed) { return result }
+        if let result = try await pushedAggregate(select, start: start, end: end, tags: pushed) {
+            return .whole(result)
+        }
         let aggregated = select.items.contains { if case .aggregate = $0 { return true } else { return false } }
-        // The first rows in time order are among each series' first: a LIMIT goes down when nothing but the
-        // vnodes filters and nothing groups.
-        let seriesLimit =
-            pushed.whole && !aggregated && select.timeBin == nil && select.groupTags.isEmpty && !select.descending
-            ? select.limit.map { $0 + select.offset } : nil
-        let rows = try await coordinator.scan(
-            tenant: tenant, database: database, measurement: select.table, start: start, end: end,
-            tags: pushed.tags, fields: Self.projection(select), seriesLimit: seriesLimit, stale: stale
-        ) { _ in true }
+        let raw = !aggregated && select.timeBin == nil && select.groupTags.isEmpty
+        var rows: [Row]
+        if raw && !select.orderedByTime && select.limit == nil && select.offset == 0 {
+            var scan = try await coordinator.scanInPages(
+                tenant: tenant, database: database, measurement: select.table, start: start, end: end,
+                tags: pushed.tags, fields: Self.projection(select), pageRows: pageRows, stale: stale
+            ) { _ in true }
+            if !scan.isWhole {
+                let schema = try await coordinator.schema(tenant: tenant, database: database)[select.table]
+                let projection = Projection(
+                    select, tagKeys: (schema?.tags ?? []).sorted(),
+                    fieldKeys: (schema?.fields.keys ?? [:].keys).sorted())
+                return .streamed(StreamedRows(scan: scan, filter: filter, projection: projection))
+            }
+            rows = []
+            while let page = try await scan.next() { rows += page }
+        } else {
+            // The first rows in time order are among each series' first: a LIMIT goes down when nothing but the
+            // vnodes filters and nothing groups.
+            let seriesLimit = pushed.whole && raw && !select.descending ? select.limit.map { $0 + select.offset } : nil
+            rows = try await coordinator.scan(
+                tenant: tenant, database: database, measurement: select.table, start: start, end: end,
+                tags: pushed.tags, fields: Self.projection(select), seriesLimit: seriesLimit, stale: stale
+            ) { _ in true }
+        }
         var matching = rows.filter { filter?.matches($0) ?? true }
         matching.sort { $0.timestamp < $1.timestamp }
         var result: QueryResult
-        if aggregated || select.timeBin != nil || !select.groupTags.isEmpty {
+        if !raw {
             result = try aggregate(select, matching)
         } else {
             result = project(select, matching)
@@ -206,7 +236,7 @@ struct SQLExecutor: Sendable {
         if select.descending { result.rows.reverse() }
         if select.offset > 0 { result.rows = Array(result.rows.dropFirst(select.offset)) }
         if let limit = select.limit { result.rows = Array(result.rows.prefix(limit)) }
-        return result
+        return .whole(result)
     }
 
     private func project(_ select: Select, _ rows: [Row]) -> QueryResult {
@@ -225,49 +255,9 @@ struct SQLExecutor: Sendable {
                 }
                 previous = row
             }
-            if select.items.count == 1 {
-                return Self.all(rows, tagKeys: tagKeys.sorted(), fieldKeys: fieldKeys.sorted())
-            }
         }
-        var columns: [(name: String, value: (Row) -> SQLValue)] = []
-        for item in select.items {
-            switch item {
-            case .all:
-                columns.append(("time", { .time($0.timestamp) }))
-                for key in tagKeys.sorted() {
-                    columns.append((key, { row in row.tag(key).map { .string($0) } ?? .null }))
-                }
-                for key in fieldKeys.sorted() { columns.append((key, { row in value(row.fields[key]) })) }
-            case .column(let name, let alias):
-                columns.append((alias ?? name, { row in column(name, of: row) }))
-            case .timeBin(let alias):
-                columns.append((alias ?? "time", { .time($0.timestamp) }))
-            case .aggregate:
-                break
-            }
-        }
-        return QueryResult(columns: columns.map(\.name), rows: rows.map { row in columns.map { $0.value(row) } })
-    }
-
-    /// `SELECT *`: time, the tags, the fields. A row whose fields come in the order of the row before's (rows
-    /// decoded from one series share their dictionary's layout) takes their columns from it, without a lookup.
-    private static func all(_ rows: [Row], tagKeys: [String], fieldKeys: [String]) -> QueryResult {
-        let fieldColumns = Dictionary(
-            uniqueKeysWithValues: fieldKeys.enumerated().map { ($1, 1 + tagKeys.count + $0) })
-        var previous: [String: FieldValue]?
-        var positions: [Int] = []
-        let cells = rows.map { row in
-            var cells = [SQLValue](repeating: .null, count: 1 + tagKeys.count + fieldKeys.count)
-            cells[0] = .time(row.timestamp)
-            for (k, key) in tagKeys.enumerated() { if let tag = row.tag(key) { cells[1 + k] = .string(tag) } }
-            if !(previous?.keys.elementsEqual(row.fields.keys) ?? false) {
-                positions = row.fields.keys.map { fieldColumns[$0]! }
-                previous = row.fields
-            }
-            for (position, field) in zip(positions, row.fields.values) { cells[position] = value(field) }
-            return cells
-        }
-        return QueryResult(columns: ["time"] + tagKeys + fieldKeys, rows: cells)
+        let projection = Projection(select, tagKeys: tagKeys.sorted(), fieldKeys: fieldKeys.sorted())
+        return QueryResult(columns: projection.columns, rows: projection.cells(rows))
     }
 
     func aggregate(_ select: Select, _ rows: [Row]) throws(CoordinatorError) -> QueryResult {
@@ -357,7 +347,7 @@ struct SQLExecutor: Sendable {
     }
 }
 
-private func value(_ field: FieldValue?) -> SQLValue {
+func value(_ field: FieldValue?) -> SQLValue {
     switch field {
     case .none: return .null
     case .float(let v): return .double(v)
@@ -368,7 +358,7 @@ private func value(_ field: FieldValue?) -> SQLValue {
     }
 }
 
-private func column(_ name: String, of row: Row) -> SQLValue {
+func column(_ name: String, of row: Row) -> SQLValue {
     if name.lowercased() == "time" { return .time(row.timestamp) }
     if let tag = row.tag(name) { return .string(tag) }
     return value(row.fields[name])
@@ -391,13 +381,13 @@ private func compare(_ a: FieldValue, _ b: FieldValue) -> Int {
 }
 
 /// A `WHERE` expression ready to evaluate on rows, with the time range it implies (for bucket pruning).
-struct Compiled {
+struct Compiled: Sendable {
     let timeRange: (Int64, Int64)
     /// The expression with what does not depend on the row worked out once: which comparisons are on time, and
     /// their times (nil: a literal that is not a time, which matches no row).
     private let check: Check
 
-    private indirect enum Check {
+    private indirect enum Check: Sendable {
         case and(Check, Check)
         case or(Check, Check)
         case not(Check)

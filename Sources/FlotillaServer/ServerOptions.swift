@@ -16,6 +16,8 @@ public struct ServerOptions: Sendable {
     public var snapshotEveryEntries = 10_000
     /// Field values a vnode's memtable holds before it is flushed to a column file.
     public var memtableValues = 1_000_000
+    /// Rows a replica set sends in one page of a SELECT that streams (docs/store.md, "Read path").
+    public var queryPageRows = 32_768
     /// Enables `POST /api/v1/debug/isolate`, for end-to-end partition tests.
     public var faultInjection = false
     public var maxBodyBytes = 64 << 20

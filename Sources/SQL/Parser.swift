@@ -225,6 +225,7 @@ public struct SQLParser {
             try expectKeyword("BY")
             let column = try identifier("time")
             guard column.lowercased() == "time" else { throw error("only ORDER BY time is supported") }
+            select.orderedByTime = true
             if keyword("DESC") { select.descending = true } else { _ = keyword("ASC") }
         }
         if keyword("LIMIT") {

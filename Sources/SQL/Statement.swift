@@ -61,6 +61,8 @@ public struct Select: Sendable, Equatable {
     public var timeBin: Int64?
     public var groupTags: [String] = []
     public var descending = false
+    /// An `ORDER BY time` was given (ascending or not): the rows must come in time order, however many.
+    public var orderedByTime = false
     public var limit: Int?
     public var offset: Int = 0
 }

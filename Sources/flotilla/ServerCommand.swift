@@ -55,6 +55,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Field values a vnode holds in memory before it flushes them to a column file.")
     var memtableValues: Int?
 
+    @Option(help: "Rows a replica set sends in one page of a large SELECT (its answer streams page by page).")
+    var queryPageRows: Int?
+
     @Flag(help: .hidden)
     var faultInjection = false
 
@@ -93,6 +96,10 @@ struct ServerCommand: AsyncParsableCommand {
         if let values = memtableValues ?? file["memtable-values"].flatMap(Int.init) {
             guard values > 0 else { throw ValidationError("--memtable-values must be positive, not \(values)") }
             options.memtableValues = values
+        }
+        if let rows = queryPageRows ?? file["query-page-rows"].flatMap(Int.init) {
+            guard rows > 0 else { throw ValidationError("--query-page-rows must be positive, not \(rows)") }
+            options.queryPageRows = rows
         }
         options.faultInjection = faultInjection
         options.authentication = auth || file["auth"] == "true"

@@ -158,6 +158,8 @@ final class ProcessCluster: @unchecked Sendable {
     struct Reply: Sendable {
         var status: Int
         var body: String
+        /// The answer came without a Content-Length (chunked: a body written as it was made).
+        var chunked = false
     }
 
     func request(
@@ -174,7 +176,9 @@ final class ProcessCluster: @unchecked Sendable {
         defer { session.finishTasksAndInvalidate() }
         guard let (data, response) = try? await session.data(for: request), let http = response as? HTTPURLResponse
         else { return nil }
-        return Reply(status: http.statusCode, body: String(decoding: data, as: UTF8.self))
+        return Reply(
+            status: http.statusCode, body: String(decoding: data, as: UTF8.self),
+            chunked: http.value(forHTTPHeaderField: "Content-Length") == nil)
     }
 
     func put(_ id: Int, _ key: String, _ value: String) async -> Bool {

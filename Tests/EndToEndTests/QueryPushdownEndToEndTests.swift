@@ -97,6 +97,90 @@ extension EndToEnd {
             }
         }
 
+        @Test("a SELECT bigger than a page streams page by page: the rows of the whole answer, each series in order")
+        func streamedSelect() async throws {
+            try await ProcessCluster.run(
+                nodes: 3, arguments: ["--memtable-values", "400", "--query-page-rows", "70"]
+            ) { cluster in
+                guard await cluster.waitForLeaders(groups: 1) else { return }
+                guard
+                    await cluster.eventually(
+                        20, "CREATE DATABASE",
+                        {
+                            await cluster.sql(1, "CREATE DATABASE IF NOT EXISTS paged WITH SHARD 2 REPLICA 2")?.status
+                                == 200
+                        })
+                else { return }
+                let lines = Self.lines()
+                for start in stride(from: 0, to: lines.count, by: 300) {
+                    let body = lines[start..<min(lines.count, start + 300)].joined(separator: "\n")
+                    let written = await cluster.eventually(20, "a write") {
+                        await cluster.request(1, "POST", "/api/v1/write?db=paged", body: body)?.status == 200
+                    }
+                    guard written else { return }
+                }
+                for node in 1...3 {
+                    // ORDER BY time makes the answer whole (sorted in memory); without it, it streams.
+                    guard let streamed = await cluster.sql(node, "SELECT * FROM cpu", db: "paged", timeout: 30),
+                        let whole = await cluster.sql(node, "SELECT * FROM cpu ORDER BY time", db: "paged", timeout: 30)
+                    else { return cluster.check(false, "node \(node) answers") }
+                    cluster.check(streamed.status == 200 && streamed.chunked, "node \(node): streamed, chunked")
+                    cluster.check(whole.status == 200 && !whole.chunked, "node \(node): the sorted answer is whole")
+                    let rows = streamed.body.split(separator: "\n")
+                    cluster.check(
+                        rows.first == "time,host,n,u" && rows.count == 1 + 1_800,
+                        "node \(node): \(rows.count - 1) rows under \(rows.first ?? "")")
+                    cluster.check(
+                        rows.sorted() == whole.body.split(separator: "\n").sorted(),
+                        "node \(node): the same rows as the whole answer")
+                    // Each series comes in one run of rows, in time order.
+                    var seen: [Substring] = []
+                    var previous: (host: Substring, time: Substring)?
+                    for row in rows.dropFirst() {
+                        let cells = row.split(separator: ",")
+                        if let previous, previous.host == cells[1] {
+                            cluster.check(previous.time < cells[0], "node \(node): \(cells[1]) in time order")
+                        } else {
+                            cluster.check(!seen.contains(cells[1]), "node \(node): \(cells[1]) in one run")
+                            seen.append(cells[1])
+                        }
+                        previous = (cells[1], cells[0])
+                    }
+                    // A filter the vnodes do not apply, a projection, JSON lines, JSON and epoch times.
+                    let filtered = await cluster.sql(node, "SELECT time, u FROM cpu WHERE u > 20", db: "paged")
+                    let filteredWhole = await cluster.sql(
+                        node, "SELECT time, u FROM cpu WHERE u > 20 ORDER BY time", db: "paged")
+                    let expected = Self.lines().filter {
+                        Double($0.split(separator: "=")[2].split(separator: ",")[0])! > 20
+                    }
+                    cluster.check(
+                        filtered?.body.split(separator: "\n").sorted()
+                            == filteredWhole?.body.split(separator: "\n").sorted()
+                            && filtered?.body.split(separator: "\n").count == 1 + expected.count,
+                        "node \(node): the filtered rows (\(expected.count))")
+                    let ndjson = await cluster.sql(
+                        node, "SELECT * FROM cpu", db: "paged", accept: "application/nd-json", timeout: 30)
+                    cluster.check(
+                        ndjson?.chunked == true && ndjson?.body.split(separator: "\n").count == 1_800,
+                        "node \(node): JSON lines")
+                    let json = await cluster.sql(
+                        node, "SELECT * FROM cpu", db: "paged", accept: "application/json", timeout: 30)
+                    let objects = json.flatMap {
+                        try? JSONSerialization.jsonObject(with: Data($0.body.utf8)) as? [[String: Any]]
+                    }
+                    cluster.check(
+                        objects?.count == 1_800 && objects?.allSatisfy { $0.count == 4 } == true,
+                        "node \(node): a JSON array of every row")
+                    let epochs = await cluster.request(
+                        node, "POST", "/api/v1/sql?db=paged&epoch=ns", body: "SELECT time FROM cpu WHERE host = 'a'")
+                    cluster.check(
+                        epochs?.body.split(separator: "\n").dropFirst().map { String($0) }
+                            == (0..<600).map { String(Int64($0) * 1_000_000_000) },
+                        "node \(node): epoch times in order")
+                }
+            }
+        }
+
         @Test("a flipped byte in a vnode's column file is named, not served, and the replica is replaced")
         func damagedFileIsReplaced() async throws {
             try await ProcessCluster.run(nodes: 3, arguments: ["--memtable-values", "400"]) { cluster in

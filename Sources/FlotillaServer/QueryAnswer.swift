@@ -1,0 +1,25 @@
+import Coordinator
+import TSDB
+
+/// What a statement answers: a whole result, or the rows of a raw SELECT as they are read, page by page.
+enum QueryAnswer: Sendable {
+    case whole(QueryResult)
+    case streamed(StreamedRows)
+}
+
+/// The rows of a raw SELECT too many for one page of each replica set, filtered and projected a page at a time
+/// (see `PagedScan` for the order and what each page sees). Its columns are known before any row.
+struct StreamedRows: Sendable {
+    var scan: PagedScan
+    let filter: Compiled?
+    let projection: Projection
+
+    var columns: [String] { projection.columns }
+
+    /// The next rows' cells (possibly none), or nil after the last.
+    mutating func next() async throws(CoordinatorError) -> [[SQLValue]]? {
+        guard let rows = try await scan.next() else { return nil }
+        guard let filter else { return projection.cells(rows) }
+        return projection.cells(rows.filter { filter.matches($0) })
+    }
+}
