@@ -6,6 +6,8 @@ from one generator (series `cpu,host=h<k>`, 3 float fields, 1,000-point requests
   load rate       points/s while loading (flushes and compactions run meanwhile)
   memory curve    resident memory of each server at every fifth of the load
   disk            bytes per point once both are idle (after their compactions)
+  whole scan      SELECT * of everything (Flotilla streams it; InfluxDB with chunked=true): time, rows' bytes, and
+                  the peak resident memory of each server while it answers
   restart         Flotilla: kill -9, start, time until the first query answers
   queries         median of 5 (--repeat) of the four queries (SQL on Flotilla, the same in InfluxQL on InfluxDB),
                   taken in turns after two untimed runs of each:
@@ -134,6 +136,37 @@ def medians_ms(first, second, times=5, warmup=2):
     return statistics.median(a), statistics.median(b)
 
 
+def whole_scan(server, method, path, body=None):
+    """Reads an answer to the end in 1 MiB pieces, sampling the server's resident memory every 20 ms meanwhile:
+    (seconds, bytes, peak MiB)."""
+    peak, stop = [rss_mib(server.proc.pid)], threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            peak[0] = max(peak[0], rss_mib(server.proc.pid))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    started = time.perf_counter()
+    c = http.client.HTTPConnection("127.0.0.1", server.port, timeout=3600)
+    c.request(method, path, body=body)
+    r = c.getresponse()
+    size = 0
+    while True:
+        piece = r.read(1 << 20)
+        if not piece:
+            break
+        size += len(piece)
+    elapsed = time.perf_counter() - started
+    c.close()
+    stop.set()
+    sampler.join()
+    if r.status != 200:
+        raise SystemExit(f"{server.name}: the whole scan answered {r.status}")
+    return elapsed, size, peak[0]
+
+
 def wait_idle(path, seconds=10, limit=300):
     """Until the directory's size has not changed for `seconds` (compactions done)."""
     last, since, deadline = -1, time.time(), time.time() + limit
@@ -232,6 +265,12 @@ bind-address = "127.0.0.1:{irpc}"
                 times=a.repeat)
             queries.append((name, f_ms, i_ms))
 
+        scans = {
+            "Flotilla": whole_scan(flot, "POST", "/api/v1/sql?db=bench", b"SELECT * FROM cpu"),
+            "InfluxDB": whole_scan(
+                influx, "GET", "/query?db=bench&epoch=ns&chunked=true&q=" + urllib.parse.quote("SELECT * FROM cpu")),
+        }
+
         # Restart: kill -9, start, time until the count answers again.
         cluster.kill9(1)
         restart, _ = cluster.start_until_answered(1, "SELECT count(usage_user) FROM cpu", "bench")
@@ -249,6 +288,10 @@ bind-address = "127.0.0.1:{irpc}"
     print(f"| resident MiB, idle | {f['idle_rss']:.0f} | {i['idle_rss']:.0f} | {f['idle_rss'] / i['idle_rss']:.2f}x |")
     for name, f_ms, i_ms in queries:
         print(f"| {name} (ms, median of {a.repeat}) | {f_ms:.2f} | {i_ms:.2f} | {f_ms / i_ms:.2f}x |")
+    for name, label in (("Flotilla", "CSV"), ("InfluxDB", "chunked JSON")):
+        seconds, size, peak = scans[name]
+        print(f"| SELECT * of everything, {name} ({label}): {seconds:.1f} s, {size / 2**20:,.0f} MiB, "
+              f"peak resident {peak:.0f} MiB (idle {results[name]['idle_rss']:.0f}) | | | |")
     print(f"| restart after kill -9 until a query answers (s) | {restart:.2f} | | |")
     print("\nresident MiB while loading (points loaded: Flotilla, InfluxDB)")
     for (n, fr), (_, ir) in zip(f["rss"], i["rss"]):
