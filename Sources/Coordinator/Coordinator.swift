@@ -305,17 +305,14 @@ public final class Coordinator: Sendable {
         tenant: String, database name: String, measurement: String, start: Int64, end: Int64, tags: [Tag] = [],
         fields: [String]? = nil, seriesLimit: Int? = nil, stale: Bool, filter: @escaping @Sendable ([Tag]) -> Bool
     ) async throws(CoordinatorError) -> [Row] {
-        guard let database = try await database(tenant, name, fresh: !stale) else {
-            throw CoordinatorError(
-                .notFound, "meta.database_not_found", "database '\(name)' does not exist in tenant '\(tenant)'")
-        }
         var rows: [Row] = []
         let request = VnodeQuery.scan(
             measurement: measurement, start: start, end: end, tags: tags, fields: fields, seriesLimit: seriesLimit,
             rowBatches: true
         ).bytes
-        let sets = Self.liveSets(of: database, start: start, end: end)
-        for (set, answer) in zip(sets, try await read(request, from: sets, linearizable: !stale)) {
+        let (sets, answers) = try await readPlanned(
+            request, tenant: tenant, database: name, start: start, end: end, stale: stale)
+        for (set, answer) in zip(sets, answers) {
             do {
                 rows += try VnodeQuery.rows(from: answer).filter { filter($0.tags) }
             } catch {
@@ -333,16 +330,13 @@ public final class Coordinator: Sendable {
         tenant: String, database name: String, measurement: String, start: Int64, end: Int64, tags: [Tag],
         field: String?, window: Int64?, stale: Bool
     ) async throws(CoordinatorError) -> [SeriesAggregate] {
-        guard let database = try await database(tenant, name, fresh: !stale) else {
-            throw CoordinatorError(
-                .notFound, "meta.database_not_found", "database '\(name)' does not exist in tenant '\(tenant)'")
-        }
         var parts: [SeriesAggregate] = []
         let request = VnodeQuery.aggregate(
             measurement: measurement, start: start, end: end, tags: tags, field: field, window: window
         ).bytes
-        let sets = Self.liveSets(of: database, start: start, end: end)
-        for (set, answer) in zip(sets, try await read(request, from: sets, linearizable: !stale)) {
+        let (sets, answers) = try await readPlanned(
+            request, tenant: tenant, database: name, start: start, end: end, stale: stale)
+        for (set, answer) in zip(sets, answers) {
             do {
                 parts += try VnodeQuery.aggregates(from: answer)
             } catch {

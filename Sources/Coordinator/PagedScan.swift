@@ -71,16 +71,13 @@ extension Coordinator {
         tenant: String, database name: String, measurement: String, start: Int64, end: Int64, tags: [Tag] = [],
         fields: [String]? = nil, pageRows: Int, stale: Bool, filter: @escaping @Sendable ([Tag]) -> Bool
     ) async throws(CoordinatorError) -> PagedScan {
-        guard let database = try await database(tenant, name, fresh: !stale) else {
-            throw CoordinatorError(
-                .notFound, "meta.database_not_found", "database '\(name)' does not exist in tenant '\(tenant)'")
-        }
-        let sets = Self.liveSets(of: database, start: start, end: end)
         var scan = PagedScan(
             coordinator: self, tenant: tenant, database: name, measurement: measurement, start: start, end: end,
-            tags: tags, fields: fields, pageRows: max(1, pageRows), linearizable: !stale, filter: filter, sets: sets,
+            tags: tags, fields: fields, pageRows: max(1, pageRows), linearizable: !stale, filter: filter, sets: [],
             unread: [], cursors: [])
-        let answers = try await read(scan.request(after: nil), from: sets, linearizable: !stale)
+        let (sets, answers) = try await readPlanned(
+            scan.request(after: nil), tenant: tenant, database: name, start: start, end: end, stale: stale)
+        scan.sets = sets
         for (set, answer) in zip(sets, answers) {
             let page = try PagedScan.decode(answer, set: set)
             scan.unread.append(page.rows.filter { filter($0.tags) })
