@@ -17,7 +17,7 @@ extension EngineView {
     /// page starts, nil when the scan is done. A series bigger than what is left of the budget is cut in time:
     /// its rows before the first block that would pass the budget (block row counts from the files' indexes, so
     /// no block past the cut is read), and the page ends there. Memory holds one page and the blocks it reads;
-    /// a page goes past `rowBudget` by at most one block and a series' memtable rows.
+    /// a page goes past `rowBudget` by at most one block per file and a series' memtable rows.
     func scanPage(
         _ measurement: String, start: Int64, end: Int64, tags: [Tag], fields: Set<String>?, after: ScanCursor?,
         rowBudget: Int, into encoder: inout RowBatchCodec.Encoder
@@ -48,8 +48,7 @@ extension EngineView {
             case .whole: until = end
             case .before(let time): until = time
             case .nextPage:
-                // The next page starts with this series (this page has rows, of the series before it).
-                // `used > 0`: a series before this one gave rows.
+                // The next page starts with this series (`used > 0`: a series before it gave this page rows).
                 return ScanCursor(key: previous!, time: nil)
             }
             let rows = try merge(series, start: from, end: until, fields: fields).sortedColumns()
