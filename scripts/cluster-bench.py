@@ -10,6 +10,8 @@
             fourth node while the load goes on: time until it answers, write rate before and during, bytes the
             target received, failed requests.
 
+Set FLOTILLA_BENCH_KEEP=1 to keep the nodes' directories and logs.
+
 Usage: scripts/cluster-bench.py failover [--trials 20]
        scripts/cluster-bench.py idle [--groups 1000 10000]
        scripts/cluster-bench.py move [--fill 110]
@@ -64,7 +66,10 @@ class Cluster:
         for p in self.procs.values():
             if p.poll() is None: p.send_signal(signal.SIGTERM)
         for p in self.procs.values(): p.wait()
-        shutil.rmtree(self.root, ignore_errors=True)
+        if os.environ.get("FLOTILLA_BENCH_KEEP"):
+            print(f"kept {self.root} (FLOTILLA_BENCH_KEEP)")
+        else:
+            shutil.rmtree(self.root, ignore_errors=True)
 
     def url(self, i, path): return f"http://127.0.0.1:{self.http[i]}{path}"
 
@@ -248,16 +253,40 @@ def move(binary, fill):
         vnodes = sql_json(c, 1, "SHOW VNODES")
         replicas = sql_json(c, 1, "SHOW REPLICAS")
         location = next(r["location"] for r in replicas if r["database"] == "mv")
-        leader = int(next(x for x in location.split(",") if x.endswith("*"))[:-1])
         members = {int(x.rstrip("*")) for x in location.split(",")}
+        set_id = next(r["replica_id"] for r in replicas if r["database"] == "mv")
+        # The group's leader as a member sees it (SHOW REPLICAS' mark is a hint, possibly stale).
+        _, body = http("GET", c.url(min(members), "/api/v1/cluster"))
+        leader = next(g["leader"] for g in json.loads(body)["groups"] if g["id"] == set_id)
         target = next(i for i in c.http if i not in members)
         vnode = next(v["vnode_id"] for v in vnodes if v["node_id"] == leader and v["database"] == "mv")
         received0 = metric(c, target, "flotilla_transport_received_bytes_total")
+        progress, watching = [], [True]
+
+        def watch():
+            """Every half second: the group on the old leader and on the target (role, commit, applied)."""
+            while watching[0]:
+                row = [time.time()]
+                for node in (leader, target):
+                    s, body = http("GET", c.url(node, "/api/v1/cluster"), timeout=5)
+                    groups = json.loads(body).get("groups", []) if s == 200 else []
+                    g = next((g for g in groups if g.get("id") == set_id), None)
+                    row.append(f"{g['role']} {g['commit']}/{g['applied']}" if g else "-")
+                progress.append(row)
+                time.sleep(0.5)
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
         failed0, t0 = failures[0], time.time()
         status, body = http("POST", c.url(target, "/api/v1/sql?db=mv"), f"MOVE VNODE {vnode} TO NODE {target}",
                             timeout=600)
         t1 = time.time()
+        watching[0] = False
+        watcher.join()
         received = metric(c, target, "flotilla_transport_received_bytes_total") - received0
+        print(f"the group during the move (s after MOVE; node {leader}: role commit/applied; node {target}: same):")
+        for row in progress:
+            print(f"  {row[0] - t0:6.1f}  {row[1]:<24} {row[2]}")
         time.sleep(5)
         stop[0] = True
         for t in threads: t.join()

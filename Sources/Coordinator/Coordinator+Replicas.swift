@@ -227,7 +227,7 @@ extension Coordinator {
     public func leader(of set: ReplicaSetInfo) async -> UInt64? {
         if set.nodes.contains(nodeID) {
             let group = GroupID(set.id)
-            if let leader = await host.inspect({ view in view.groups.first { $0.group == group }?.leader }) {
+            if let leader = await host.inspect({ view in view.leader(of: group) }) {
                 return leader.rawValue
             }
         }

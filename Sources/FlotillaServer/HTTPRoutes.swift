@@ -168,7 +168,7 @@ struct HTTPRoutes: Sendable {
                 "role": group.role.rawValue, "leader": group.leader.map { $0.rawValue as Any } ?? NSNull(),
                 "term": group.term.rawValue, "commit": group.commit.rawValue, "applied": group.applied.rawValue,
                 "last_index": group.lastIndex.rawValue, "members": members, "quiet": group.quiet,
-                "checksum": String(group.checksum, radix: 16),
+                "checksum": group.checksum.map { String($0, radix: 16) as Any } ?? NSNull(),
             ]
         }
         return json([

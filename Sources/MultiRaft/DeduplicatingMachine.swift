@@ -93,6 +93,8 @@ public final class DeduplicatingMachine: StateMachine {
 
     public var checksum: UInt64 { base.checksum }
 
+    public var checksumIfCheap: UInt64? { base.checksumIfCheap }
+
     public var snapshotsInBackground: Bool { base.snapshotsInBackground }
 }
 

@@ -13,8 +13,9 @@ public struct GroupSummary: Sendable, Equatable {
     public var learners: [NodeID]
     /// Idle: the group does not tick until a message or request wakes it.
     public var quiet: Bool
-    /// The state machine's checksum (equal on caught-up replicas).
-    public var checksum: UInt64
+    /// The state machine's checksum (equal on caught-up replicas), when it is cheap to give (see
+    /// `StateMachine.checksumIfCheap`); nil for a vnode whose checksum would mean reading its data.
+    public var checksum: UInt64?
 }
 
 /// A read-only view of the host, handed to `inspect` closures on the loop thread.
@@ -33,9 +34,12 @@ public struct HostView {
                 commit: slot.node.log.committed, applied: slot.machineApplied, lastIndex: slot.node.log.lastIndex,
                 voters: membership.allVoters.sorted(),
                 learners: membership.learners.union(membership.learnersNext).sorted(),
-                quiet: slot.quiet, checksum: slot.machine.checksum)
+                quiet: slot.quiet, checksum: slot.machine.checksumIfCheap)
         }
     }
+
+    /// The leader this node knows of in `group`, if it hosts it.
+    public func leader(of group: GroupID) -> NodeID? { host?.slots[group]?.node.leader }
 
     /// This node's role in `group`, if it hosts it.
     public func role(of group: GroupID) -> Role? { host?.slots[group]?.node.role }

@@ -19,6 +19,10 @@ public protocol StateMachine: AnyObject {
     func restore(_ data: [UInt8]) throws
     /// A checksum of the applied data: equal on replicas that applied the same commands.
     var checksum: UInt64 { get }
+    /// `checksum` when giving it costs nothing (status pages read it on the loop thread), nil when it would mean
+    /// reading the data: a machine that must read every row for it gives it only as computed at the applied
+    /// index already. A checksum read (`VnodeQuery.checksum`, off the loop) gives it always.
+    var checksumIfCheap: UInt64? { get }
     /// A frozen copy of the state that produces the snapshot's bytes on any thread, while this machine goes on
     /// applying commands. Taking it must be cheap (copy-on-write), not a serialization.
     func snapshotSource() -> any SnapshotSource
@@ -28,6 +32,11 @@ public protocol StateMachine: AnyObject {
     /// machine that says so is handed to that thread whole while it restores: it must hold no reference that
     /// another thread uses.
     var snapshotsInBackground: Bool { get }
+}
+
+extension StateMachine {
+    /// Most machines keep their checksum as they apply: it is always cheap.
+    public var checksumIfCheap: UInt64? { checksum }
 }
 
 /// A frozen state machine state that writes its snapshot's bytes, in pieces, to `emit`. Safe to use on any

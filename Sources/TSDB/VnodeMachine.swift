@@ -178,6 +178,13 @@ public final class VnodeMachine: PersistentStateMachine {
         return value
     }
 
+    /// Only as computed at the applied index already: reading every row on the loop thread, for a status page,
+    /// would stall every group's heartbeats (seconds for a vnode of millions of points).
+    public var checksumIfCheap: UInt64? {
+        guard let cached = checksumAt, cached.index == engine.appliedIndex else { return nil }
+        return cached.value
+    }
+
     public var snapshotsInBackground: Bool { true }
 }
 

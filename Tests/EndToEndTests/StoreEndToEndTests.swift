@@ -86,14 +86,19 @@ extension EndToEnd {
                         "node \(node) misses \(missing.count) acknowledged points, e.g. \(Array(missing.prefix(3)))")
                 }
                 _ = await cluster.eventually(30, "every data group's replicas hold identical data") {
-                    var byGroup: [Int: Set<String>] = [:]
+                    var ids: Set<Int> = []
                     for node in 1...3 {
                         for group in await cluster.groups(node) where group["kind"] as? String == "data" {
-                            let id = group["id"] as! Int
-                            byGroup[id, default: []].insert(group["checksum"] as? String ?? "?")
+                            ids.insert(group["id"] as! Int)
                         }
                     }
-                    return byGroup.count >= 4 && byGroup.values.allSatisfy { $0.count == 1 }
+                    // `CHECKSUM GROUP` reads each replica's checksum after a ReadIndex round, off the loop thread.
+                    var agree = ids.count >= 4
+                    for id in ids.sorted() where agree {
+                        let rows = await cluster.sqlRows(1, "CHECKSUM GROUP \(id)") ?? []
+                        agree = rows.count == 3 && Set(rows.map { $0["checksum"] as? String ?? "?" }).count == 1
+                    }
+                    return agree
                 }
             }
         }
