@@ -256,8 +256,12 @@ def move(binary, fill):
         members = {int(x.rstrip("*")) for x in location.split(",")}
         set_id = next(r["replica_id"] for r in replicas if r["database"] == "mv")
         # The group's leader as a member sees it (SHOW REPLICAS' mark is a hint, possibly stale).
-        _, body = http("GET", c.url(min(members), "/api/v1/cluster"))
-        leader = next(g["leader"] for g in json.loads(body)["groups"] if g["id"] == set_id)
+        def group_leader():
+            s, body = http("GET", c.url(min(members), "/api/v1/cluster"))
+            found = next((g["leader"] for g in json.loads(body)["groups"] if g["id"] == set_id), None) if s == 200 else None
+            return found if found in members else None
+        c.wait(lambda: group_leader() is not None, 30, "the group's leader")
+        leader = group_leader()
         target = next(i for i in c.http if i not in members)
         vnode = next(v["vnode_id"] for v in vnodes if v["node_id"] == leader and v["database"] == "mv")
         received0 = metric(c, target, "flotilla_transport_received_bytes_total")
