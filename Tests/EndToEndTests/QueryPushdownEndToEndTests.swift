@@ -19,27 +19,31 @@ extension EndToEnd {
             return lines
         }
 
+        /// Creates `database` (`SHARD 2`) and writes `lines()` into it, 300 lines a request, through every node
+        /// in turn; false (the failure recorded) if that did not work.
+        static func createAndFill(_ cluster: ProcessCluster, _ database: String, replicas: Int) async -> Bool {
+            guard await cluster.waitForLeaders(groups: 1) else { return false }
+            let created = await cluster.eventually(20, "CREATE DATABASE") {
+                let statement = "CREATE DATABASE IF NOT EXISTS \(database) WITH SHARD 2 REPLICA \(replicas)"
+                return await cluster.sql(1, statement)?.status == 200
+            }
+            guard created else { return false }
+            let lines = Self.lines()
+            for start in stride(from: 0, to: lines.count, by: 300) {
+                let body = lines[start..<min(lines.count, start + 300)].joined(separator: "\n")
+                let written = await cluster.eventually(20, "a write") {
+                    let path = "/api/v1/write?db=\(database)"
+                    return await cluster.request(1 + start / 300 % 3, "POST", path, body: body)?.status == 200
+                }
+                guard written else { return false }
+            }
+            return true
+        }
+
         @Test("count, sum, avg, min and max from the vnodes equal the row path's, before and after a kill -9")
         func aggregatesAgree() async throws {
             try await ProcessCluster.run(nodes: 3, arguments: ["--memtable-values", "400"]) { cluster in
-                guard await cluster.waitForLeaders(groups: 1) else { return }
-                guard
-                    await cluster.eventually(
-                        20, "CREATE DATABASE",
-                        {
-                            await cluster.sql(1, "CREATE DATABASE IF NOT EXISTS agg WITH SHARD 2 REPLICA 3")?.status
-                                == 200
-                        })
-                else { return }
-                let lines = Self.lines()
-                for start in stride(from: 0, to: lines.count, by: 300) {
-                    let body = lines[start..<min(lines.count, start + 300)].joined(separator: "\n")
-                    let written = await cluster.eventually(20, "a write") {
-                        await cluster.request(1 + start / 300 % 3, "POST", "/api/v1/write?db=agg", body: body)?.status
-                            == 200
-                    }
-                    guard written else { return }
-                }
+                guard await Self.createAndFill(cluster, "agg", replicas: 3) else { return }
                 let all = "SELECT count(*), count(u), sum(n), avg(u), min(u), max(n) FROM cpu"
                 let expectedSum = (0..<600).reduce(0) { $0 + $1 % 13 } * 3
                 let total = await cluster.sql(2, all, db: "agg")
@@ -102,23 +106,7 @@ extension EndToEnd {
             try await ProcessCluster.run(
                 nodes: 3, arguments: ["--memtable-values", "400", "--query-page-rows", "70"]
             ) { cluster in
-                guard await cluster.waitForLeaders(groups: 1) else { return }
-                guard
-                    await cluster.eventually(
-                        20, "CREATE DATABASE",
-                        {
-                            await cluster.sql(1, "CREATE DATABASE IF NOT EXISTS paged WITH SHARD 2 REPLICA 2")?.status
-                                == 200
-                        })
-                else { return }
-                let lines = Self.lines()
-                for start in stride(from: 0, to: lines.count, by: 300) {
-                    let body = lines[start..<min(lines.count, start + 300)].joined(separator: "\n")
-                    let written = await cluster.eventually(20, "a write") {
-                        await cluster.request(1, "POST", "/api/v1/write?db=paged", body: body)?.status == 200
-                    }
-                    guard written else { return }
-                }
+                guard await Self.createAndFill(cluster, "paged", replicas: 2) else { return }
                 for node in 1...3 {
                     // ORDER BY time makes the answer whole (sorted in memory); without it, it streams.
                     guard let streamed = await cluster.sql(node, "SELECT * FROM cpu", db: "paged", timeout: 30),
