@@ -4,8 +4,9 @@ import TSDB
 
 /// A scan of every replica set of a time range in pages of about `pageRows` rows each, so that no node holds
 /// more than a page per set at a time, whatever the range holds. The first page of every set is read at once
-/// (`Coordinator.scanInPages`); when that was all (`isWhole`) the caller has the whole answer, else `next` reads
-/// the rest, set after set, page after page, series in key order within a set.
+/// (`Coordinator.scanInPages`); when that was all (`isWhole`) the caller has the whole answer, else `next` hands
+/// out the rest set after set (a set's first page, then its further pages as they are read), series in key
+/// order within a set: the rows of a series come together.
 ///
 /// Each page is its own read (linearizable unless `stale`): a scan in pages holds every write acknowledged
 /// before it began, and each page what was acknowledged before that page was read; a write made meanwhile may
@@ -24,8 +25,8 @@ public struct PagedScan: Sendable {
     let linearizable: Bool
     let filter: @Sendable ([Tag]) -> Bool
     var sets: [ReplicaSetInfo]
-    /// The first pages' rows not yet handed out.
-    var unread: [[Row]]
+    /// Per set, its first page's rows until they are handed out.
+    var unread: [[Row]?]
     /// Per set, where its next page starts (nil: the set is done).
     var cursors: [ScanCursor?]
 
@@ -34,8 +35,11 @@ public struct PagedScan: Sendable {
 
     /// The next rows (possibly none, when a page's series all failed the filter), or nil when the scan is done.
     public mutating func next() async throws(CoordinatorError) -> [Row]? {
-        if !unread.isEmpty { return unread.removeFirst() }
-        guard let index = cursors.firstIndex(where: { $0 != nil }) else { return nil }
+        guard let index = sets.indices.first(where: { unread[$0] != nil || cursors[$0] != nil }) else { return nil }
+        if let rows = unread[index] {
+            unread[index] = nil
+            return rows
+        }
         let id = sets[index].id
         let set =
             coordinator.meta.current.database(tenant, database)?.buckets.lazy.flatMap(\.replicaSets)

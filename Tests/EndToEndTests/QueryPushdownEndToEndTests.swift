@@ -107,7 +107,34 @@ extension EndToEnd {
                 nodes: 3, arguments: ["--memtable-values", "400", "--query-page-rows", "70"]
             ) { cluster in
                 guard await Self.createAndFill(cluster, "paged", replicas: 2) else { return }
+                // 16 series of 100 rows: spread over both replica sets (all in one has odds of 1 in 32,768), written
+                // 10 seconds at a time so that each series lies in blocks of several files and pages end inside it.
+                for first in stride(from: 0, to: 100, by: 10) {
+                    let slice = (0..<16).flatMap { host in
+                        (first..<first + 10).map { "mem,host=m\(host) v=\($0)i \(Int64($0) * 1_000_000_000)" }
+                    }
+                    let written = await cluster.eventually(20, "the spread series") {
+                        await cluster.request(2, "POST", "/api/v1/write?db=paged", body: slice.joined(separator: "\n"))?
+                            .status == 200
+                    }
+                    guard written else { return }
+                }
+                let sets = await cluster.sqlRows(1, "SHOW VNODES", db: "paged")?.compactMap { $0["replica_id"] as? Int }
+                cluster.check(Set(sets ?? []).count == 2, "two replica sets: \(sets ?? [])")
                 for node in 1...3 {
+                    // Series of several sets, read in pages of 70: still one run of rows each, in time order.
+                    let mem = await cluster.sql(node, "SELECT host, v FROM mem", db: "paged", timeout: 30)
+                    let memRows = mem?.body.split(separator: "\n").dropFirst().map { $0.split(separator: ",") } ?? []
+                    cluster.check(mem?.chunked == true && memRows.count == 1_600, "node \(node): \(memRows.count) rows")
+                    var runs: [Substring] = []
+                    for (k, row) in memRows.enumerated() {
+                        if k == 0 || memRows[k - 1][0] != row[0] {
+                            cluster.check(!runs.contains(row[0]), "node \(node): \(row[0]) in one run")
+                            runs.append(row[0])
+                        } else {
+                            cluster.check(Int(memRows[k - 1][1])! < Int(row[1])!, "node \(node): \(row[0]) in order")
+                        }
+                    }
                     // ORDER BY time makes the answer whole (sorted in memory); without it, it streams.
                     guard let streamed = await cluster.sql(node, "SELECT * FROM cpu", db: "paged", timeout: 30),
                         let whole = await cluster.sql(node, "SELECT * FROM cpu ORDER BY time", db: "paged", timeout: 30)
