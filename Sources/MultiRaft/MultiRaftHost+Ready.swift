@@ -3,8 +3,14 @@ import RaftStorage
 import RaftWire
 
 extension MultiRaftHost {
-    /// The Ready pipeline over every group with work: one WAL append for all, then one write per peer, then
-    /// apply. Repeats while applying produced more work (a commit that lets a follower catch up, ...).
+    /// The Ready pipeline over every group with work: a leader's appends and heartbeats go out first, then one
+    /// WAL append for all groups, then every other message (one write per peer), then apply. Repeats while
+    /// applying produced more work (a commit that lets a follower catch up, ...).
+    ///
+    /// A leader sends its new entries before its own fsync (etcd-raft's asynchronous storage writes), so that the
+    /// followers' fsyncs overlap the leader's: the core counts the leader's own copy only once `advance` says it
+    /// is durable, and the answers that could commit an entry are read on this thread after the fsync returned.
+    /// Everything that promises durability (append and vote responses, hard states) still waits for the fsync.
     func processReadies() {
         while !dirty.isEmpty || !pendingRecords.isEmpty {
             var records = pendingRecords
@@ -12,13 +18,15 @@ extension MultiRaftHost {
             var batch: [(GroupSlot, Ready)] = []
             for group in dirty {
                 guard let slot = slots[group], slot.node.hasReady else { continue }
-                let ready = slot.node.ready()
+                var ready = slot.node.ready()
+                if slot.node.role == .leader, !ready.messages.isEmpty { sendBeforePersisting(&ready, of: slot) }
                 if let snapshot = ready.snapshot { records.append(.snapshot(group, snapshot)) }
                 if !ready.entries.isEmpty { Self.appendEntryRecords(group, ready.entries, to: &records) }
                 if let hardState = ready.hardState { records.append(.hardState(group, hardState)) }
                 batch.append((slot, ready))
             }
             dirty = []
+            flushOutbox()
             // 1. Persist: one write and one fsync for every group's entries and hard state.
             if !records.isEmpty {
                 let started = nowNanoseconds()
@@ -37,6 +45,27 @@ extension MultiRaftHost {
             flushOutbox()
         }
         flushOutbox()
+    }
+
+    /// Moves a leader's appends and heartbeats out of `ready` into the outbox: they promise nothing about this
+    /// node's disk, so they need not wait for its fsync.
+    private func sendBeforePersisting(_ ready: inout Ready, of slot: GroupSlot) {
+        var later: [Message] = []
+        for message in ready.messages {
+            switch message.body {
+            case .append, .heartbeat:
+                outbox[message.to, default: []].append(frame(message, of: slot))
+            default:
+                later.append(message)
+            }
+        }
+        ready.messages = later
+    }
+
+    func frame(_ message: Message, of slot: GroupSlot) -> WireFrame {
+        slot.incarnation == 0
+            ? .message(group: slot.id, message)
+            : .replicaMessage(group: slot.id, incarnation: slot.incarnation, message)
     }
 
     /// Entries records of at most `entryRecordBytes` each: a member catching up can take in far more in one round
@@ -64,10 +93,7 @@ extension MultiRaftHost {
             if case .snapshot = message.body {
                 startTransfer(message, of: slot)
             } else {
-                outbox[message.to, default: []].append(
-                    slot.incarnation == 0
-                        ? .message(group: group, message)
-                        : .replicaMessage(group: group, incarnation: slot.incarnation, message))
+                outbox[message.to, default: []].append(frame(message, of: slot))
             }
         }
         if let snapshot = ready.snapshot { install(snapshot, in: slot) }

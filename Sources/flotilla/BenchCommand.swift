@@ -155,7 +155,8 @@ struct BenchAPI: Sendable {
 
     /// A query for series `n`: its point at `time`, or (`recent`) its last minute.
     func read(series n: Int, at time: Int64, recent: Bool) -> (HTTPMethod, String, [UInt8]?) {
-        let condition = recent ? "time > now() - 1m" : "time = \(time)"
+        let minuteAgo = Int64(Date().timeIntervalSince1970 * 1e9) - 60_000_000_000
+        let condition = recent ? "time > \(minuteAgo)" : "time = \(time)"
         let statement = "SELECT * FROM bench WHERE host = 'h\(n)' AND \(condition)"
         switch target {
         case .flotilla:
