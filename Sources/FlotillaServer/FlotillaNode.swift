@@ -24,6 +24,8 @@ public struct FlotillaNode: Sendable {
     var host: MultiRaftHost { assembly.host }
     var meta: MetaStore { assembly.meta }
     var coordinator: Coordinator { assembly.coordinator }
+    /// Bounds the write requests in flight on this node (503 + Retry-After beyond it).
+    let writeAdmission: WriteAdmission
 
     /// Resolves the node's identity (from `node.json`, or from the options on first start), locks the data
     /// directory and builds the services. Nothing runs until `run()`.
@@ -91,6 +93,9 @@ public struct FlotillaNode: Sendable {
                 transport.setAddress(address, of: NodeID(info.id))
             })
         self.assembly = assembly
+        self.writeAdmission = WriteAdmission(
+            maxRequests: options.maxInflightWrites, maxBytes: options.maxInflightWriteBytes,
+            wait: .milliseconds(options.writeAdmissionWaitMilliseconds))
         self.identity = identity
         self.options = options
         self.registry = registry

@@ -44,6 +44,20 @@ extension HTTPRoutes {
             }
             unit = parsed
         }
+        // Admission before the body is read, so that waiting requests hold no memory; sized by the declared
+        // length (a chunked body counts as a large one).
+        let declared = request.headers[.contentLength].flatMap(Int.init) ?? (1 << 20)
+        let claimed = min(max(declared, 1), node.options.maxBodyBytes)
+        guard await node.writeAdmission.admit(bytes: claimed) else {
+            var response = errorResponse(
+                .serviceUnavailable, code: "write.busy",
+                message:
+                    "this node is at its bound of \(node.writeAdmission.maxRequests) write requests in flight and "
+                    + "none finished within \(node.options.writeAdmissionWaitMilliseconds) ms; retry later")
+            response.headers[.retryAfter] = "1"
+            return response
+        }
+        defer { node.writeAdmission.release(bytes: claimed) }
         let body: [UInt8]
         switch await readBody(request) {
         case .success(let bytes): body = bytes

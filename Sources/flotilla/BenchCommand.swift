@@ -259,7 +259,8 @@ struct BenchSummary {
 
     var text: String {
         String(
-            format: "\nrequests/s %.0f   points/s %.0f   errors %d\nlatency ms: p50 %.1f   p90 %.1f   p99 %.1f   max %.1f",
+            format:
+                "\nrequests/s %.0f   points/s %.0f   errors %d\nlatency ms: p50 %.1f   p90 %.1f   p99 %.1f   max %.1f",
             requestsPerSecond, pointsPerSecond, errors, p50, p90, p99, max)
     }
 

@@ -70,6 +70,15 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Largest accepted request body in bytes (default 64 MiB).")
     var maxBodyBytes: Int?
 
+    @Option(help: "Write requests this node works on at once; more wait, then get 503 (default 64).")
+    var maxInflightWrites: Int?
+
+    @Option(help: "Body bytes of the write requests this node works on at once (default 64 MiB).")
+    var maxInflightWriteBytes: Int?
+
+    @Option(help: "Milliseconds a write request waits for room before it is refused with 503 (default 2000).")
+    var writeAdmissionWait: Int?
+
     func run() async throws {
         var file: [String: String] = [:]
         if let config { file = try ConfigFile.load(config) }
@@ -108,6 +117,17 @@ struct ServerCommand: AsyncParsableCommand {
             throw ValidationError("--auth needs --root-password (root's password)")
         }
         options.maxBodyBytes = maxBodyBytes ?? file["max-body-bytes"].flatMap(Int.init) ?? 64 << 20
+        options.maxInflightWrites =
+            maxInflightWrites ?? file["max-inflight-writes"].flatMap(Int.init) ?? options.maxInflightWrites
+        options.maxInflightWriteBytes =
+            maxInflightWriteBytes ?? file["max-inflight-write-bytes"].flatMap(Int.init)
+            ?? options.maxInflightWriteBytes
+        options.writeAdmissionWaitMilliseconds =
+            writeAdmissionWait ?? file["write-admission-wait"].flatMap(Int.init)
+            ?? options.writeAdmissionWaitMilliseconds
+        guard options.maxInflightWrites > 0, options.maxInflightWriteBytes > 0,
+            options.writeAdmissionWaitMilliseconds >= 0
+        else { throw ValidationError("the write admission bounds must be positive") }
 
         let level = Logger.Level(rawValue: logLevel ?? file["log-level"] ?? "info") ?? .info
         LoggingSystem.bootstrap { label in
