@@ -16,6 +16,8 @@ final class GroupSlot {
     /// Ticks since the group last had work; it goes quiet past `HostSettings.quiesceAfterTicks`.
     var idleTicks = 0
     var quiet = false
+    /// When the group went quiet (host clock, nanoseconds): the ticks since then count against its lease on wake.
+    var quietSince: UInt64 = 0
     /// Proposals from this node that wait for the group to apply them.
     var pendingProposals: Set<UInt64> = []
     /// Linearizable reads that wait for their read index to be applied, by context.

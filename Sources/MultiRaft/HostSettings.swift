@@ -22,6 +22,12 @@ public struct HostSettings: Sendable {
     public var snapshotWindow: Int = 4
     /// Idle groups stop ticking after this many ticks without work (0 disables quiescence).
     public var quiesceAfterTicks: Int = 3
+    /// Linearizable reads on a leader answer at once while its lease holds (a quorum acknowledged a heartbeat
+    /// sent less than `electionTicks - leaseDriftTicks` ticks ago), instead of after a heartbeat round. The
+    /// host counts ticks by the monotonic clock, so a stalled loop or a quiet group does not stretch a lease.
+    public var leaseReads = true
+    /// Ticks by which clocks may disagree over an election timeout (must be below `electionTicks`).
+    public var leaseDriftTicks: Int = 1
     /// Default wait for a proposal or a read.
     public var requestTimeoutMilliseconds: Int = 5_000
 
@@ -39,6 +45,7 @@ public struct HostSettings: Sendable {
         config.checkQuorum = true
         config.forwardProposalsToLeader = true
         config.seed = seed
+        if leaseReads { config.readMode = .lease(clockDriftTicks: leaseDriftTicks) }
         return config
     }
 }

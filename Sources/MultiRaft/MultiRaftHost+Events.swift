@@ -209,6 +209,9 @@ extension MultiRaftHost {
         if slot.quiet {
             slot.quiet = false
             awake.insert(slot.id)
+            // The time it was not ticked still runs down its lease.
+            let tick = UInt64(settings.tickMilliseconds) * 1_000_000
+            slot.node.clockSkipped(ticks: (nowNanoseconds() - min(slot.quietSince, nowNanoseconds())) / tick)
         }
         if work { slot.idleTicks = 0 }
         dirty.insert(slot.id)

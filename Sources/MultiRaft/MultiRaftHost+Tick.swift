@@ -17,6 +17,7 @@ extension MultiRaftHost {
             slot.idleTicks += 1
             if settings.quiesceAfterTicks > 0, slot.idleTicks >= settings.quiesceAfterTicks, canQuiesce(slot) {
                 slot.quiet = true
+                slot.quietSince = nowNanoseconds()
                 awake.remove(group)
             }
         }

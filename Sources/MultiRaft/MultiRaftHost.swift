@@ -382,8 +382,15 @@ public final class MultiRaftHost: @unchecked Sendable {
     public var nextTickDue: UInt64 { manualNextTick }
 
     private func round(_ events: [HostEvent], nextTick: inout UInt64) {
-        for event in events { handle(event) }
         let now = nowNanoseconds()
+        // Ticks missed while the loop was held up (a long round, a paused process) count against the awake
+        // groups' leases before any read is looked at; the due tick itself comes after the events.
+        let tickNanoseconds = UInt64(settings.tickMilliseconds) * 1_000_000
+        if now >= nextTick + tickNanoseconds {
+            let missed = (now - nextTick) / tickNanoseconds
+            for group in awake { slots[group]?.node.clockSkipped(ticks: missed) }
+        }
+        for event in events { handle(event) }
         if now >= nextTick {
             tick()
             nextTick += UInt64(settings.tickMilliseconds) * 1_000_000

@@ -65,6 +65,8 @@ final class NodeWorld: @unchecked Sendable {
     private(set) var network: SimulatedNetwork!
     private(set) var nodes: [UInt64: Node] = [:]
     let nodeIDs: [UInt64]
+    /// Linearizable reads by leader lease (two seeds in three) or by a ReadIndex round every time.
+    let leaseReads: Bool
     let root: String
     let logger: Logger
     /// A digest of everything that happened, in order: two runs of one seed must end with the same.
@@ -73,6 +75,7 @@ final class NodeWorld: @unchecked Sendable {
 
     init(seed: UInt64, nodeCount: Int, root: String, logger: Logger) {
         generator = SplitMix64(seed: seed)
+        leaseReads = seed % 3 != 0
         nodeIDs = (1...UInt64(nodeCount)).map { $0 }
         self.root = root
         self.logger = logger
@@ -231,6 +234,7 @@ final class NodeWorld: @unchecked Sendable {
         var settings = HostSettings(nodeID: NodeID(id), dataDirectory: node.directory)
         settings.snapshotEveryEntries = 40  // snapshots, compaction and snapshot transfers happen in every run
         settings.snapshotChunkBytes = 4 << 10
+        settings.leaseReads = leaseReads
         let assembly = NodeAssembly(
             settings: settings, transport: transport, peers: Set(nodeIDs.filter { $0 != id }.map { NodeID($0) }),
             layout: Self.layout, metaNodes: Array(nodeIDs.prefix(3)), foundingNodeCount: nodeIDs.count,

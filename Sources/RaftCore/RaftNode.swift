@@ -234,6 +234,14 @@ public struct RaftNode: Sendable {
 
     // MARK: - Time
 
+    /// Counts `ticks` that passed while the shell did not call `tick()` (a quiet group, a stalled loop) against
+    /// this member's lease clock, and nothing else: no election or heartbeat fires. A shell that leaves ticks
+    /// out this way must report them before it hands this member a read, so that a lease never outlives the
+    /// real time it stands for.
+    public mutating func clockSkipped(ticks: UInt64) {
+        now += ticks
+    }
+
     /// Advances logical time by one tick: elections, heartbeats, check-quorum, transfer timeouts.
     public mutating func tick() {
         guard !storageFailed else { return }

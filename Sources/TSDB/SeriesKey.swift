@@ -12,7 +12,9 @@ public struct SeriesKey: Sendable, Hashable, Comparable {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(measurement.utf8.count + tags.count * 16)
         Self.appendEscaped(measurement, to: &bytes)
-        for tag in tags.sorted(by: { $0.key < $1.key }) {
+        // Points come with their tags sorted (the parser sorts them): sorting a copy again is only for the rest.
+        let sorted = zip(tags, tags.dropFirst()).allSatisfy { $0.key <= $1.key }
+        for tag in sorted ? tags : tags.sorted(by: { $0.key < $1.key }) {
             bytes.append(UInt8(ascii: ","))
             Self.appendEscaped(tag.key, to: &bytes)
             bytes.append(UInt8(ascii: "="))
@@ -48,6 +50,14 @@ public struct SeriesKey: Sendable, Hashable, Comparable {
     }
 
     public var text: String { String(decoding: bytes, as: UTF8.self) }
+
+    /// The bytes hashed as one block: `[UInt8]`'s own conformance feeds the hasher a byte at a time, and the
+    /// memtable looks a key up for every point it takes.
+    public func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+
+    public static func == (a: SeriesKey, b: SeriesKey) -> Bool { a.bytes == b.bytes }
 
     public static func < (a: SeriesKey, b: SeriesKey) -> Bool { a.bytes.lexicographicallyPrecedes(b.bytes) }
 }

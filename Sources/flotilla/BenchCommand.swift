@@ -83,9 +83,8 @@ struct BenchCommand: AsyncParsableCommand {
                         sequence += 1
                         let sent = Date()
                         let status = (try? await client.send(request.0, request.1, body: request.2))?.0 ?? 0
-                        let ok = status == 200 || status == 204
                         latencies.append(Date().timeIntervalSince(sent))
-                        stats.mutex.withLock { $0.record(ok: ok, points: count) }
+                        stats.mutex.withLock { $0.record(status: status, points: count) }
                     }
                     let done = latencies
                     stats.mutex.withLock { $0.latencies += done }
@@ -224,14 +223,17 @@ struct Stats {
     var requests = 0
     var points = 0
     var errors = 0
+    /// Requests the server turned away as busy (503): counted apart from failures.
+    var refused = 0
     var latencies: [Double] = []
 
-    mutating func record(ok: Bool, points: Int) {
-        if ok {
+    mutating func record(status: Int, points: Int) {
+        switch status {
+        case 200, 204:
             requests += 1
             self.points += points
-        } else {
-            errors += 1
+        case 503: refused += 1
+        default: errors += 1
         }
     }
 
@@ -242,7 +244,7 @@ struct Stats {
             sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] * 1000
         }
         return BenchSummary(
-            requestsPerSecond: Double(requests) / seconds, pointsPerSecond: Double(points) / seconds, errors: errors,
+            requestsPerSecond: Double(requests) / seconds, pointsPerSecond: Double(points) / seconds, errors: errors, refused: refused,
             p50: percentile(0.5), p90: percentile(0.9), p99: percentile(0.99), max: (sorted.last ?? 0) * 1000)
     }
 }
@@ -252,6 +254,7 @@ struct BenchSummary {
     let requestsPerSecond: Double
     let pointsPerSecond: Double
     let errors: Int
+    let refused: Int
     let p50: Double
     let p90: Double
     let p99: Double
@@ -260,15 +263,15 @@ struct BenchSummary {
     var text: String {
         String(
             format:
-                "\nrequests/s %.0f   points/s %.0f   errors %d\nlatency ms: p50 %.1f   p90 %.1f   p99 %.1f   max %.1f",
-            requestsPerSecond, pointsPerSecond, errors, p50, p90, p99, max)
+                "\nrequests/s %.0f   points/s %.0f   errors %d   refused (503) %d\nlatency ms: p50 %.1f   p90 %.1f   p99 %.1f   max %.1f",
+            requestsPerSecond, pointsPerSecond, errors, refused, p50, p90, p99, max)
     }
 
     var json: String {
         String(
             format:
-                #"{"requests_per_s": %.1f, "points_per_s": %.1f, "errors": %d, "p50_ms": %.2f, "p90_ms": %.2f, "p99_ms": %.2f, "max_ms": %.2f}"#,
-            requestsPerSecond, pointsPerSecond, errors, p50, p90, p99, max)
+                #"{"requests_per_s": %.1f, "points_per_s": %.1f, "errors": %d, "refused": %d, "p50_ms": %.2f, "p90_ms": %.2f, "p99_ms": %.2f, "max_ms": %.2f}"#,
+            requestsPerSecond, pointsPerSecond, errors, refused, p50, p90, p99, max)
     }
 }
 
