@@ -22,11 +22,11 @@ public struct ServerOptions: Sendable {
     public var faultInjection = false
     public var maxBodyBytes = 64 << 20
     /// Write requests a node works on at once (more wait, then get 503 + Retry-After; docs/performance.md).
-    public var maxInflightWrites = 64
+    public var maxInflightWrites = 256
     /// Body bytes of the write requests a node works on at once.
-    public var maxInflightWriteBytes = 64 << 20
+    public var maxInflightWriteBytes = 4 << 20
     /// How long a write request waits for room before it is refused with 503.
-    public var writeAdmissionWaitMilliseconds = 2_000
+    public var writeAdmissionWaitMilliseconds = 1_000
     /// HTTP Basic authentication on every endpoint but ping (off by default: then any password works for root).
     public var authentication = false
     /// root's password when authentication is on.

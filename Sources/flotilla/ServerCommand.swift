@@ -70,13 +70,13 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Largest accepted request body in bytes (default 64 MiB).")
     var maxBodyBytes: Int?
 
-    @Option(help: "Write requests this node works on at once; more wait, then get 503 (default 64).")
+    @Option(help: "Write requests this node works on at once; more wait, then get 503 (default 256).")
     var maxInflightWrites: Int?
 
-    @Option(help: "Body bytes of the write requests this node works on at once (default 64 MiB).")
+    @Option(help: "Body bytes of the write requests this node works on at once (default 4 MiB).")
     var maxInflightWriteBytes: Int?
 
-    @Option(help: "Milliseconds a write request waits for room before it is refused with 503 (default 2000).")
+    @Option(help: "Milliseconds a write request waits for room before it is refused with 503 (default 1000).")
     var writeAdmissionWait: Int?
 
     func run() async throws {
