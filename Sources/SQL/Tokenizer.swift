@@ -11,9 +11,14 @@ struct Token: Equatable {
     var kind: Kind
     var position: Int
 
+    /// True if this is the word `keyword` (given in upper case), in any case. Compares ASCII bytes without
+    /// building an upper-cased copy: the parser asks this of most tokens several times.
     func isKeyword(_ keyword: String) -> Bool {
-        if case .word(let w) = kind { return w.uppercased() == keyword }
-        return false
+        guard case .word(let word) = kind, word.utf8.count == keyword.utf8.count else { return false }
+        for (a, b) in zip(word.utf8, keyword.utf8) where a != b {
+            guard a >= UInt8(ascii: "a"), a <= UInt8(ascii: "z"), a - 32 == b else { return false }
+        }
+        return true
     }
 }
 
@@ -34,10 +39,8 @@ func tokenize(_ text: String) throws(SQLError) -> [Token] {
             continue
         }
         let start = i
-        if c.properties.isAlphabetic || c == "_" {
-            while i < chars.count
-                && (chars[i].properties.isAlphabetic || chars[i] == "_" || ("0"..."9").contains(chars[i]))
-            {
+        if isLetter(c) || c == "_" {
+            while i < chars.count && (isLetter(chars[i]) || chars[i] == "_" || ("0"..."9").contains(chars[i])) {
                 i += 1
             }
             tokens.append(Token(kind: .word(String(String.UnicodeScalarView(chars[start..<i]))), position: start))
@@ -85,4 +88,11 @@ func tokenize(_ text: String) throws(SQLError) -> [Token] {
     }
     tokens.append(Token(kind: .end, position: chars.count))
     return tokens
+}
+
+/// A letter: ASCII ones at once, others by their Unicode property (a lookup that costs more than the rest of the
+/// tokenizer together).
+private func isLetter(_ c: Unicode.Scalar) -> Bool {
+    if c.isASCII { return ("a"..."z").contains(c) || ("A"..."Z").contains(c) }
+    return c.properties.isAlphabetic
 }
