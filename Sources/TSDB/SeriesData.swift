@@ -21,6 +21,7 @@ final class SeriesData {
     /// A field whose type differs from its column's is skipped and counted. `newColumns`: some field of the
     /// point had no column in this series before.
     func upsert(_ point: Point) -> (inserted: Bool, conflicts: Int, newColumns: Bool) {
+        if appendRow(point) { return (true, 0, false) }
         var row: Int
         var inserted = false
         if let last = timestamps.last, point.timestamp <= last {
@@ -51,6 +52,29 @@ final class SeriesData {
             if !stored { conflicts += 1 }
         }
         return (inserted, conflicts, newColumns)
+    }
+
+    /// The common case at once: a point after the last row with a value, of the column's type, for every column
+    /// of the series and nothing else. Its values are appended (no empty row filled in afterwards). False, with
+    /// nothing changed, for any other point.
+    private func appendRow(_ point: Point) -> Bool {
+        let count = point.fields.count
+        guard count == columns.count, count > 0, count <= 16, point.timestamp > (timestamps.last ?? .min) else {
+            return false
+        }
+        return withUnsafeTemporaryAllocation(of: Dictionary<String, Column>.Index.self, capacity: count) { found in
+            for (k, field) in point.fields.enumerated() {
+                guard let index = columns.index(forKey: field.key),
+                    columns.values[index].kind == Column.Kind(of: field.value)
+                else { return false }
+                // A field named twice would leave another column a row short.
+                for earlier in 0..<k where found[earlier] == index { return false }
+                found.initializeElement(at: k, to: index)
+            }
+            timestamps.append(point.timestamp)
+            for (k, field) in point.fields.enumerated() { columns.values[found[k]].append(field.value) }
+            return true
+        }
     }
 
     /// An empty row at `row` in every column, in place: iterating `columns.keys` while changing `columns` would
@@ -179,6 +203,18 @@ struct Column {
         case .string: strings.insert("", at: row)
         case .boolean: booleans.insert(false, at: row)
         }
+    }
+
+    /// Appends `value` as a new last row (the caller checked that its type is the column's).
+    mutating func append(_ value: FieldValue) {
+        switch value {
+        case .float(let x): floats.append(x)
+        case .integer(let x): integers.append(x)
+        case .unsigned(let x): unsigneds.append(x)
+        case .string(let x): strings.append(x)
+        case .boolean(let x): booleans.append(x)
+        }
+        present.append(true)
     }
 
     /// Stores `value` at `row`; false (and nothing stored) when its type differs from the column's.

@@ -244,7 +244,8 @@ struct Stats {
             sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] * 1000
         }
         return BenchSummary(
-            requestsPerSecond: Double(requests) / seconds, pointsPerSecond: Double(points) / seconds, errors: errors, refused: refused,
+            requestsPerSecond: Double(requests) / seconds, pointsPerSecond: Double(points) / seconds, errors: errors,
+            refused: refused,
             p50: percentile(0.5), p90: percentile(0.9), p99: percentile(0.99), max: (sorted.last ?? 0) * 1000)
     }
 }
