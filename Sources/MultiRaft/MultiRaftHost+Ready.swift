@@ -40,7 +40,10 @@ extension MultiRaftHost {
                 if !removedGroupsAwaitingCleanup.isEmpty { cleanUpRemovedGroups() }
                 releaseSnapshots(recordedIn: records)
             }
-            // 2. Send, 3. apply.
+            // 2. Send, before applying anything: a follower's acknowledgement waits for its fsync only.
+            for (slot, ready) in batch { send(ready, of: slot) }
+            flushOutbox()
+            // 3. Apply, answer, advance.
             for (slot, ready) in batch { handle(ready, of: slot) }
             flushOutbox()
         }
@@ -86,8 +89,8 @@ extension MultiRaftHost {
 
     static let entryRecordBytes = 32 << 20
 
-    private func handle(_ ready: Ready, of slot: GroupSlot) {
-        let group = slot.id
+    /// A role change, and the messages of `ready` into the outbox (snapshots start their transfer).
+    private func send(_ ready: Ready, of slot: GroupSlot) {
         if let soft = ready.softState { roleChanged(slot, soft) }
         for message in ready.messages {
             if case .snapshot = message.body {
@@ -96,6 +99,11 @@ extension MultiRaftHost {
                 outbox[message.to, default: []].append(frame(message, of: slot))
             }
         }
+    }
+
+    /// The rest of `ready` once its messages are out: snapshot install, apply, reads, `advance`, compaction.
+    private func handle(_ ready: Ready, of slot: GroupSlot) {
+        let group = slot.id
         if let snapshot = ready.snapshot { install(snapshot, in: slot) }
         for entry in ready.committedEntries { apply(entry, in: slot) }
         for state in ready.readStates {
