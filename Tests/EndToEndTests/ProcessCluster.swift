@@ -160,6 +160,8 @@ final class ProcessCluster: @unchecked Sendable {
         var body: String
         /// The answer came without a Content-Length (chunked: a body written as it was made).
         var chunked = false
+        /// The `Retry-After` header, if any.
+        var retryAfter: String?
     }
 
     func request(
@@ -178,7 +180,8 @@ final class ProcessCluster: @unchecked Sendable {
         else { return nil }
         return Reply(
             status: http.statusCode, body: String(decoding: data, as: UTF8.self),
-            chunked: http.value(forHTTPHeaderField: "Content-Length") == nil)
+            chunked: http.value(forHTTPHeaderField: "Content-Length") == nil,
+            retryAfter: http.value(forHTTPHeaderField: "Retry-After"))
     }
 
     func put(_ id: Int, _ key: String, _ value: String) async -> Bool {
