@@ -99,6 +99,20 @@ final class HostCluster {
 
     func summaries(_ id: NodeID) async -> [GroupSummary] { await hosts[id]!.inspect { $0.groups } }
 
+    /// Cuts `node` off from every other node, both ways; returns the others.
+    @discardableResult
+    func cutOff(_ node: NodeID) -> [NodeID] {
+        let others = ids.filter { $0 != node }
+        network.transport(forExisting: node).isolate(from: Set(others))
+        for id in others { network.transport(forExisting: id).isolate(from: [node]) }
+        return others
+    }
+
+    /// Undoes every `cutOff`.
+    func heal() {
+        for id in ids { network.transport(forExisting: id).isolate(from: []) }
+    }
+
     func shutdown() {
         for id in Array(hosts.keys) { stop(id) }
         try? FileManager.default.removeItem(atPath: root)

@@ -88,15 +88,12 @@ struct MultiRaftHostTests {
         defer { cluster.shutdown() }
         try await cluster.put("a", "1", group: group, via: NodeID(1))
         let leader = await cluster.summaries(NodeID(1)).first!.leader!
-        let others = cluster.ids.filter { $0 != leader }
-        cluster.network.transport(forExisting: leader).isolate(from: Set(others))
-        for id in others { cluster.network.transport(forExisting: id).isolate(from: [leader]) }
+        let others = cluster.cutOff(leader)
         try await cluster.put("b", "2", group: group, via: others[0])
         let newLeader = await cluster.summaries(others[0]).first!.leader
         #expect(newLeader != nil && newLeader != leader)
         let termBefore = await cluster.summaries(others[0]).first!.term
-        cluster.network.transport(forExisting: leader).isolate(from: [])
-        for id in others { cluster.network.transport(forExisting: id).isolate(from: []) }
+        cluster.heal()
         #expect(try await cluster.get("b", group: group, via: leader) == "2")
         let after = await cluster.summaries(others[0]).first!
         #expect(after.leader == newLeader, "the returning node did not take leadership")
