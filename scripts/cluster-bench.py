@@ -137,7 +137,7 @@ def failover(binary, trials):
         for t in threads: t.start()
         times = []
         for trial in range(trials):
-            leader = next(x["leader"] for x in c.groups(next(i for i in c.http if c.procs[i].poll() is None)) if x["id"] == 2)
+            leader = next(x["leader"] for x in c.groups(next(i for i in c.http if c.procs[i].poll() is None)) if x["kind"] == "kv")
             others = [i for i in c.http if i != leader]
             c.kill9(leader)
             t0 = time.time(); k = 0

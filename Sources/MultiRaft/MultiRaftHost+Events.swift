@@ -89,6 +89,13 @@ extension MultiRaftHost {
     func submit(_ id: UInt64) {
         guard var waiter = proposals[id], let slot = slots[waiter.group] else { return }
         wake(slot, work: true)
+        // A leader on a node known to be down would lose the forwarded entry, and the caller would wait out its
+        // whole timeout: park it until an election names a live leader (tried again every tick).
+        if slot.node.role != .leader, let leader = slot.node.leader, isKnownDown(leader) {
+            waiter.parked = true
+            proposals[id] = waiter
+            return
+        }
         do {
             _ = try slot.node.propose(waiter.payload)
             waiter.parked = false
