@@ -57,7 +57,7 @@ extension SnapshotStore {
             files[group] = file
             choice.chosen = file.header.metadata
         }
-        try remove(choice.unusable + choice.superseded)
+        try remove(choice.unusable + choice.superseded, of: group)
         return choice
     }
 }

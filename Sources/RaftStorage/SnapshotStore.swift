@@ -25,6 +25,10 @@ public final class SnapshotStore {
     var files: [GroupID: SnapshotFile] = [:]
     /// The `.snap` files `open` found of groups that `choose` has not settled yet, newest first.
     var found: [GroupID: [SnapshotFileName.Parsed]] = [:]
+    /// Every `.snap` file of each group believed on disk: found by `open` or installed since, until deleted. The
+    /// deletions read it instead of listing the directory, which holds a file or more for every group (listing it
+    /// per released group made a compaction of N groups cost N² name parses).
+    var onDisk: [GroupID: [SnapshotFileName.Parsed]] = [:]
 
     private init(directory: String, fsync: FsyncPolicy, fileSystem: any FileSystem) {
         self.directory = directory
@@ -53,6 +57,7 @@ public final class SnapshotStore {
             }
         }
         store.found = store.found.mapValues { $0.sorted { ($0.index, $0.term) > ($1.index, $1.term) } }
+        store.onDisk = store.found
         try store.remove(temporary)
         return store
     }
@@ -104,6 +109,13 @@ public final class SnapshotStore {
     /// Called by a writer once its file has been renamed into place: syncs the directory and records the file as
     /// the group's latest. The group's older files stay on disk until `release(group:through:)`.
     func install(_ file: SnapshotFile) throws(SnapshotError) {
+        let metadata = file.header.metadata
+        let name = SnapshotFileName.stem(group: file.header.group, index: metadata.index, term: metadata.term)
+            + SnapshotFileName.finalSuffix
+        if onDisk[file.header.group]?.contains(where: { $0.name == name }) != true {
+            onDisk[file.header.group, default: []].append(
+                SnapshotFileName.Parsed(name: name, index: metadata.index, term: metadata.term))
+        }
         if fsync == .always {
             let (directory, fileSystem) = (directory, fileSystem)
             try SnapshotError.io { () throws(WALError) in try fileSystem.syncDirectory(directory) }
@@ -121,16 +133,13 @@ public final class SnapshotStore {
         let stem = SnapshotFileName.stem(group: group, index: metadata.index, term: metadata.term)
         let keep = stem + SnapshotFileName.finalSuffix
         let latest = files[group].map { ($0.path as NSString).lastPathComponent }
-        let names = (try? fileSystem.contentsOfDirectory(directory)) ?? []
-        let superseded = names.filter { name in
-            guard name != keep, name != latest, let (owner, index, _) = SnapshotFileName.parse(name) else {
-                return false
-            }
-            return owner == group && index <= metadata.index
+        let superseded = (onDisk[group] ?? []).filter { file in
+            file.name != keep && file.name != latest && file.index <= metadata.index
         }
+        .map(\.name)
         found[group]?.removeAll { superseded.contains($0.name) }
         if found[group]?.isEmpty == true { found[group] = nil }
-        try remove(superseded)
+        try remove(superseded, of: group)
         return superseded.sorted()
     }
 
@@ -144,8 +153,7 @@ public final class SnapshotStore {
     public func removeAll(group: GroupID) throws(SnapshotError) {
         files[group] = nil
         found[group] = nil
-        let names = (try? fileSystem.contentsOfDirectory(directory)) ?? []
-        try remove(names.filter { SnapshotFileName.parse($0)?.group == group })
+        try remove((onDisk[group] ?? []).map(\.name), of: group)
     }
 
     /// Deletes every file of `group` through `index`, its latest included if it is that old (a state machine
@@ -155,12 +163,16 @@ public final class SnapshotStore {
         if let latest = files[group], latest.header.metadata.index <= index { files[group] = nil }
         found[group]?.removeAll { $0.index <= index }
         if found[group]?.isEmpty == true { found[group] = nil }
-        let names = (try? fileSystem.contentsOfDirectory(directory)) ?? []
-        try remove(
-            names.filter { name in
-                guard let parsed = SnapshotFileName.parse(name) else { return false }
-                return parsed.group == group && parsed.index <= index
-            })
+        try remove((onDisk[group] ?? []).filter { $0.index <= index }.map(\.name), of: group)
+    }
+
+    /// Deletes `group`'s files `names`, then syncs the directory; they leave `onDisk` only once that succeeded
+    /// (deleting a missing file is no error, so a later call retries what a failure left).
+    func remove(_ names: [String], of group: GroupID) throws(SnapshotError) {
+        guard !names.isEmpty else { return }
+        try remove(names)
+        onDisk[group]?.removeAll { names.contains($0.name) }
+        if onDisk[group]?.isEmpty == true { onDisk[group] = nil }
     }
 
     /// Deletes files of this directory by name, then syncs the directory.
