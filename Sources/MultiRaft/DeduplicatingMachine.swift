@@ -96,6 +96,9 @@ public final class DeduplicatingMachine: StateMachine {
     public var checksumIfCheap: UInt64? { base.checksumIfCheap }
 
     public var snapshotsInBackground: Bool { base.snapshotsInBackground }
+
+    /// The session table is this machine's own: it may run apart whenever the wrapped machine may.
+    public var appliesConcurrently: Bool { base.appliesConcurrently }
 }
 
 /// Why a deduplicating machine's snapshot could not be restored.

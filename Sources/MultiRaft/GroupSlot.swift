@@ -46,6 +46,9 @@ final class GroupSlot {
     /// The incarnation of each other member's replica, as meta places them: messages from another one are from
     /// a replica that no longer exists and are dropped.
     var memberIncarnations: [NodeID: UInt64] = [:]
+    /// The answers of the committed entries of this round that were applied apart from the loop thread
+    /// (`MultiRaftHost.applyConcurrently`), for the loop thread to hand to their proposers.
+    var appliedApart: [AppliedCommand]?
 
     init(id: GroupID, node: RaftNode, machine: any StateMachine, machineApplied: LogIndex) {
         self.id = id
@@ -54,6 +57,27 @@ final class GroupSlot {
         self.machineApplied = machineApplied
         self.snapshotIndex = machineApplied
     }
+}
+
+extension GroupSlot {
+    /// Applies a committed entry to the machine, once (entries at or below `machineApplied` are skipped, and none
+    /// while a snapshot is being restored). Touches only this slot and its machine, so it may run on any thread
+    /// while the loop thread waits.
+    /// - Returns: the proposal id and result of an applied data entry; `nil` for anything else.
+    func applyToMachine(_ entry: Entry) -> AppliedCommand? {
+        guard entry.index > machineApplied, restoring == nil else { return nil }
+        machineApplied = entry.index
+        guard case .data(let bytes) = entry.payload, bytes.count >= 8 else { return nil }
+        var id: UInt64 = 0
+        for i in 0..<8 { id |= UInt64(bytes[i]) << UInt64(8 * i) }
+        return AppliedCommand(proposal: id, result: machine.apply(bytes[8...], at: entry.index))
+    }
+}
+
+/// A command applied to a group's machine: the id its proposer gave it and what the machine answered.
+struct AppliedCommand {
+    var proposal: UInt64
+    var result: [UInt8]
 }
 
 /// The receiving side of a snapshot transfer.

@@ -21,7 +21,8 @@ public protocol HostEnvironment: Sendable {
     /// Returns once every piece of background work handed over so far has run (used at shutdown).
     func drainBackground()
     /// Runs `body` for every index in `0..<count`, on several threads at once where the environment has them,
-    /// and returns when all have run (vnodes opened at start, each touching only its own files).
+    /// and returns when all have run (vnodes opened at start, each touching only its own files; committed entries
+    /// of several groups applied at once, each to its own machine).
     func concurrently(_ count: Int, _ body: @Sendable (Int) -> Void)
     /// Suspends the calling task for about `milliseconds` (retry back-off in the services above the host).
     func sleep(milliseconds: Int) async
@@ -84,6 +85,12 @@ public final class SystemHostEnvironment: HostEnvironment {
     }
 
     public func sleep(milliseconds: Int) async { try? await Task.sleep(for: .milliseconds(milliseconds)) }
+
+    /// On the caller's thread and Dispatch's worker threads, as many at once as there are cores.
+    public func concurrently(_ count: Int, _ body: @Sendable (Int) -> Void) {
+        if count == 1 { return body(0) }
+        DispatchQueue.concurrentPerform(iterations: count, execute: body)
+    }
 
     public var fileSystem: any FileSystem { POSIXFileSystem() }
 

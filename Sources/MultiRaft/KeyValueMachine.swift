@@ -12,6 +12,9 @@ public final class KeyValueMachine: StateMachine {
 
     public init(snapshotsInBackground: Bool = false) { self.snapshotsInBackground = snapshotsInBackground }
 
+    /// Apply touches only this map.
+    public var appliesConcurrently: Bool { true }
+
     /// Encodes a "set" command.
     public static func setCommand(key: String, value: [UInt8]) -> [UInt8] {
         var bytes: [UInt8] = [1]

@@ -43,7 +43,8 @@ extension MultiRaftHost {
             // 2. Send, before applying anything: a follower's acknowledgement waits for its fsync only.
             for (slot, ready) in batch { send(ready, of: slot) }
             flushOutbox()
-            // 3. Apply, answer, advance.
+            // 3. Apply (several groups at once where their machines allow), answer, advance.
+            applyConcurrently(batch)
             for (slot, ready) in batch { handle(ready, of: slot) }
             flushOutbox()
         }
@@ -105,7 +106,12 @@ extension MultiRaftHost {
     private func handle(_ ready: Ready, of slot: GroupSlot) {
         let group = slot.id
         if let snapshot = ready.snapshot { install(snapshot, in: slot) }
-        for entry in ready.committedEntries { apply(entry, in: slot) }
+        if let applied = slot.appliedApart {
+            slot.appliedApart = nil
+            for command in applied { answer(command, in: slot) }
+        } else {
+            for entry in ready.committedEntries { apply(entry, in: slot) }
+        }
         for state in ready.readStates {
             guard var waiter = reads[state.context], waiter.group == group else { continue }
             waiter.index = state.index
@@ -139,22 +145,47 @@ extension MultiRaftHost {
         }
     }
 
+    /// Applies the committed entries of this round's groups whose machines may run apart from the loop thread
+    /// (`StateMachine.appliesConcurrently`), several groups at once, and returns when all are applied; `handle`
+    /// then only answers their proposers. Only when two groups or more have entries to apply (one alone gains
+    /// nothing from another thread), and never a group that installs a snapshot or replays its log this round:
+    /// those apply on the loop thread as before. Each group's entries still apply in log order, on one thread.
+    func applyConcurrently(_ batch: [(GroupSlot, Ready)]) {
+        var work: [(GroupSlot, [Entry])] = []
+        for (slot, ready) in batch
+        where !ready.committedEntries.isEmpty && ready.snapshot == nil && slot.restoring == nil
+            && slot.replayUntil == nil && slot.machine.appliesConcurrently
+        {
+            work.append((slot, ready.committedEntries))
+        }
+        guard work.count > 1 else { return }
+        let handoff = Handoff(work)
+        environment.concurrently(work.count) { k in
+            let (slot, entries) = handoff.value[k]
+            var applied: [AppliedCommand] = []
+            applied.reserveCapacity(entries.count)
+            for entry in entries {
+                if let command = slot.applyToMachine(entry) { applied.append(command) }
+            }
+            slot.appliedApart = applied
+        }
+    }
+
     /// Applies a committed entry (once: entries at or below `machineApplied` are skipped; none while a snapshot
     /// is being restored, since `restored` applies them from the log afterwards) and answers its proposer.
     func apply(_ entry: Entry, in slot: GroupSlot) {
         guard entry.index > slot.machineApplied, slot.restoring == nil else { return }
-        slot.machineApplied = entry.index
         defer { if let until = slot.replayUntil, entry.index >= until { replayFinished(slot) } }
-        guard case .data(let bytes) = entry.payload, bytes.count >= 8 else { return }
-        var id: UInt64 = 0
-        for i in 0..<8 { id |= UInt64(bytes[i]) << UInt64(8 * i) }
-        let result = slot.machine.apply(bytes[8...], at: entry.index)
-        if let waiter = proposals[id], waiter.group == slot.id {
-            proposals[id] = nil
-            slot.pendingProposals.remove(id)
-            metrics.commitLatency.recordNanoseconds(Int64(nowNanoseconds() - waiter.startedAt))
-            waiter.complete(.success(result))
-        }
+        if let command = slot.applyToMachine(entry) { answer(command, in: slot) }
+    }
+
+    /// Hands an applied command's result to its proposer, if it waits on this node.
+    func answer(_ command: AppliedCommand, in slot: GroupSlot) {
+        guard let waiter = proposals[command.proposal], waiter.group == slot.id else { return }
+        proposals[command.proposal] = nil
+        slot.pendingProposals.remove(command.proposal)
+        metrics.commitLatency.recordNanoseconds(Int64(nowNanoseconds() - waiter.startedAt))
+        waiter.complete(.success(command.result))
     }
 
     /// `slot` applied everything it had committed when the node started.

@@ -32,6 +32,11 @@ public protocol StateMachine: AnyObject {
     /// machine that says so is handed to that thread whole while it restores: it must hold no reference that
     /// another thread uses.
     var snapshotsInBackground: Bool { get }
+    /// Whether the host may apply this machine's committed entries on another thread than its loop thread, at
+    /// the same time as other groups' (while the loop thread waits for all of them): true for a machine whose
+    /// `apply` touches nothing but its own state and calls back into nothing (a vnode), false for one whose
+    /// `apply` reaches the host or shared state (meta, which creates groups as it applies).
+    var appliesConcurrently: Bool { get }
 }
 
 extension StateMachine {
@@ -64,6 +69,8 @@ extension StateMachine {
     }
 
     public var snapshotsInBackground: Bool { false }
+
+    public var appliesConcurrently: Bool { false }
 
     /// `restore(chunks:)` with all of `data` as its one chunk: the whole-bytes restore of a machine whose
     /// restore is the chunked one.

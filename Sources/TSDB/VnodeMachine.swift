@@ -186,6 +186,9 @@ public final class VnodeMachine: PersistentStateMachine {
     }
 
     public var snapshotsInBackground: Bool { true }
+
+    /// Apply touches only this vnode's memtable.
+    public var appliesConcurrently: Bool { true }
 }
 
 /// The engine's snapshot stream is what the host sends for a vnode, read from its files as it goes out.

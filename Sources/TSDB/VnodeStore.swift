@@ -40,6 +40,9 @@ public final class VnodeStore: StateMachine {
     /// Snapshots are large: the host writes and restores them off its loop thread.
     public var snapshotsInBackground: Bool { true }
 
+    /// Apply touches only this vnode's series.
+    public var appliesConcurrently: Bool { true }
+
     public func snapshotSource() -> any SnapshotSource {
         VnodeSnapshotSource(series: series.keys.sorted().map { series[$0]!.frozen() })
     }
