@@ -45,6 +45,7 @@ extension MultiRaftHost {
             reads[context] = ReadWaiter(group: group, deadline: nowNanoseconds() + timeout, run: run, fail: fail)
             slot.waitingReads.append(context)
             submitRead(context)
+            serveReleasedReads(slot)
         case .inspect(let body):
             body(HostView(host: self))
         case .run(let body, _):
@@ -111,6 +112,25 @@ extension MultiRaftHost {
     }
 
     /// Starts the ReadIndex round of a waiting read; parks it while no leader is known.
+    /// Reads the core released at once (a leader within its lease, or a lone voter) are served now if the machine
+    /// has applied their index, instead of after the next round's fsync and apply of every group. The clock's
+    /// missed ticks were counted at the start of the round, before any event, so the lease is current.
+    func serveReleasedReads(_ slot: GroupSlot) {
+        let states = slot.node.takeReadStates()
+        guard !states.isEmpty else { return }
+        record(states, of: slot)
+        serveReads(slot)
+    }
+
+    /// Gives each waiting read of `slot` its read index, released by the core.
+    func record(_ states: [ReadState], of slot: GroupSlot) {
+        for state in states {
+            guard var waiter = reads[state.context], waiter.group == slot.id else { continue }
+            waiter.index = state.index
+            reads[state.context] = waiter
+        }
+    }
+
     func submitRead(_ context: UInt64) {
         guard var waiter = reads[context], let slot = slots[waiter.group] else { return }
         wake(slot, work: true)

@@ -112,11 +112,7 @@ extension MultiRaftHost {
         } else {
             for entry in ready.committedEntries { apply(entry, in: slot) }
         }
-        for state in ready.readStates {
-            guard var waiter = reads[state.context], waiter.group == group else { continue }
-            waiter.index = state.index
-            reads[state.context] = waiter
-        }
+        record(ready.readStates, of: slot)
         slot.node.advance(ready)
         serveReads(slot)
         maybeCompact(slot)

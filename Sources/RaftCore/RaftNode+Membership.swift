@@ -160,6 +160,15 @@ extension RaftNode {
         handleLeaderRead(context: context, from: id)
     }
 
+    /// The read states released so far on this member, taken now instead of with the next `Ready`: a leader
+    /// whose lease holds (or a lone voter) releases a read at once, and the shell may serve it as soon as its
+    /// state machine has applied the read's index, without waiting for the next round's persist and apply.
+    public mutating func takeReadStates() -> [ReadState] {
+        guard !readStates.isEmpty else { return [] }
+        defer { readStates = [] }
+        return readStates
+    }
+
     mutating func handleLeaderRead(context: UInt64, from requester: NodeID) {
         guard hasCommittedInCurrentTerm else {
             readsAwaitingTermCommit.append(PendingRead(context: context, index: .zero, round: 0, from: requester))

@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import RaftCore
 import RaftStorage
@@ -24,36 +23,6 @@ private final class RecordingMachine: StateMachine, @unchecked Sendable {
     var checksum: UInt64 { UInt64(applied.count) }
 }
 
-/// The system environment, except that `concurrently` runs every index on a thread of its own (so the work
-/// really overlaps) and records the largest count it was given.
-private final class SpreadingEnvironment: HostEnvironment {
-    let system = SystemHostEnvironment()
-    let largestCount = Mutex(0)
-
-    func monotonicNanoseconds() -> UInt64 { system.monotonicNanoseconds() }
-    func wallNanoseconds() -> Int64 { system.wallNanoseconds() }
-    func random() -> UInt64 { system.random() }
-    func background(_ lane: BackgroundLane, _ work: @escaping @Sendable () -> Void) { system.background(lane, work) }
-    func drainBackground() { system.drainBackground() }
-    func sleep(milliseconds: Int) async { await system.sleep(milliseconds: milliseconds) }
-    var fileSystem: any FileSystem { system.fileSystem }
-
-    func concurrently(_ count: Int, _ body: @Sendable (Int) -> Void) {
-        largestCount.withLock { $0 = max($0, count) }
-        withoutActuallyEscaping(body) { body in
-            let group = DispatchGroup()
-            for index in 0..<count {
-                group.enter()
-                Thread {
-                    body(index)
-                    group.leave()
-                }.start()
-            }
-            group.wait()
-        }
-    }
-}
-
 @Suite("Committed entries of several groups apply at once")
 struct ConcurrentApplyTests {
     @Test(
@@ -64,7 +33,7 @@ struct ConcurrentApplyTests {
         let groups = (1...8).map { GroupID(UInt64($0)) }
         let serialGroup = GroupID(8)
         let machines = Mutex<[GroupID: RecordingMachine]>([:])
-        let environment = SpreadingEnvironment()
+        let environment = InstrumentedEnvironment()
         var settings = HostSettings(nodeID: node, dataDirectory: NSTemporaryDirectory() + "flotilla-apply-\(UUID())")
         settings.fsync = .off
         defer { try? FileManager.default.removeItem(atPath: settings.dataDirectory) }
