@@ -7,7 +7,13 @@ final class SeriesData {
     let measurement: String
     let tags: [Tag]
     private(set) var timestamps: [Int64] = []
-    private(set) var columns: [String: Column] = [:]
+    /// The field names, sorted; `columns[k]` holds the values of `names[k]`. Arrays, not a dictionary: a series
+    /// has a few fields, and comparing a few short names costs less than hashing one.
+    private(set) var names: [String] = []
+    private(set) var columns: [Column] = []
+    /// The column of each field of the last point appended whole, in the point's order: a writer sends its
+    /// fields in the same order every time, so the next point's names are only compared, not searched.
+    private var lastOrder: [Int] = []
 
     init(key: SeriesKey, measurement: String, tags: [Tag]) {
         self.key = key
@@ -16,6 +22,9 @@ final class SeriesData {
     }
 
     var rowCount: Int { timestamps.count }
+
+    /// The column index of field `name`.
+    private func column(named name: String) -> Int? { names.firstIndex(of: name) }
 
     /// Inserts a point, or merges its fields into the row with the same timestamp (last write wins per field).
     /// A field whose type differs from its column's is skipped and counted. `newColumns`: some field of the
@@ -41,12 +50,15 @@ final class SeriesData {
         var newColumns = false
         for field in point.fields {
             let stored: Bool
-            if let index = columns.index(forKey: field.key) {
-                stored = columns.values[index].set(field.value, at: row)
+            if let index = column(named: field.key) {
+                stored = columns[index].set(field.value, at: row)
             } else {
                 var column = Column(like: field.value, rows: timestamps.count)
                 stored = column.set(field.value, at: row)
-                columns[field.key] = column
+                let position = names.firstIndex { $0 > field.key } ?? names.count
+                names.insert(field.key, at: position)
+                columns.insert(column, at: position)
+                lastOrder = []
                 newColumns = true
             }
             if !stored { conflicts += 1 }
@@ -58,33 +70,41 @@ final class SeriesData {
     /// of the series and nothing else. Its values are appended (no empty row filled in afterwards). False, with
     /// nothing changed, for any other point.
     private func appendRow(_ point: Point) -> Bool {
-        let count = point.fields.count
-        guard count == columns.count, count > 0, count <= 16, point.timestamp > (timestamps.last ?? .min) else {
-            return false
+        let fields = point.fields
+        let count = fields.count
+        guard count == columns.count, count > 0, point.timestamp > (timestamps.last ?? .min) else { return false }
+        if !sameOrder(fields) {
+            guard let order = order(of: fields) else { return false }
+            lastOrder = order
         }
-        return withUnsafeTemporaryAllocation(of: Dictionary<String, Column>.Index.self, capacity: count) { found in
-            for (k, field) in point.fields.enumerated() {
-                guard let index = columns.index(forKey: field.key),
-                    columns.values[index].kind == Column.Kind(of: field.value)
-                else { return false }
-                // A field named twice would leave another column a row short.
-                for earlier in 0..<k where found[earlier] == index { return false }
-                found.initializeElement(at: k, to: index)
-            }
-            timestamps.append(point.timestamp)
-            for (k, field) in point.fields.enumerated() { columns.values[found[k]].append(field.value) }
-            return true
-        }
+        for k in 0..<count where columns[lastOrder[k]].kind != Column.Kind(of: fields[k].value) { return false }
+        timestamps.append(point.timestamp)
+        for k in 0..<count { columns[lastOrder[k]].append(fields[k].value) }
+        return true
     }
 
-    /// An empty row at `row` in every column, in place: iterating `columns.keys` while changing `columns` would
-    /// copy the whole dictionary on every row (the keys view holds a reference to its storage).
-    private func insertEmptyRow(at row: Int) {
-        var index = columns.values.startIndex
-        while index != columns.values.endIndex {
-            columns.values[index].insertEmpty(at: row)
-            columns.values.formIndex(after: &index)
+    /// Whether `fields` name the columns of `lastOrder`, in its order.
+    private func sameOrder(_ fields: [Field]) -> Bool {
+        guard lastOrder.count == fields.count else { return false }
+        for k in 0..<fields.count where names[lastOrder[k]] != fields[k].key { return false }
+        return true
+    }
+
+    /// The column of each of `fields`; nil if one has none, or two name the same column (which would leave
+    /// another column a row short).
+    private func order(of fields: [Field]) -> [Int]? {
+        var order: [Int] = []
+        order.reserveCapacity(fields.count)
+        for field in fields {
+            guard let index = column(named: field.key), !order.contains(index) else { return nil }
+            order.append(index)
         }
+        return order
+    }
+
+    /// An empty row at `row` in every column, in place.
+    private func insertEmptyRow(at row: Int) {
+        for k in columns.indices { columns[k].insertEmpty(at: row) }
     }
 
     /// The first row at or after `timestamp`.
@@ -107,32 +127,36 @@ final class SeriesData {
     /// A hash of the row (series, time, fields by name): the checksum's unit (`RowHasher`).
     func rowHash(_ row: Int) -> UInt64 {
         var hasher = RowHasher(key: key.bytes, timestamp: timestamps[row])
-        for name in columns.keys.sorted() {
-            guard let value = columns[name]!.value(at: row) else { continue }
+        for (k, name) in names.enumerated() {
+            guard let value = columns[k].value(at: row) else { continue }
             hasher.add(name, value)
         }
         return hasher.finish()
     }
 
     /// The value of `field` at `row`, if the row has it.
-    func value(_ field: String, at row: Int) -> FieldValue? { columns[field]?.value(at: row) }
+    func value(_ field: String, at row: Int) -> FieldValue? {
+        column(named: field).flatMap { columns[$0].value(at: row) }
+    }
 
-    var fieldNames: [String] { columns.keys.sorted() }
+    var fieldNames: [String] { names }
 
-    func fieldType(_ field: String) -> String? { columns[field]?.typeName }
+    func fieldType(_ field: String) -> String? { column(named: field).map { columns[$0].typeName } }
 
     /// The rows as they are now, as values that later upserts do not change (copy-on-write: nothing is copied
     /// until then).
     func frozen() -> SeriesColumns {
         SeriesColumns(
             measurement: measurement, tags: tags, timestamps: timestamps,
-            columns: columns.keys.sorted().map { ($0, columns[$0]!) })
+            columns: names.indices.map { (names[$0], columns[$0]) })
     }
 
     /// The row as a point (fields in name order): snapshots and checksums.
     func point(at row: Int) -> Point {
         var fields: [Field] = []
-        for name in fieldNames { if let value = columns[name]!.value(at: row) { fields.append(Field(name, value)) } }
+        for (k, name) in names.enumerated() {
+            if let value = columns[k].value(at: row) { fields.append(Field(name, value)) }
+        }
         var point = Point(measurement: measurement, tags: [], fields: fields, timestamp: timestamps[row])
         point.tags = tags
         return point

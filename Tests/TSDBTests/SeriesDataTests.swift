@@ -5,7 +5,7 @@ import Testing
 
 /// A series' columns against a plain model: rows by time, fields merged last-write-wins, a value of another type
 /// than its column's skipped. Most points append a row with every column (the fast path); the others insert,
-/// merge, leave fields out, add fields, repeat a field or change its type.
+/// merge, leave fields out, add fields, repeat a field, change its type or send the fields in another order.
 @Suite("Series data")
 struct SeriesDataTests {
     @Test("upserts in and out of order keep every column one value per row, as the model says", arguments: 0..<20)
@@ -29,6 +29,7 @@ struct SeriesDataTests {
             case 1: fields.append(Field("c\(random.next() % 3)", .boolean(random.next() % 2 == 0)))  // a new field
             case 2: fields.append(Field("a", .float(-1)))  // a field named twice
             case 3: fields[1] = Field("b", .string("x"))  // another type: skipped
+            case 4: fields.reverse()  // the same fields in another order
             default: break
             }
             let (_, conflicts, _) = series.upsert(Point(measurement: "m", tags: [], fields: fields, timestamp: at))
@@ -46,7 +47,8 @@ struct SeriesDataTests {
             #expect(conflicts == expectedConflicts)
         }
         #expect(series.timestamps == model.keys.sorted())
-        for (name, column) in series.columns {
+        #expect(series.fieldNames == series.fieldNames.sorted(), "columns stay in name order")
+        for (name, column) in zip(series.fieldNames, series.columns) {
             #expect(column.present.count == series.rowCount, "column \(name) has a row per timestamp")
             for (row, timestamp) in series.timestamps.enumerated() {
                 #expect(column.value(at: row) == model[timestamp]?[name], "\(name) at \(timestamp)")
