@@ -16,20 +16,17 @@ extension VnodeEngine {
     /// `tags` when a measurement is given (found through the memtable's indexes; the files are always whole:
     /// their indexes are in memory already, and `tags` select from them through theirs).
     public func view(of measurement: String? = nil, tags: [Tag] = []) -> EngineView {
-        var flushingLayer: [SeriesKey: SeriesColumns] = [:]
-        for (key, data) in flushing ?? []
-        where measurement == nil || (data.measurement == measurement && VnodeQuery.has(tags, data.tags)) {
-            flushingLayer[key] = data
-        }
-        var memtableLayer: [SeriesKey: SeriesColumns] = [:]
-        if let measurement {
-            for key in memtable.keys(of: measurement, with: tags) {
-                memtableLayer[key] = memtable.series[key]!.frozen()
+        func layer(_ table: Memtable?) -> [SeriesKey: SeriesColumns] {
+            guard let table else { return [:] }
+            var layer: [SeriesKey: SeriesColumns] = [:]
+            if let measurement {
+                for key in table.keys(of: measurement, with: tags) { layer[key] = table.series[key]!.frozen() }
+            } else {
+                for (key, data) in table.series { layer[key] = data.frozen() }
             }
-        } else {
-            for (key, data) in memtable.series { memtableLayer[key] = data.frozen() }
+            return layer
         }
-        return EngineView(files: files, memory: [flushingLayer, memtableLayer])
+        return EngineView(files: files, memory: [layer(flushing?.table), layer(memtable)])
     }
 
     /// Each measurement's columns over every layer (a field's kind is the one its oldest layer gives it), from

@@ -1,12 +1,13 @@
 import RaftStorage
 
 /// A frozen memtable and where its file goes: runs on any thread, touching nothing but its own values and the
-/// file it writes.
+/// file it writes. Its series are put in key order here, off the engine owner's thread (sorting a memtable of
+/// 100 k series there held up every group of the node).
 public struct FlushTask: Sendable {
     let number: UInt64
     let coveredIndex: UInt64
     let state: [UInt8]
-    let series: [(key: SeriesKey, columns: SeriesColumns)]
+    let memtable: FrozenMemtable
     let directory: String
     let fileSystem: any FileSystem
     let blockRows: Int
@@ -16,7 +17,7 @@ public struct FlushTask: Sendable {
         let path = directory + "/" + EngineManifest.fileName(of: number)
         var writer = try ColumnFileWriter(
             path: path, directory: directory, fileSystem: fileSystem, blockRows: blockRows)
-        for (_, data) in series {
+        for (_, data) in memtable.table.frozen() {
             try writer.append(
                 measurement: data.measurement, tags: data.tags, timestamps: data.timestamps, columns: data.columns)
         }
@@ -25,6 +26,14 @@ public struct FlushTask: Sendable {
             number: number, coveredIndex: coveredIndex, state: state,
             file: try ColumnFile.open(path, fileSystem: fileSystem))
     }
+}
+
+/// A memtable that nothing writes to any more (it is being flushed): its series may be read on any thread at
+/// once. Only `VnodeEngine.beginFlush` and the import make one, from a memtable they stop writing to.
+struct FrozenMemtable: @unchecked Sendable {
+    let table: Memtable
+
+    init(_ table: Memtable) { self.table = table }
 }
 
 /// A flush's result, to be installed by the engine's owner (`VnodeEngine.finishFlush`).
@@ -45,13 +54,12 @@ extension VnodeEngine {
     /// the manifest records it with the covered index.
     public func beginFlush(state: [UInt8] = []) -> FlushTask? {
         guard flushing == nil, !memtable.isEmpty else { return nil }
-        let frozen = memtable.frozen()
+        let frozen = FrozenMemtable(memtable)
         flushing = frozen
-        flushingSchemas = memtable.schemas
         memtable = Memtable()
         return FlushTask(
-            number: takeFileNumber(), coveredIndex: appliedIndex, state: state, series: frozen, directory: directory,
-            fileSystem: fileSystem, blockRows: options.blockRows)
+            number: takeFileNumber(), coveredIndex: appliedIndex, state: state, memtable: frozen,
+            directory: directory, fileSystem: fileSystem, blockRows: options.blockRows)
     }
 
     /// Installs a flushed file: the manifest lists it and covers its index from now on.
@@ -65,7 +73,6 @@ extension VnodeEngine {
         try install(next, files: files + [flushed.file])
         bytesFlushed += flushed.file.size
         flushing = nil
-        flushingSchemas = [:]
     }
 
     /// A flush that failed: its rows go back under the memtable's (which are newer), to be flushed again.
@@ -73,14 +80,13 @@ extension VnodeEngine {
         guard let frozen = flushing else { return }
         let newer = memtable
         memtable = Memtable()
-        for (_, data) in frozen {
-            for row in data.timestamps.indices { memtable.upsert(data.point(at: row)) }
+        for data in frozen.table.series.values {
+            for row in 0..<data.rowCount { memtable.upsert(data.point(at: row)) }
         }
         for data in newer.series.values {
             for row in 0..<data.rowCount { memtable.upsert(data.point(at: row)) }
         }
         flushing = nil
-        flushingSchemas = [:]
     }
 
     /// Flushes on the caller's thread (shutdown, tests, a snapshot that needs everything in files).

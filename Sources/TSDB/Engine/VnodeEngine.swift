@@ -34,10 +34,11 @@ public final class VnodeEngine {
     /// The files, in the manifest's order (oldest data first).
     private(set) var files: [ColumnFile]
     var memtable = Memtable()
-    /// The memtable being flushed, if a flush is running: still read until its file is installed.
-    var flushing: [(key: SeriesKey, columns: SeriesColumns)]?
+    /// The memtable being flushed, if a flush is running: nothing writes to it any more, and reads still use
+    /// it (rows and indexes) until its file is installed.
+    var flushing: FrozenMemtable?
     /// The columns of the memtable being flushed, by measurement (its schema, kept for reads until it is a file).
-    var flushingSchemas: [String: MeasurementColumns] = [:]
+    var flushingSchemas: [String: MeasurementColumns] { flushing?.table.schemas ?? [:] }
     /// The next file number handed to a task (the manifest persists it with the next change).
     private var nextFileNumber: UInt64
     /// The inputs of the compaction running, if one is.
