@@ -34,12 +34,19 @@ extension MultiRaftHost {
     }
 
     /// A job is done (or failed), on the loop thread: its output becomes the machine's, unless the machine is no
-    /// longer the group's (destroyed, or replaced by a snapshot), whose jobs are given up.
+    /// longer the group's (destroyed, or replaced by a snapshot), whose jobs are given up. So is a job that
+    /// failed while a snapshot is being restored into a fresh machine: the restore replaces this machine's files
+    /// (a vnode deletes its older generations as it completes, maybe under the job's feet), and if the restore
+    /// fails, that is a storage failure of its own.
     private func persisted(
         _ job: PersistenceJob, _ outcome: Result<any Sendable, any Error>, by machine: any PersistentStateMachine,
         of slot: GroupSlot
     ) {
         guard slots[slot.id] === slot, slot.machine.persistent === machine, storageError == nil else {
+            return machine.abandonJob(job, error: nil)
+        }
+        if case .failure(let error) = outcome, slot.restoring != nil {
+            logger.debug("\(job.kind) of group \(slot.id) given up while a snapshot is restored: \(error)")
             return machine.abandonJob(job, error: nil)
         }
         do {

@@ -320,7 +320,7 @@ final class NodeScenario: @unchecked Sendable {
             let node = ids[random(ids.count)]
             let disk = world.nodes[node]!.disk
             guard disk.fault == .none else { break }
-            disk.fault = [.full, .failing, .failingSyncs, .stalling(milliseconds: 50 + random(450))][random(4)]
+            disk.fault = [.full, .failing, .failingSyncs, .stalling(milliseconds: 50 + random(1450))][random(4)]
             world.logger.info("node \(node)'s disk is \(disk.fault) from \(world.now / 1_000_000) ms")
             result.diskFaults += 1
             world.at(heal) { disk.fault = .none }

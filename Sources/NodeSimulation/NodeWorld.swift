@@ -90,8 +90,13 @@ final class NodeWorld: @unchecked Sendable {
 
     func schedule(_ event: WorldEvent, at time: UInt64) { queue.push(event, at: max(time, now)) }
 
-    /// Schedules `event` a short, seeded while from now (background work).
-    func schedule(_ event: WorldEvent) { schedule(event, at: now + 100_000 + generator.next() % 20_000_000) }
+    /// Schedules `event` (background work) a short, seeded while from now, but not before `notBefore`; returns
+    /// the time chosen.
+    func scheduleBackground(_ event: WorldEvent, notBefore: UInt64) -> UInt64 {
+        let time = max(now + 100_000 + generator.next() % 20_000_000, notBefore)
+        schedule(event, at: time)
+        return time
+    }
 
     func schedule(_ event: WorldEvent, afterMilliseconds milliseconds: Int) {
         schedule(event, at: now + UInt64(max(0, milliseconds)) * 1_000_000)
