@@ -111,7 +111,6 @@ extension MultiRaftHost {
         proposals[id] = waiter
     }
 
-    /// Starts the ReadIndex round of a waiting read; parks it while no leader is known.
     /// Reads the core released at once (a leader within its lease, or a lone voter) are served now if the machine
     /// has applied their index, instead of after the next round's fsync and apply of every group. The clock's
     /// missed ticks were counted at the start of the round, before any event, so the lease is current.
@@ -131,6 +130,7 @@ extension MultiRaftHost {
         }
     }
 
+    /// Starts the ReadIndex round of a waiting read; parks it while no leader is known.
     func submitRead(_ context: UInt64) {
         guard var waiter = reads[context], let slot = slots[waiter.group] else { return }
         wake(slot, work: true)
