@@ -25,14 +25,23 @@ final class InstrumentedEnvironment: HostEnvironment {
         withoutActuallyEscaping(body) { body in
             let group = DispatchGroup()
             for index in 0..<count {
+                let work = Work(body)
                 group.enter()
                 Thread {
-                    body(index)
+                    work.body?(index)
+                    // The thread object outlives `leave()`: it must not hold `body` by then, which may not escape.
+                    work.body = nil
                     group.leave()
                 }.start()
             }
             group.wait()
         }
+    }
+
+    /// Hands `body` to a thread, which lets go of it before it says it is done.
+    private final class Work: @unchecked Sendable {  // `body` is set here and cleared by the one thread it goes to
+        var body: (@Sendable (Int) -> Void)?
+        init(_ body: @escaping @Sendable (Int) -> Void) { self.body = body }
     }
 }
 
