@@ -19,14 +19,15 @@ extension HTTPRoutes {
         router.post("/write") { request, _ in
             let q = request.uri.queryParameters
             return await write(
-                request, tenant: "cnosdb", database: q.get("db") ?? "public", precision: q.get("precision"),
-                style: .influxV1)
+                request, tenant: "cnosdb", database: Self.databaseName(bucket: q.get("db") ?? "public"),
+                precision: q.get("precision"), style: .influxV1)
         }
         router.post("/api/v2/write") { request, _ in
             let q = request.uri.queryParameters
             return await write(
-                request, tenant: q.get("org").flatMap { $0.isEmpty ? nil : $0 } ?? "cnosdb",
-                database: q.get("bucket") ?? "public", precision: q.get("precision"), style: .influxV2)
+                request, tenant: tenant(org: q.get("org") ?? q.get("orgID")),
+                database: Self.databaseName(bucket: q.get("bucket") ?? "public"), precision: q.get("precision"),
+                style: .influxV2)
         }
         router.post("/api/v1/sql") { request, _ in await sql(request) }
     }

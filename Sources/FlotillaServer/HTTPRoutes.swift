@@ -67,6 +67,7 @@ struct HTTPRoutes: Sendable {
         router.post("/api/v1/kv/:key") { request, context in try await put(request, context) }
         router.get("/api/v1/kv/:key") { request, context in try await get(request, context) }
         addStoreRoutes(to: router)
+        addInfluxRoutes(to: router)
         // MARK: fault injection
         router.post("/api/v1/debug/isolate") { request, _ in try await isolate(request) }
         return router

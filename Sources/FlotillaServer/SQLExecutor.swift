@@ -281,7 +281,7 @@ struct SQLExecutor: Sendable {
         var names: [String] = []
         for item in select.items {
             switch item {
-            case .aggregate(let fn, let column, let alias): names.append(alias ?? "\(fn.rawValue)(\(column ?? "*"))")
+            case .aggregate(let fn, let column, let alias): names.append(alias ?? "\(fn.name)(\(column ?? "*"))")
             case .column(let name, let alias):
                 guard name.lowercased() == "time" || select.groupTags.contains(name) else {
                     throw CoordinatorError(
@@ -332,6 +332,30 @@ struct SQLExecutor: Sendable {
                     values.reduce(Int64(0)) { if case .integer(let v) = $1.1 { return $0 &+ v } else { return $0 } })
             }
             return .double(total)
+        case .median, .percentile:
+            let numbers = values.compactMap { numeric($0.1) }.sorted()
+            guard !numbers.isEmpty else { return .null }
+            if case .percentile(let p) = fn {
+                // Nearest rank, as InfluxDB: the value at ceil(p% of n), 1-based; none below the first.
+                let rank = Int((Double(numbers.count) * p / 100).rounded(.up))
+                guard p >= 0, p <= 100, rank >= 1 else { return .null }
+                return .double(numbers[min(rank, numbers.count) - 1])
+            }
+            let middle = numbers.count / 2
+            return .double(numbers.count % 2 == 1 ? numbers[middle] : (numbers[middle - 1] + numbers[middle]) / 2)
+        case .spread:
+            let numbers = values.compactMap { numeric($0.1) }
+            guard let low = numbers.min(), let high = numbers.max() else { return .null }
+            if values.allSatisfy({ if case .integer = $0.1 { true } else { false } }) {
+                return .integer(Int64(high - low))
+            }
+            return .double(high - low)
+        case .stddev:
+            let numbers = values.compactMap { numeric($0.1) }
+            guard numbers.count > 1 else { return .null }
+            let mean = numbers.reduce(0, +) / Double(numbers.count)
+            let squares = numbers.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
+            return .double((squares / Double(numbers.count - 1)).squareRoot())
         case .min, .max:
             var best: FieldValue?
             for (_, v) in values {
@@ -393,6 +417,8 @@ struct Compiled: Sendable {
         case not(Check)
         case time(Comparison, Int64?)
         case column(String, Comparison, Literal)
+        /// A tag's value against a regular expression (nil: it did not compile, and matches nothing).
+        case regex(String, TagPattern?, matches: Bool)
 
         init(_ e: SQLExpression) {
             switch e {
@@ -403,15 +429,33 @@ struct Compiled: Sendable {
                 self =
                     column.lowercased() == "time"
                     ? .time(op, try? Compiled.timeValue(literal)) : .column(column, op, literal)
+            case .regex(let column, let pattern, let matches):
+                self = .regex(column, TagPattern(pattern), matches: matches)
             }
         }
     }
 
     init(_ expression: SQLExpression) throws(CoordinatorError) {
+        try Self.checkPatterns(expression)
         var range: (Int64, Int64) = (.min, .max)
         try Self.narrow(expression, &range)
         timeRange = range
         check = Check(expression)
+    }
+
+    /// Every regular expression in `e` compiles, or a 400 names the one that does not.
+    private static func checkPatterns(_ e: SQLExpression) throws(CoordinatorError) {
+        switch e {
+        case .and(let a, let b), .or(let a, let b):
+            try checkPatterns(a)
+            try checkPatterns(b)
+        case .not(let a): try checkPatterns(a)
+        case .regex(_, let pattern, _):
+            guard TagPattern(pattern) != nil else {
+                throw CoordinatorError(.badRequest, "query.bad_regex", "/\(pattern)/ is not a regular expression")
+            }
+        case .comparison: break
+        }
     }
 
     /// Intersects `range` with the time bounds of the top-level conjunction.
@@ -458,6 +502,10 @@ struct Compiled: Sendable {
         case .and(let a, let b): return evaluate(a, row) && evaluate(b, row)
         case .or(let a, let b): return evaluate(a, row) || evaluate(b, row)
         case .not(let a): return !evaluate(a, row)
+        case .regex(let column, let regex, let matches):
+            guard let regex else { return false }
+            let found = regex.matches(row.tag(column) ?? "")
+            return found == matches
         case .time(let comparison, let t):
             guard let t else { return false }
             op = comparison
@@ -504,4 +552,19 @@ struct Compiled: Sendable {
 /// How a user's password is kept in the meta store: hex SHA-256 of `user:password` (the user name salts it).
 func passwordHash(user: String, password: String) -> String {
     SHA256.hash(data: Array((user + ":" + password).utf8)).map { String(format: "%02x", $0) }.joined()
+}
+
+/// A compiled regular expression on tag values (InfluxQL's `=~ /…/`): unanchored, as Go's `MatchString`.
+/// `NSRegularExpression` is immutable and documented safe to use from several threads at once.
+struct TagPattern: @unchecked Sendable {
+    private let expression: NSRegularExpression
+
+    init?(_ pattern: String) {
+        guard let expression = try? NSRegularExpression(pattern: pattern) else { return nil }
+        self.expression = expression
+    }
+
+    func matches(_ text: String) -> Bool {
+        expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+    }
 }

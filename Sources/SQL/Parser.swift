@@ -243,7 +243,7 @@ public struct SQLParser {
             return .timeBin(alias: try alias())
         }
         let name = try identifier("a column, * or an aggregate")
-        if let aggregate = Aggregate(rawValue: name.lowercased()), symbol("(") {
+        if let aggregate = Aggregate(name: name), symbol("(") {
             var column: String?
             if !symbol("*") { column = try identifier("a column") }
             try expectSymbol(")")

@@ -65,6 +65,11 @@ public struct Select: Sendable, Equatable {
     public var orderedByTime = false
     public var limit: Int?
     public var offset: Int = 0
+
+    public init(items: [SelectItem], table: String) {
+        self.items = items
+        self.table = table
+    }
 }
 
 /// A projected column.
@@ -76,8 +81,48 @@ public enum SelectItem: Sendable, Equatable {
     case timeBin(alias: String?)
 }
 
-public enum Aggregate: String, Sendable, Equatable, CaseIterable {
+/// An aggregate function. The first seven are SQL's; `median`, `spread`, `stddev` (sample standard deviation) and
+/// `percentile(p)` (the nearest-rank value at `p` percent, as InfluxDB computes it) are computed over rows, never
+/// pushed down to the vnodes.
+public enum Aggregate: Sendable, Equatable, Hashable {
     case count, sum, min, max, avg, first, last
+    case median, spread, stddev
+    case percentile(Double)
+
+    /// The function's name, lower case (`avg`, `percentile`).
+    public var name: String {
+        switch self {
+        case .count: "count"
+        case .sum: "sum"
+        case .min: "min"
+        case .max: "max"
+        case .avg: "avg"
+        case .first: "first"
+        case .last: "last"
+        case .median: "median"
+        case .spread: "spread"
+        case .stddev: "stddev"
+        case .percentile: "percentile"
+        }
+    }
+
+    /// The function of one column that `name` (any case) stands for; `percentile` needs its argument and is not
+    /// found here.
+    public init?(name: String) {
+        switch name.lowercased() {
+        case "count": self = .count
+        case "sum": self = .sum
+        case "min": self = .min
+        case "max": self = .max
+        case "avg", "mean": self = .avg
+        case "first": self = .first
+        case "last": self = .last
+        case "median": self = .median
+        case "spread": self = .spread
+        case "stddev": self = .stddev
+        default: return nil
+        }
+    }
 }
 
 /// A literal value.
@@ -95,6 +140,9 @@ public indirect enum SQLExpression: Sendable, Equatable {
     case and(SQLExpression, SQLExpression)
     case or(SQLExpression, SQLExpression)
     case not(SQLExpression)
+    /// `column =~ /pattern/` (or `!~` when `matches` is false): an unanchored regular expression on a tag's value
+    /// (InfluxQL). A row without the tag has the empty string there.
+    case regex(column: String, pattern: String, matches: Bool)
 }
 
 public enum Comparison: String, Sendable, Equatable {

@@ -1,0 +1,284 @@
+import Coordinator
+import Foundation
+import Hummingbird
+import LineProtocol
+import Meta
+import NIOCore
+import SQL
+
+/// InfluxDB's own endpoints (docs/influxql.md): 1.x `/ping`, `/health` and `/query` (InfluxQL), 2.x
+/// `/api/v2/health`, `/api/v2/buckets` and `/api/v2/orgs` (a bucket is a database, an org a tenant), and a 501 for
+/// Flux. Writes (`/write`, `/api/v2/write`) are in `HTTPRoutes+Store`.
+extension HTTPRoutes {
+    /// The InfluxDB version clients are told they speak to: the 1.x API this node answers.
+    static let influxCompatibleVersion = "1.8.10"
+
+    func addInfluxRoutes(to router: Router<BasicRequestContext>) {
+        router.get("/ping") { request, _ in ping(request) }
+        router.head("/ping") { request, _ in ping(request) }
+        router.get("/health") { _, _ in await influxHealth() }
+        router.get("/api/v2/health") { _, _ in await influxHealth() }
+        router.get("/query") { request, _ in await influxQuery(request) }
+        router.post("/query") { request, _ in await influxQuery(request) }
+        router.get("/api/v2/buckets") { request, _ in
+            if let denied = authenticator.check(request, .any) { return denied }
+            return await buckets(request)
+        }
+        router.post("/api/v2/buckets") { request, _ in
+            if let denied = authenticator.check(request, .admin) { return denied }
+            return await createBucket(request)
+        }
+        router.delete("/api/v2/buckets/:id") { request, context in
+            if let denied = authenticator.check(request, .admin) { return denied }
+            return await deleteBucket(context.parameters.get("id") ?? "")
+        }
+        router.get("/api/v2/orgs") { request, _ in
+            if let denied = authenticator.check(request, .any) { return denied }
+            return orgs(request)
+        }
+        router.post("/api/v2/query") { _, _ in
+            influxError(
+                .notImplemented, code: "not implemented",
+                message:
+                    "Flux is not supported by Flotilla: query with InfluxQL through /query or with SQL through "
+                    + "/api/v1/sql (docs/influxql.md)")
+        }
+    }
+
+    private func ping(_ request: Request) -> Response {
+        var response: Response
+        if request.uri.queryParameters.get("verbose") == "true" {
+            let body = "{\"version\":\"\(Self.influxCompatibleVersion)\"}"
+            response = Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: body)))
+        } else {
+            response = Response(status: .noContent)
+        }
+        markInflux(&response)
+        return response
+    }
+
+    /// InfluxDB's health object: `pass` when this node is healthy (see `health()`), `fail` with the reason if not.
+    private func influxHealth() async -> Response {
+        let ours = (try? await health()) ?? Response(status: .serviceUnavailable)
+        let passing = ours.status == .ok
+        var object: [String: Any] = [
+            "name": "flotilla", "status": passing ? "pass" : "fail",
+            "message": passing ? "ready for queries and writes" : "not ready: see /api/v1/health",
+            "version": Self.influxCompatibleVersion, "commit": "flotilla-\(flotillaVersion)", "checks": [Any](),
+        ]
+        if !passing { object["status"] = "fail" }
+        return json(object, status: passing ? .ok : .serviceUnavailable)
+    }
+
+    // MARK: - /query
+
+    private func influxQuery(_ request: Request) async -> Response {
+        // Form-encoded, as InfluxDB reads them (`+` is a space): the URL's query, then a form body's fields.
+        var parameters: [String: String] = [:]
+        for (key, value) in formFields(request.uri.query ?? "") where parameters[key] == nil { parameters[key] = value }
+        if request.method == .post,
+            request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") ?? false
+        {
+            switch await readBody(request) {
+            case .success(let bytes):
+                for (key, value) in formFields(String(decoding: bytes, as: UTF8.self)) where parameters[key] == nil {
+                    parameters[key] = value
+                }
+            case .failure(let failure): return failure.response
+            }
+        }
+        guard let text = parameters["q"], !text.isEmpty else {
+            return influxError(.badRequest, code: "invalid", message: "missing required parameter \"q\"")
+        }
+        let now = Int64(Date().timeIntervalSince1970 * 1_000_000_000)
+        let statements: [InfluxStatement]
+        do {
+            statements = try InfluxQLParser.parse(text, now: now)
+        } catch {
+            return influxError(.badRequest, code: "invalid", message: "error parsing query: \(error.message) at character \(error.position + 1)")
+        }
+        let database = parameters["db"].flatMap { $0.isEmpty ? nil : Self.databaseName(bucket: $0) }
+        for statement in statements {
+            if let denied = authenticator.check(request, need(statement, database)) { return denied }
+        }
+        let executor = InfluxQLExecutor(
+            coordinator: node.coordinator, tenant: parameters["tenant"] ?? "cnosdb", database: database,
+            stale: parameters["consistency"] == "stale", now: now)
+        let encoder = InfluxJSON(epoch: parameters["epoch"])
+        let chunked = parameters["chunked"] == "true"
+        var out: [UInt8] = chunked ? [] : Array("{\"results\":[".utf8)
+        for (id, statement) in statements.enumerated() {
+            let outcome: Result<[InfluxSeries], CoordinatorError>
+            do {
+                outcome = .success(try await executor.run(statement))
+            } catch {
+                outcome = .failure(error)
+            }
+            if chunked {
+                out += Array("{\"results\":[".utf8)
+            } else if id > 0 {
+                out.append(UInt8(ascii: ","))
+            }
+            encoder.appendResult(id, outcome, to: &out)
+            if chunked { out += Array("]}\n".utf8) }
+            // As InfluxDB: the statements after a failed one are not run.
+            if case .failure = outcome { break }
+        }
+        if !chunked { out += Array("]}\n".utf8) }
+        var response = Response(
+            status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: out)))
+        markInflux(&response)
+        return response
+    }
+
+    private func need(_ statement: InfluxStatement, _ database: String?) -> Authenticator.Need {
+        switch statement {
+        case .select(let select): return .read(select.database ?? database ?? "")
+        case .showDatabases, .showUsers: return .any
+        case .showMeasurements(let on, _, _, _, _), .showTagKeys(let on, _), .showTagValues(let on, _, _, _),
+            .showFieldKeys(let on, _), .showSeries(let on, _, _), .showRetentionPolicies(let on):
+            return .read(on ?? database ?? "")
+        case .createDatabase, .dropDatabase, .unsupported: return .admin
+        }
+    }
+
+    /// `a=1&b=x%20y` → its fields, `+` a space.
+    private func formFields(_ body: String) -> [(String, String)] {
+        body.split(separator: "&").map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1).map {
+                $0.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
+            }
+            return (parts[0], parts.count > 1 ? parts[1] : "")
+        }
+    }
+
+    /// A bucket named `db/rp` (InfluxDB 2's name for a 1.x database and retention policy) is database `db`.
+    static func databaseName(bucket: String) -> String {
+        guard let slash = bucket.firstIndex(of: "/") else { return bucket }
+        return String(bucket[..<slash])
+    }
+
+    /// The tenant an InfluxDB 2 `org` names: the tenant of that name, or the default tenant `cnosdb` when the org
+    /// names none (stock clients send their own org's name or id).
+    func tenant(org: String?) -> String {
+        guard let org, !org.isEmpty else { return "cnosdb" }
+        let tenants = node.meta.current.tenants
+        if tenants[org] != nil { return org }
+        return tenants.keys.first { Self.influxID($0) == org } ?? "cnosdb"
+    }
+
+    /// A 16-hex-digit id for a name, as InfluxDB 2 gives orgs and buckets ids (stable: FNV-1a of the name).
+    static func influxID(_ name: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in name.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    // MARK: - /api/v2 buckets and orgs
+
+    /// Every tenant as an org; asked for one by name or id, the tenant it stands for (see `tenant(org:)`), so that
+    /// a client looking up its own org's id finds the default tenant's.
+    private func orgs(_ request: Request) -> Response {
+        let q = request.uri.queryParameters
+        if let wanted = q.get("org") ?? q.get("orgID") {
+            return json(["orgs": [orgObject(tenant(org: wanted))]])
+        }
+        return json(["orgs": node.meta.current.tenants.keys.sorted().map { orgObject($0) }])
+    }
+
+    /// `DELETE /api/v2/buckets/{id}`: drops the database whose bucket id that is.
+    private func deleteBucket(_ id: String) async -> Response {
+        for (tenant, info) in node.meta.current.tenants {
+            for name in info.databases.keys where Self.influxID(tenant + "/" + name) == id {
+                let executor = SQLExecutor(coordinator: node.coordinator, tenant: tenant, database: name, stale: false)
+                do {
+                    _ = try await executor.run(.dropDatabase(name: name))
+                    return Response(status: .noContent)
+                } catch {
+                    return influxError(HTTPResponse.Status(code: error.status), code: "invalid", message: error.message)
+                }
+            }
+        }
+        return influxError(.notFound, code: "not found", message: "bucket not found")
+    }
+
+    private func orgObject(_ tenant: String) -> [String: Any] {
+        ["id": Self.influxID(tenant), "name": tenant, "status": "active", "description": "Flotilla tenant"]
+    }
+
+    private func bucketObject(tenant: String, _ database: DatabaseInfo) -> [String: Any] {
+        [
+            "id": Self.influxID(tenant + "/" + database.name), "name": database.name, "orgID": Self.influxID(tenant),
+            "type": "user",
+            "retentionRules": [
+                ["type": "expire", "everySeconds": (database.options.ttl ?? 0) / 1_000_000_000] as [String: Any]
+            ],
+        ]
+    }
+
+    private func buckets(_ request: Request) async -> Response {
+        let q = request.uri.queryParameters
+        let tenant = tenant(org: q.get("orgID") ?? q.get("org"))
+        if q.get("consistency") != "stale" { try? await node.coordinator.awaitCurrentMeta() }
+        let databases = node.meta.current.tenants[tenant]?.databases ?? [:]
+        let name = q.get("name").map(Self.databaseName(bucket:))
+        let list = databases.keys.sorted().filter { name == nil || $0 == name }.map {
+            bucketObject(tenant: tenant, databases[$0]!)
+        }
+        return json(["buckets": list, "links": ["self": "/api/v2/buckets"]])
+    }
+
+    private func createBucket(_ request: Request) async -> Response {
+        let body: [UInt8]
+        switch await readBody(request) {
+        case .success(let bytes): body = bytes
+        case .failure(let failure): return failure.response
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
+            let name = object["name"] as? String, !name.isEmpty
+        else {
+            return influxError(.badRequest, code: "invalid", message: "a bucket needs a JSON body with its \"name\"")
+        }
+        let tenant = tenant(org: (object["orgID"] as? String) ?? (object["org"] as? String))
+        var options: [DatabaseOption] = []
+        if let rules = object["retentionRules"] as? [[String: Any]],
+            let seconds = rules.compactMap({ ($0["everySeconds"] as? NSNumber)?.int64Value }).first, seconds > 0
+        {
+            options.append(DatabaseOption(name: "TTL", value: .string("\(seconds)s")))
+        }
+        let database = Self.databaseName(bucket: name)
+        let executor = SQLExecutor(coordinator: node.coordinator, tenant: tenant, database: database, stale: false)
+        do {
+            _ = try await executor.run(.createDatabase(name: database, ifNotExists: false, options: options))
+        } catch {
+            if error.kind == .conflict {
+                return influxError(.unprocessableContent, code: "conflict", message: "bucket with name \(name) already exists")
+            }
+            return influxError(
+                HTTPResponse.Status(code: error.status), code: "invalid", message: error.message)
+        }
+        guard let info = node.meta.current.database(tenant, database) else {
+            return influxError(.internalServerError, code: "internal error", message: "the bucket was created but is not visible yet")
+        }
+        return json(bucketObject(tenant: tenant, info), status: .created)
+    }
+}
+
+/// InfluxDB's error body: `{"code": …, "message": …}` (2.x) with `error` too (1.x clients read that).
+func influxError(_ status: HTTPResponse.Status, code: String, message: String) -> Response {
+    var response = json(["code": code, "message": message, "error": message], status: status)
+    markInflux(&response)
+    return response
+}
+
+/// The headers InfluxDB puts on every answer: the version clients check (`X-Influxdb-Version`) and the build.
+func markInflux(_ response: inout Response) {
+    response.headers[.init("X-Influxdb-Version")!] = HTTPRoutes.influxCompatibleVersion
+    response.headers[.init("X-Influxdb-Build")!] = "Flotilla \(flotillaVersion)"
+}
