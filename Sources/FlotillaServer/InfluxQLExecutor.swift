@@ -191,7 +191,8 @@ struct InfluxQLExecutor: Sendable {
             for index in series.indices {
                 series[index].columns = ["time"] + names
                 if let width = plan.timeBin {
-                    series[index].values = try fill(series[index].values, width: width, range: range, select.fill)
+                    series[index].values = try IntervalFill(width: width, range: range, now: now, fill: select.fill)
+                        .apply(series[index].values)
                 } else {
                     let start = range.0 == .min ? 0 : range.0
                     for row in series[index].values.indices { series[index].values[row][0] = .time(start) }
@@ -261,7 +262,7 @@ struct InfluxQLExecutor: Sendable {
             for r in series[s].values.indices {
                 for (offset, steps) in columnSteps.enumerated() where !steps.isEmpty {
                     let c = 1 + offset
-                    guard c < series[s].values[r].count, let x = number(series[s].values[r][c]) else { continue }
+                    guard c < series[s].values[r].count, let x = IntervalFill.number(series[s].values[r][c]) else { continue }
                     series[s].values[r][c] = .double(steps.reduce(x) { $1.apply($0) })
                 }
             }
@@ -288,73 +289,6 @@ struct InfluxQLExecutor: Sendable {
             InfluxSeries(
                 name: name, tags: zip(groupTags, key).map { Tag($0, $1) }.sorted { $0.key < $1.key }, columns: [],
                 values: rows[key]!)
-        }
-    }
-
-    /// Every interval of `width` from the query's start to its end (or `now()`), the empty ones filled.
-    private func fill(
-        _ rows: [[SQLValue]], width: Int64, range: (Int64, Int64), _ fill: Fill
-    ) throws(CoordinatorError) -> [[SQLValue]] {
-        if case .none = fill { return rows }
-        func bin(_ t: Int64) -> Int64 {
-            var b = (t / width) * width
-            if t < 0 && t % width != 0 { b -= width }
-            return b
-        }
-        var byBin: [Int64: [SQLValue]] = [:]
-        for row in rows { if case .time(let t) = row[0] { byBin[t] = row } }
-        let known = byBin.keys
-        guard let firstData = known.min(), let lastData = known.max() else { return rows }
-        let first = range.0 == .min ? firstData : bin(range.0)
-        // No upper bound: now() when a lower one is given (as InfluxDB), else the last interval with data.
-        let last = range.1 != .max ? bin(range.1 - 1) : range.0 == .min ? lastData : max(bin(now), lastData)
-        guard last >= first else { return rows }
-        let count = (last - first) / width + 1
-        guard count <= 1_000_000 else {
-            throw CoordinatorError(
-                .badRequest, "influxql.too_many_intervals",
-                "GROUP BY time(…) would make \(count) intervals (at most 1,000,000): narrow the time range")
-        }
-        let columns = rows.first!.count
-        var out: [[SQLValue]] = []
-        out.reserveCapacity(Int(count))
-        var t = first
-        while t <= last {
-            out.append(byBin[t] ?? [.time(t)] + [SQLValue](repeating: .null, count: columns - 1))
-            t += width
-        }
-        for column in 1..<columns {
-            switch fill {
-            case .none, .null: break
-            case .value(let v):
-                let filler: SQLValue = v == v.rounded() && abs(v) < 1e15 ? .integer(Int64(v)) : .double(v)
-                for r in out.indices where out[r][column] == .null { out[r][column] = filler }
-            case .previous:
-                var previous = SQLValue.null
-                for r in out.indices {
-                    if out[r][column] == .null { out[r][column] = previous } else { previous = out[r][column] }
-                }
-            case .linear:
-                var lastKnown: Int?
-                for r in out.indices where number(out[r][column]) != nil {
-                    if let l = lastKnown, r - l > 1, let a = number(out[l][column]), let b = number(out[r][column]) {
-                        for m in (l + 1)..<r {
-                            out[m][column] = .double(a + (b - a) * Double(m - l) / Double(r - l))
-                        }
-                    }
-                    lastKnown = r
-                }
-            }
-        }
-        return out
-    }
-
-    private func number(_ value: SQLValue) -> Double? {
-        switch value {
-        case .double(let v): return v
-        case .integer(let v): return Double(v)
-        case .unsigned(let v): return Double(v)
-        default: return nil
         }
     }
 

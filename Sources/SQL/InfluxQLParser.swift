@@ -270,7 +270,8 @@ public struct InfluxQLParser {
                     }
                     index += 1
                     if symbol(",") {
-                        throw error("an offset in GROUP BY time(…) is not supported")
+                        throw SQLError(
+                            "an offset in GROUP BY time(…) is not supported", at: tokens[index - 1].position)
                     }
                     try expectSymbol(")")
                     select.plan.timeBin = width
@@ -346,6 +347,7 @@ public struct InfluxQLParser {
 
     private mutating func selectItem() throws(SQLError) -> SelectItem {
         if symbol("*") { return .all }
+        let namePosition = current.position
         let name = try identifier("a field, a tag, * or a function")
         if case .symbol("(") = current.kind {
             index += 1
@@ -366,7 +368,7 @@ public struct InfluxQLParser {
             } else {
                 throw SQLError(
                     "unknown function '\(name)' (mean, median, count, sum, min, max, first, last, spread, stddev, "
-                        + "percentile)", at: tokens[index - 2].position)
+                        + "percentile)", at: namePosition)
             }
             try expectSymbol(")")
             return .aggregate(fn, column: column, alias: nil)
