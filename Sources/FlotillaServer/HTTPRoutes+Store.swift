@@ -89,6 +89,7 @@ extension HTTPRoutes {
         let need: Authenticator.Need
         switch statement {
         case .select, .showTables, .describeTable: need = .read(database)
+        case .insert: need = .write(database)
         case .showDatabases, .showTenants, .showDataNodes, .showReplicas, .showVnodes: need = .any
         default: need = .admin
         }
@@ -115,7 +116,12 @@ extension HTTPRoutes {
         }
         if epochs { result.timesAsIntegers() }
         switch format {
-        case .json: return json(result.jsonObjects())
+        case .json:
+            var out: [UInt8] = []
+            result.appendJSONArray(to: &out)
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: out)))
         case .ndjson:
             var out: [UInt8] = []
             result.appendNDJSON(to: &out)
@@ -154,11 +160,8 @@ extension HTTPRoutes {
                         case .csv: page.appendCSVRows(to: &out)
                         case .ndjson, .table: page.appendNDJSON(to: &out)
                         case .json:
-                            for object in page.jsonObjects() {
-                                if !first { out.append(UInt8(ascii: ",")) }
-                                first = false
-                                out += QueryResult.jsonBytes(object)
-                            }
+                            page.appendJSONObjects(first: first, to: &out)
+                            if !page.rows.isEmpty { first = false }
                         }
                         if out.count >= 64 << 10 {
                             try await writer.write(ByteBuffer(bytes: out))

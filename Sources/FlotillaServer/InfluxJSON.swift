@@ -28,7 +28,7 @@ struct InfluxJSON {
         switch outcome {
         case .failure(let failure):
             out += Array(",\"error\":".utf8)
-            Self.appendString(failure.message, to: &out)
+            JSONText.appendString(failure.message, to: &out)
         case .success(let series) where !series.isEmpty:
             out += Array(",\"series\":[".utf8)
             for (index, one) in series.enumerated() {
@@ -46,7 +46,7 @@ struct InfluxJSON {
         var comma = false
         if let name = series.name {
             out += Array("\"name\":".utf8)
-            Self.appendString(name, to: &out)
+            JSONText.appendString(name, to: &out)
             comma = true
         }
         if !series.tags.isEmpty {
@@ -54,9 +54,9 @@ struct InfluxJSON {
             out += Array("\"tags\":{".utf8)
             for (index, tag) in series.tags.enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
-                Self.appendString(tag.key, to: &out)
+                JSONText.appendString(tag.key, to: &out)
                 out.append(UInt8(ascii: ":"))
-                Self.appendString(tag.value, to: &out)
+                JSONText.appendString(tag.value, to: &out)
             }
             out.append(UInt8(ascii: "}"))
             comma = true
@@ -65,7 +65,7 @@ struct InfluxJSON {
         out += Array("\"columns\":[".utf8)
         for (index, column) in series.columns.enumerated() {
             if index > 0 { out.append(UInt8(ascii: ",")) }
-            Self.appendString(column, to: &out)
+            JSONText.appendString(column, to: &out)
         }
         out += Array("],\"values\":[".utf8)
         for (r, row) in series.values.enumerated() {
@@ -82,17 +82,6 @@ struct InfluxJSON {
 
     func appendValue(_ value: SQLValue, to out: inout [UInt8]) {
         switch value {
-        case .null: out += Array("null".utf8)
-        case .integer(let v): out += Array(String(v).utf8)
-        case .unsigned(let v): out += Array(String(v).utf8)
-        case .boolean(let v): out += Array((v ? "true" : "false").utf8)
-        case .string(let v): Self.appendString(v, to: &out)
-        case .double(let v):
-            guard v.isFinite else {
-                out += Array("null".utf8)
-                return
-            }
-            out += Array(SQLValue.double(v).text.utf8)
         case .time(let t):
             if let unit = epochUnit {
                 out += Array(String(t / unit).utf8)
@@ -101,6 +90,7 @@ struct InfluxJSON {
                 out += Self.rfc3339Trimmed(t)
                 out.append(UInt8(ascii: "\""))
             }
+        default: value.appendJSON(to: &out)
         }
     }
 
@@ -108,29 +98,10 @@ struct InfluxJSON {
     static func rfc3339Trimmed(_ t: Int64) -> [UInt8] {
         var bytes: [UInt8] = []
         appendTime(t, to: &bytes)
-        // `appendTime` writes `…:05.123456789Z`: drop zeros before the Z, then the dot if nothing is left.
-        bytes.removeLast()
+        // `appendTime` writes `…:05.123456789`: drop trailing zeros, then the dot if nothing is left.
         while bytes.last == UInt8(ascii: "0") { bytes.removeLast() }
         if bytes.last == UInt8(ascii: ".") { bytes.removeLast() }
         bytes.append(UInt8(ascii: "Z"))
         return bytes
-    }
-
-    static func appendString(_ text: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out += [92, 34]
-            case 92: out += [92, 92]
-            case 10: out += [92, UInt8(ascii: "n")]
-            case 13: out += [92, UInt8(ascii: "r")]
-            case 9: out += [92, UInt8(ascii: "t")]
-            case 0..<32:
-                let hex = Array("0123456789abcdef".utf8)
-                out += [92, UInt8(ascii: "u"), 48, 48, hex[Int(byte >> 4)], hex[Int(byte & 15)]]
-            default: out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
     }
 }

@@ -8,7 +8,8 @@ enum SQLValue: Sendable, Equatable {
     case double(Double)
     case string(String)
     case boolean(Bool)
-    /// Nanoseconds since the epoch, shown as RFC 3339 with nanoseconds.
+    /// Nanoseconds since the epoch, shown as CnosDB shows a `TIMESTAMP(NANOSECOND)`: UTC with nine fraction
+    /// digits and no zone (`2024-01-02T03:04:05.123456789`).
     case time(Int64)
 
     /// `text`'s UTF-8 bytes appended to `bytes`, without making the string where it need not be (times).
@@ -17,6 +18,38 @@ enum SQLValue: Sendable, Equatable {
         case .time(let v): appendTime(v, to: &bytes)
         case .null: return
         default: bytes.append(contentsOf: text.utf8)
+        }
+    }
+
+    /// -1, 0 or 1 as `self` sorts before, with or after `other`: nulls first, numbers by value (of whatever kind),
+    /// then strings, booleans and times each in their own order.
+    func order(_ other: SQLValue) -> Int {
+        func rank(_ v: SQLValue) -> Int {
+            switch v {
+            case .null: return 0
+            case .integer, .unsigned, .double: return 1
+            case .string: return 2
+            case .boolean: return 3
+            case .time: return 4
+            }
+        }
+        func number(_ v: SQLValue) -> Double? {
+            switch v {
+            case .integer(let x): return Double(x)
+            case .unsigned(let x): return Double(x)
+            case .double(let x): return x
+            default: return nil
+            }
+        }
+        func compare<T: Comparable>(_ a: T, _ b: T) -> Int { a < b ? -1 : a > b ? 1 : 0 }
+        switch (self, other) {
+        case (.string(let a), .string(let b)): return compare(a, b)
+        case (.time(let a), .time(let b)): return compare(a, b)
+        case (.boolean(let a), .boolean(let b)): return compare(a ? 1 : 0, b ? 1 : 0)
+        case (.integer(let a), .integer(let b)): return compare(a, b)
+        default:
+            if let a = number(self), let b = number(other) { return compare(a, b) }
+            return compare(rank(self), rank(other))
         }
     }
 
@@ -33,21 +66,10 @@ enum SQLValue: Sendable, Equatable {
         case .time(let v): return formatTime(v)
         }
     }
-
-    var json: Any {
-        switch self {
-        case .null: return NSNull()
-        case .integer(let v): return v
-        case .unsigned(let v): return v
-        case .double(let v): return v
-        case .string(let v): return v
-        case .boolean(let v): return v
-        case .time(let v): return formatTime(v)
-        }
-    }
 }
 
-/// `2024-01-02T03:04:05.123456789Z`.
+/// `2024-01-02T03:04:05.123456789`: UTC, as CnosDB writes a nanosecond timestamp (its Grafana plugin parses this
+/// form and no other with nine digits).
 func formatTime(_ nanoseconds: Int64) -> String {
     var bytes: [UInt8] = []
     bytes.reserveCapacity(30)
@@ -79,7 +101,7 @@ func appendTime(_ nanoseconds: Int64, to bytes: inout [UInt8]) {
     // Nanoseconds in an Int64 span the years 1677 to 2262: always four digits.
     // Written into a fixed buffer by hand: `String(format:)` goes through Foundation and costs microseconds a
     // cell, and appending digit by digit checks the array's capacity each time.
-    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 30) { text in
+    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 29) { text in
         func put(_ value: Int, _ width: Int, at end: Int) {
             var rest = value
             for position in stride(from: end - 1, through: end - width, by: -1) {
@@ -100,7 +122,6 @@ func appendTime(_ nanoseconds: Int64, to bytes: inout [UInt8]) {
         put(secondOfDay % 60, 2, at: 19)
         text[19] = UInt8(ascii: ".")
         put(Int(fraction), 9, at: 29)
-        text[29] = UInt8(ascii: "Z")
         bytes.append(contentsOf: UnsafeBufferPointer(text))
     }
 }
@@ -229,25 +250,40 @@ struct QueryResult: Sendable {
         out.append(UInt8(ascii: "\""))
     }
 
-    /// One JSON object a line, keys sorted.
+    /// One JSON object a line, keys in column order.
     func appendNDJSON(to out: inout [UInt8]) {
-        for object in jsonObjects() {
-            out += Self.jsonBytes(object)
+        for row in rows {
+            appendJSONObject(row, to: &out)
             out.append(10)
         }
     }
 
-    /// A row's object as JSON, keys sorted (as whole answers are).
-    static func jsonBytes(_ object: [String: Any]) -> [UInt8] {
-        [UInt8]((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data())
+    /// The rows as a JSON array of objects.
+    func appendJSONArray(to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "["))
+        appendJSONObjects(first: true, to: &out)
+        out.append(UInt8(ascii: "]"))
     }
 
-    func jsonObjects() -> [[String: Any]] {
-        rows.map { row in
-            var object: [String: Any] = [:]
-            for (i, column) in columns.enumerated() { object[column] = row[i].json }
-            return object
+    /// The rows' objects, comma-separated (a comma first unless `first`): part of an array that pages extend.
+    func appendJSONObjects(first: Bool, to out: inout [UInt8]) {
+        for (index, row) in rows.enumerated() {
+            if index > 0 || !first { out.append(UInt8(ascii: ",")) }
+            appendJSONObject(row, to: &out)
         }
+    }
+
+    /// A row as a JSON object whose keys come in column order (clients that read by position, such as a PEP 249
+    /// cursor's `description`, depend on it); floats keep a fraction (`7.0`), times are strings.
+    func appendJSONObject(_ row: [SQLValue], to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "{"))
+        for (index, column) in columns.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            JSONText.appendString(column, to: &out)
+            out.append(UInt8(ascii: ":"))
+            row[index].appendJSON(to: &out)
+        }
+        out.append(UInt8(ascii: "}"))
     }
 
     func table() -> String {

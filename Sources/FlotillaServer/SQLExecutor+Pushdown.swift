@@ -65,6 +65,12 @@ extension SQLExecutor {
         _ select: Select, start: Int64, end: Int64, tags pushed: (tags: [Tag], whole: Bool)
     ) async throws(CoordinatorError) -> QueryResult? {
         guard pushed.whole else { return nil }
+        // The vnodes' windows start at multiples of the width: another origin is binned here, from rows.
+        if let width = select.timeBin, let origin = select.timeBinOrigin,
+            (try? Compiled.timeValue(origin)).map({ $0 % width != 0 }) ?? true
+        {
+            return nil
+        }
         var columns: [String?] = []
         var hasAggregate = false
         for item in select.items {
@@ -148,11 +154,7 @@ extension SQLExecutor {
             }
             rows.append(row)
         }
-        var result = QueryResult(columns: names, rows: rows)
-        if select.descending { result.rows.reverse() }
-        if select.offset > 0 { result.rows = Array(result.rows.dropFirst(select.offset)) }
-        if let limit = select.limit { result.rows = Array(result.rows.prefix(limit)) }
-        return result
+        return try Self.ordered(QueryResult(columns: names, rows: rows), select)
     }
 
     /// True if some aggregate of `column` other than count needs numbers.

@@ -48,10 +48,12 @@ struct SQLExecutor: Sendable {
                 throw CoordinatorError(
                     .notFound, "sql.table_not_found", "table '\(table)' does not exist in '\(database)'")
             }
+            // CnosDB's four columns; every column is stored with the engine's default codec.
             var rows: [[SQLValue]] = [[.string("time"), .string("TIMESTAMP(NANOSECOND)"), .string("TIME")]]
             rows += columns.tags.sorted().map { [.string($0), .string("STRING"), .string("TAG")] }
             rows += columns.fields.keys.sorted().map { [.string($0), .string(columns.fields[$0]!), .string("FIELD")] }
-            return QueryResult(columns: ["column_name", "data_type", "column_type"], rows: rows)
+            for index in rows.indices { rows[index].append(.string("DEFAULT")) }
+            return QueryResult(columns: ["column_name", "data_type", "column_type", "compression_codec"], rows: rows)
         case .showDataNodes:
             let nodes = coordinator.meta.current.nodes.values.sorted { $0.id < $1.id }
             return QueryResult(
@@ -100,6 +102,8 @@ struct SQLExecutor: Sendable {
             return try await run(command)
         case .checksumGroup(let set):
             return try await checksumGroup(set)
+        case .insert(let insert):
+            return try await self.insert(insert)
         case .drainNode(let node):
             let moves = try await coordinator.drainNode(node)
             return QueryResult(columns: ["move"], rows: moves.map { [.string($0)] })
@@ -202,7 +206,7 @@ struct SQLExecutor: Sendable {
         let aggregated = select.items.contains { if case .aggregate = $0 { return true } else { return false } }
         let raw = !aggregated && select.timeBin == nil && select.groupTags.isEmpty
         var rows: [Row]
-        if raw && !select.orderedByTime && select.limit == nil && select.offset == 0 {
+        if raw && !select.orderedByTime && select.orderBy.isEmpty && select.limit == nil && select.offset == 0 {
             var scan = try await coordinator.scanInPages(
                 tenant: tenant, database: database, measurement: select.table, start: start, end: end,
                 tags: pushed.tags, fields: Self.projection(select), pageRows: pageRows, stale: stale
@@ -219,7 +223,9 @@ struct SQLExecutor: Sendable {
         } else {
             // The first rows in time order are among each series' first: a LIMIT goes down when nothing but the
             // vnodes filters and nothing groups.
-            let seriesLimit = pushed.whole && raw && !select.descending ? select.limit.map { $0 + select.offset } : nil
+            let seriesLimit =
+                pushed.whole && raw && !select.descending && select.orderBy.isEmpty
+                ? select.limit.map { $0 + select.offset } : nil
             rows = try await coordinator.scan(
                 tenant: tenant, database: database, measurement: select.table, start: start, end: end,
                 tags: pushed.tags, fields: Self.projection(select), seriesLimit: seriesLimit, stale: stale
@@ -233,10 +239,37 @@ struct SQLExecutor: Sendable {
         } else {
             result = project(select, matching)
         }
+        return .whole(try Self.ordered(result, select))
+    }
+
+    /// `result` (in time order) ordered as the SELECT says — `ORDER BY time DESC` reversed, other keys sorted
+    /// (stable, nulls first) — then OFFSET and LIMIT applied.
+    static func ordered(_ result: QueryResult, _ select: Select) throws(CoordinatorError) -> QueryResult {
+        var result = result
         if select.descending { result.rows.reverse() }
+        if !select.orderBy.isEmpty {
+            var keys: [(index: Int, descending: Bool)] = []
+            for key in select.orderBy {
+                guard let index = result.columns.firstIndex(where: { $0.lowercased() == key.column.lowercased() })
+                else {
+                    throw CoordinatorError(
+                        .badRequest, "sql.bad_order",
+                        "ORDER BY \(key.column): the SELECT has no column of that name (\(result.columns.joined(separator: ", ")))")
+                }
+                keys.append((index, key.descending))
+            }
+            let indexed = result.rows.enumerated().sorted { a, b in
+                for key in keys {
+                    let order = a.element[key.index].order(b.element[key.index])
+                    if order != 0 { return key.descending ? order > 0 : order < 0 }
+                }
+                return a.offset < b.offset
+            }
+            result.rows = indexed.map(\.element)
+        }
         if select.offset > 0 { result.rows = Array(result.rows.dropFirst(select.offset)) }
         if let limit = select.limit { result.rows = Array(result.rows.prefix(limit)) }
-        return .whole(result)
+        return result
     }
 
     private func project(_ select: Select, _ rows: [Row]) -> QueryResult {
@@ -268,12 +301,15 @@ struct SQLExecutor: Sendable {
                 (a.bin, a.tags.joined(separator: "\u{0}")) < (b.bin, b.tags.joined(separator: "\u{0}"))
             }
         }
+        let origin = try select.timeBinOrigin.map { (o: Literal) throws(CoordinatorError) in try Compiled.timeValue(o) } ?? 0
         var groups: [Key: [Row]] = [:]
         for row in rows {
             var bin: Int64 = 0
             if let width = select.timeBin {
-                bin = (row.timestamp / width) * width
-                if row.timestamp < 0 && row.timestamp % width != 0 { bin -= width }
+                let since = row.timestamp &- origin
+                bin = (since / width) * width
+                if since < 0 && since % width != 0 { bin -= width }
+                bin = bin &+ origin
             }
             groups[Key(bin: bin, tags: select.groupTags.map { row.tag($0) ?? "" }), default: []].append(row)
         }

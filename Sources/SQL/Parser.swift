@@ -107,6 +107,7 @@ public struct SQLParser {
             }
             throw error("expected TENANT, DATABASE or USER after CREATE")
         }
+        if keyword("INSERT") { return .insert(try insert()) }
         if keyword("REPLICA") { return .replica(try replicaCommand()) }
         let copy = current.isKeyword("COPY")
         if keyword("MOVE") || keyword("COPY") {
@@ -202,31 +203,82 @@ public struct SQLParser {
         return options
     }
 
+    /// After `INSERT`: `INTO t(c, …) VALUES (v, …)[, (…)]`, each row as many values as columns.
+    private mutating func insert() throws(SQLError) -> Insert {
+        try expectKeyword("INTO")
+        let table = try identifier("a table name")
+        try expectSymbol("(")
+        var columns: [String] = []
+        repeat { columns.append(try identifier("a column name")) } while symbol(",")
+        try expectSymbol(")")
+        guard keyword("VALUES") else { throw error("expected VALUES (INSERT … SELECT is not supported)") }
+        var rows: [[Literal]] = []
+        repeat {
+            let start = current.position
+            try expectSymbol("(")
+            var row: [Literal] = []
+            repeat { row.append(try literal()) } while symbol(",")
+            try expectSymbol(")")
+            guard row.count == columns.count else {
+                throw SQLError("this row has \(row.count) values for \(columns.count) columns", at: start)
+            }
+            rows.append(row)
+        } while symbol(",")
+        return Insert(table: table, columns: columns, rows: rows)
+    }
+
     // MARK: - SELECT
 
     private mutating func select() throws(SQLError) -> Select {
         var items: [SelectItem] = []
-        repeat { items.append(try selectItem()) } while symbol(",")
+        /// The `date_bin(…)` of the select list, if any, and its alias: GROUP BY may name it by its alias.
+        var selectedBin: (width: Int64, origin: Literal?)?
+        repeat {
+            if current.isKeyword("DATE_BIN") {
+                index += 1
+                selectedBin = try dateBinArguments()
+                items.append(.timeBin(alias: try alias()))
+            } else {
+                items.append(try selectItem())
+            }
+        } while symbol(",")
         try expectKeyword("FROM")
         var select = Select(items: items, table: try identifier("a table name"))
         if keyword("WHERE") { select.filter = try orExpression() }
         if keyword("GROUP") {
             try expectKeyword("BY")
+            let binAlias = items.lazy.compactMap { item -> String? in
+                if case .timeBin(let alias) = item { return alias ?? "time" } else { return nil }
+            }.first
             repeat {
                 if current.isKeyword("DATE_BIN") {
                     index += 1
-                    select.timeBin = try dateBinArguments()
+                    (select.timeBin, select.timeBinOrigin) = try dateBinArguments()
                 } else {
-                    select.groupTags.append(try identifier("a tag or date_bin(...) to group by"))
+                    let name = try identifier("a tag or date_bin(...) to group by")
+                    if let selectedBin, let binAlias, name.lowercased() == binAlias.lowercased() {
+                        (select.timeBin, select.timeBinOrigin) = selectedBin
+                    } else {
+                        select.groupTags.append(name)
+                    }
                 }
             } while symbol(",")
         }
         if keyword("ORDER") {
             try expectKeyword("BY")
-            let column = try identifier("time")
-            guard column.lowercased() == "time" else { throw error("only ORDER BY time is supported") }
-            select.orderedByTime = true
-            if keyword("DESC") { select.descending = true } else { _ = keyword("ASC") }
+            var keys: [OrderKey] = []
+            repeat {
+                let column = try identifier("a column to order by")
+                let descending = keyword("DESC")
+                if !descending { _ = keyword("ASC") }
+                keys.append(OrderKey(column, descending: descending))
+            } while symbol(",")
+            if keys.count == 1, keys[0].column.lowercased() == "time" {
+                select.orderedByTime = true
+                select.descending = keys[0].descending
+            } else {
+                select.orderBy = keys
+            }
         }
         if keyword("LIMIT") {
             select.limit = try integer("the LIMIT")
@@ -237,11 +289,6 @@ public struct SQLParser {
 
     private mutating func selectItem() throws(SQLError) -> SelectItem {
         if symbol("*") { return .all }
-        if current.isKeyword("DATE_BIN") {
-            index += 1
-            _ = try dateBinArguments()
-            return .timeBin(alias: try alias())
-        }
         let name = try identifier("a column, * or an aggregate")
         if let aggregate = Aggregate(name: name), symbol("(") {
             var column: String?
@@ -257,8 +304,9 @@ public struct SQLParser {
         return try identifier("an alias")
     }
 
-    /// `(INTERVAL '1 minute', time)` → the interval in nanoseconds.
-    private mutating func dateBinArguments() throws(SQLError) -> Int64 {
+    /// `(INTERVAL '1 minute', time[, origin])` → the interval in nanoseconds and the origin, if given
+    /// (`TIMESTAMP '…'`, a string or an integer).
+    private mutating func dateBinArguments() throws(SQLError) -> (Int64, Literal?) {
         try expectSymbol("(")
         try expectKeyword("INTERVAL")
         let position = current.position
@@ -269,8 +317,13 @@ public struct SQLParser {
         try expectSymbol(",")
         let column = try identifier("time")
         guard column.lowercased() == "time" else { throw error("date_bin groups by time") }
+        var origin: Literal?
+        if symbol(",") {
+            _ = keyword("TIMESTAMP")
+            origin = try literal()
+        }
         try expectSymbol(")")
-        return width
+        return (width, origin)
     }
 
     // MARK: - WHERE

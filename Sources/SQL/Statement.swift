@@ -24,6 +24,20 @@ public enum Statement: Sendable, Equatable {
     case checksumGroup(replicaSet: UInt64)
     /// `DRAIN NODE n`: move every vnode off node `n` (so that it can leave the cluster).
     case drainNode(UInt64)
+    /// `INSERT INTO t(time, tag, field, …) VALUES (…), (…)`.
+    case insert(Insert)
+}
+
+/// An `INSERT … VALUES`: rows of literals for the named columns (CnosDB's form; a `time` column is optional).
+public struct Insert: Sendable, Equatable {
+    public var table: String
+    public var columns: [String]
+    public var rows: [[Literal]]
+    public init(table: String, columns: [String], rows: [[Literal]]) {
+        self.table = table
+        self.columns = columns
+        self.rows = rows
+    }
 }
 
 /// A replica-group command (docs/replicas.md).
@@ -59,16 +73,31 @@ public struct Select: Sendable, Equatable {
     public var filter: SQLExpression?
     /// `date_bin(INTERVAL '…', time)` width in nanoseconds, if grouped by time.
     public var timeBin: Int64?
+    /// `date_bin`'s third argument: where bins start (`TIMESTAMP '1970-01-01T00:00:00Z'`, a string or an integer
+    /// of nanoseconds); none: the epoch.
+    public var timeBinOrigin: Literal?
     public var groupTags: [String] = []
     public var descending = false
     /// An `ORDER BY time` was given (ascending or not): the rows must come in time order, however many.
     public var orderedByTime = false
+    /// An `ORDER BY` on other columns (of the answer, by name or alias), applied before LIMIT and OFFSET.
+    public var orderBy: [OrderKey] = []
     public var limit: Int?
     public var offset: Int = 0
 
     public init(items: [SelectItem], table: String) {
         self.items = items
         self.table = table
+    }
+}
+
+/// One key of an `ORDER BY`.
+public struct OrderKey: Sendable, Equatable {
+    public var column: String
+    public var descending: Bool
+    public init(_ column: String, descending: Bool) {
+        self.column = column
+        self.descending = descending
     }
 }
 

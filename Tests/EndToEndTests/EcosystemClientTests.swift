@@ -2,8 +2,8 @@ import Foundation
 import Testing
 
 /// Clients nobody here wrote, through their first steps against a real 3-node cluster: InfluxDB's 1.x Python
-/// client (`influxdb`), its 2.x client (`influxdb-client`), Debian's `influx` CLI, and the InfluxQL that Grafana's
-/// data source sends, replayed. Each is a script in `scripts/clients/` that exits non-zero with what differed.
+/// client (`influxdb`), its 2.x client (`influxdb-client`), Debian's `influx` CLI, CnosDB's Python client
+/// (`cnos-connector`), and what Grafana's InfluxQL data source and CnosDB's Grafana plugin send, replayed. Each is a script in `scripts/clients/` that exits non-zero with what differed.
 /// `.ci/run` installs the clients and sets FLOTILLA_REQUIRE_CLIENTS=1, so in CI none can be skipped.
 extension EndToEnd {
     @Suite("Ecosystem clients", .serialized)
@@ -27,6 +27,10 @@ extension EndToEnd {
                 script: "influx-cli-check.py", probe: ["influx", "-version"],
                 install: "apt-get install influxdb-client"),
             Client(script: "grafana-influxql-replay.py", probe: ["python3", "-c", "import json"], install: "python3"),
+            Client(
+                script: "cnos-connector-check.py", probe: ["python3", "-c", "import cnosdb_connector, pandas"],
+                install: "pip install cnos-connector pandas"),
+            Client(script: "cnosdb-grafana-replay.py", probe: ["python3", "-c", "import json"], install: "python3"),
         ]
 
         static func installed(_ client: Client) -> Bool {
@@ -40,7 +44,7 @@ extension EndToEnd {
             return probe.terminationStatus == 0
         }
 
-        @Test("InfluxDB's 1.x and 2.x Python clients, the influx CLI and Grafana's InfluxQL through their first steps")
+        @Test("InfluxDB's and CnosDB's clients, the influx CLI and both Grafana data sources through their first steps")
         func clientsFirstSteps() async throws {
             let required = ProcessInfo.processInfo.environment["FLOTILLA_REQUIRE_CLIENTS"] == "1"
             let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -143,10 +143,10 @@ extension ProcessCluster {
     }
 }
 
-/// `2023-11-14T22:13:20.000000001Z` → nanoseconds.
+/// `2023-11-14T22:13:20.000000001` (UTC, as SQL answers write times; a trailing `Z` is accepted too) → nanoseconds.
 func parseRFC3339Nanos(_ text: String) -> Int64? {
-    let parts = text.dropLast().split(separator: ".")
-    guard text.hasSuffix("Z"), parts.count == 2, let nanos = Int64(parts[1]) else { return nil }
+    let parts = (text.hasSuffix("Z") ? text.dropLast() : text[...]).split(separator: ".")
+    guard parts.count == 2, let nanos = Int64(parts[1]) else { return nil }
     let formatter = ISO8601DateFormatter()
     guard let date = formatter.date(from: String(parts[0]) + "Z") else { return nil }
     return Int64(date.timeIntervalSince1970) * 1_000_000_000 + nanos

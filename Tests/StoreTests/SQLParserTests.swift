@@ -102,6 +102,45 @@ struct SQLParserTests {
         }
     }
 
+    @Test("CnosDB's Grafana plugin: DATE_BIN with an origin aliased as time, GROUP BY that alias or the call, a tag")
+    func dateBinWithOrigin() throws {
+        let bin = "DATE_BIN(INTERVAL '10 minutes', time, TIMESTAMP '1970-01-01T00:00:00Z')"
+        for group in [bin, "time"] {
+            guard case .select(let s) = try SQLParser.parse(
+                "SELECT \(bin) AS time, avg(\"fa\") AS \"value\" FROM ma WHERE time >= 1 AND time <= 2 "
+                    + "GROUP BY \(group), \"ta\" ORDER BY time ASC LIMIT 1000")
+            else {
+                Issue.record("not a SELECT")
+                return
+            }
+            #expect(s.items == [.timeBin(alias: "time"), .aggregate(.avg, column: "fa", alias: "value")])
+            #expect(s.timeBin == 600_000_000_000)
+            #expect(s.timeBinOrigin == .string("1970-01-01T00:00:00Z"))
+            #expect(s.groupTags == ["ta"])
+            #expect(s.orderedByTime && !s.descending && s.limit == 1000)
+        }
+    }
+
+    @Test("ORDER BY other columns keeps every key; ORDER BY time alone stays the time order")
+    func orderBy() throws {
+        guard case .select(let s) = try SQLParser.parse("SELECT station, avg(v) AS a FROM t GROUP BY station ORDER BY a DESC, station")
+        else { return }
+        #expect(s.orderBy == [OrderKey("a", descending: true), OrderKey("station", descending: false)])
+        #expect(!s.orderedByTime)
+    }
+
+    @Test("INSERT INTO … VALUES: several rows, quoted and bare values, a row of the wrong width refused")
+    func insert() throws {
+        #expect(
+            try SQLParser.parse("INSERT INTO air(time, station, visibility) VALUES ('2023-11-14 22:20:00', 'a', '1.5'), (5, 'b', 2)")
+                == .insert(
+                    Insert(
+                        table: "air", columns: ["time", "station", "visibility"],
+                        rows: [[.string("2023-11-14 22:20:00"), .string("a"), .string("1.5")], [.integer(5), .string("b"), .integer(2)]])))
+        #expect(throws: SQLError.self) { try SQLParser.parse("INSERT INTO air(time, v) VALUES (1)") }
+        #expect(throws: SQLError.self) { try SQLParser.parse("INSERT INTO air(time, v) SELECT * FROM x") }
+    }
+
     @Test func durations() {
         #expect(DurationLiteral.parse("1 minute") == 60_000_000_000)
         #expect(DurationLiteral.parse("2 hours") == 7_200_000_000_000)
