@@ -81,19 +81,22 @@ extension HTTPRoutes {
         }
         let statement: Statement
         do {
-            statement = try SQLParser.parse(text)
+            statement = try SQLParser.parse(text, now: Int64(Date().timeIntervalSince1970 * 1_000_000_000))
         } catch {
             return errorResponse(.badRequest, code: "sql.parse", message: "\(error)")
         }
         let database = q.get("db") ?? "public"
-        let need: Authenticator.Need
-        switch statement {
-        case .select, .showTables, .describeTable: need = .read(database)
-        case .insert: need = .write(database)
-        case .showDatabases, .showTenants, .showDataNodes, .showReplicas, .showVnodes: need = .any
-        default: need = .admin
+        func need(_ statement: Statement) -> Authenticator.Need {
+            switch statement {
+            case .select(let select): return .read(select.database ?? database)
+            case .showTables, .describeTable, .showSeries, .showTagValues, .describeDatabase: return .read(database)
+            case .insert: return .write(database)
+            case .showDatabases, .showTenants, .showDataNodes, .showReplicas, .showVnodes, .selectValues: return .any
+            case .explain(let inner): return need(inner)
+            default: return .admin
+            }
         }
-        if let denied = authenticator.check(request, need) { return denied }
+        if let denied = authenticator.check(request, need(statement)) { return denied }
         var executor = SQLExecutor(
             coordinator: node.coordinator, tenant: q.get("tenant") ?? "cnosdb", database: database,
             stale: q.get("consistency") == "stale")

@@ -374,7 +374,7 @@ struct SeriesFilter: Sendable {
     private static func withoutTime(_ e: SQLExpression) -> SQLExpression? {
         switch e {
         case .comparison(let column, _, _) where column.lowercased() == "time": return nil
-        case .comparison, .regex: return e
+        case .comparison, .regex, .isNull, .inList: return e
         case .not(let a): return withoutTime(a).map { .not($0) }
         case .and(let a, let b):
             switch (withoutTime(a), withoutTime(b)) {

@@ -1,4 +1,5 @@
 import Coordinator
+import SQL
 import TSDB
 
 /// What a statement answers: a whole result, or the rows of a raw SELECT as they are read, page by page.
@@ -13,13 +14,16 @@ struct StreamedRows: Sendable {
     var scan: PagedScan
     let filter: Compiled?
     let projection: Projection
+    /// The SELECT's arithmetic per column.
+    var math: [[MathStep]] = []
 
     var columns: [String] { projection.columns }
 
     /// The next rows' cells (possibly none), or nil after the last.
     mutating func next() async throws(CoordinatorError) -> [[SQLValue]]? {
         guard let rows = try await scan.next() else { return nil }
-        guard let filter else { return projection.cells(rows) }
-        return projection.cells(rows.filter { filter.matches($0) })
+        var cells = projection.cells(filter.map { filter in rows.filter { filter.matches($0) } } ?? rows)
+        SQLExecutor.applyMath(math, to: &cells)
+        return cells
     }
 }

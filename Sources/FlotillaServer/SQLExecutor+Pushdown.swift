@@ -46,7 +46,9 @@ extension SQLExecutor {
         }
         func collect(_ e: SQLExpression) {
             switch e {
-            case .comparison(let column, _, _), .regex(let column, _, _): names.insert(column)
+            case .comparison(let column, _, _), .regex(let column, _, _), .isNull(let column, _),
+                .inList(let column, _, _):
+                names.insert(column)
             case .and(let a, let b), .or(let a, let b):
                 collect(a)
                 collect(b)
@@ -130,7 +132,7 @@ extension SQLExecutor {
         var names: [String] = []
         for item in select.items {
             switch item {
-            case .aggregate(let fn, let column, let alias): names.append(alias ?? "\(fn.name)(\(column ?? "*"))")
+            case .aggregate(let fn, let column, let alias): names.append(alias ?? fn.columnName(column))
             case .column(let name, let alias): names.append(alias ?? name)
             case .timeBin(let alias): names.append(alias ?? "time")
             case .all: break
@@ -176,7 +178,7 @@ extension SQLExecutor {
         case .sum: return aggregate.count > 0 ? number(aggregate.sum) : .null
         case .min: return number(aggregate.min)
         case .max: return number(aggregate.max)
-        case .first, .last, .median, .spread, .stddev, .percentile: return .null
+        case .first, .last, .median, .spread, .stddev, .percentile, .countDistinct: return .null
         }
     }
 }

@@ -104,6 +104,28 @@ struct SQLExecutor: Sendable {
             return try await checksumGroup(set)
         case .insert(let insert):
             return try await self.insert(insert)
+        case .selectValues(let columns, let values):
+            return QueryResult(columns: columns, rows: [values.map(Self.constant)])
+        case .showSeries(let table, let filter):
+            return try await influx(.showSeries(on: database, from: table, filter: filter), table: table)
+        case .showTagValues(let table, let key, let filter):
+            return try await influx(.showTagValues(on: database, from: table, keys: .equal(key), filter: filter), table: table)
+        case .describeDatabase(let name):
+            guard let options = coordinator.meta.current.database(tenant, name)?.options else {
+                throw CoordinatorError(
+                    .notFound, "meta.database_not_found", "database '\(name)' does not exist in tenant '\(tenant)'")
+            }
+            return QueryResult(
+                columns: ["ttl", "shard", "vnode_duration", "replica", "precision"],
+                rows: [
+                    [
+                        .string(options.ttl.map(DurationLiteral.format) ?? "INF"), .integer(Int64(options.shard)),
+                        .string(DurationLiteral.format(options.vnodeDuration)), .integer(Int64(options.replica)),
+                        .string(options.precision.uppercased()),
+                    ]
+                ])
+        case .explain(let inner):
+            return try await explain(inner)
         case .drainNode(let node):
             let moves = try await coordinator.drainNode(node)
             return QueryResult(columns: ["move"], rows: moves.map { [.string($0)] })
@@ -115,7 +137,7 @@ struct SQLExecutor: Sendable {
     static func answersFromLocalMeta(_ statement: Statement) -> Bool {
         switch statement {
         case .showTenants, .showDatabases, .showDataNodes, .showReplicas, .showVnodes, .alterDatabase,
-            .createDatabase:
+            .createDatabase, .describeDatabase:
             return true
         default:
             return false
@@ -197,6 +219,11 @@ struct SQLExecutor: Sendable {
     /// A SELECT's answer: whole, or (a raw SELECT without ORDER BY, LIMIT or OFFSET whose rows do not come in one
     /// page of each replica set) streamed page by page, so that no node holds more than a page per set.
     func answer(_ select: Select) async throws(CoordinatorError) -> QueryAnswer {
+        if let other = select.database, other != database {
+            var executor = SQLExecutor(coordinator: coordinator, tenant: tenant, database: other, stale: stale)
+            executor.pageRows = pageRows
+            return try await executor.answer(select)
+        }
         let filter = try select.filter.map { (e: SQLExpression) throws(CoordinatorError) in try Compiled(e) }
         let (start, end) = filter?.timeRange ?? (.min, .max)
         let pushed = Self.tagEqualities(select)
@@ -216,7 +243,7 @@ struct SQLExecutor: Sendable {
                 let projection = Projection(
                     select, tagKeys: (schema?.tags ?? []).sorted(),
                     fieldKeys: (schema?.fields.keys ?? [:].keys).sorted())
-                return .streamed(StreamedRows(scan: scan, filter: filter, projection: projection))
+                return .streamed(StreamedRows(scan: scan, filter: filter, projection: projection, math: select.math))
             }
             rows = []
             while let page = try await scan.next() { rows += page }
@@ -246,6 +273,8 @@ struct SQLExecutor: Sendable {
     /// (stable, nulls first) — then OFFSET and LIMIT applied.
     static func ordered(_ result: QueryResult, _ select: Select) throws(CoordinatorError) -> QueryResult {
         var result = result
+        applyMath(select.math, to: &result.rows)
+        if let condition = select.having { result = try having(condition, result) }
         if select.descending { result.rows.reverse() }
         if !select.orderBy.isEmpty {
             var keys: [(index: Int, descending: Bool)] = []
@@ -317,7 +346,7 @@ struct SQLExecutor: Sendable {
         var names: [String] = []
         for item in select.items {
             switch item {
-            case .aggregate(let fn, let column, let alias): names.append(alias ?? "\(fn.name)(\(column ?? "*"))")
+            case .aggregate(let fn, let column, let alias): names.append(alias ?? fn.columnName(column))
             case .column(let name, let alias):
                 guard name.lowercased() == "time" || select.groupTags.contains(name) else {
                     throw CoordinatorError(
@@ -353,7 +382,10 @@ struct SQLExecutor: Sendable {
 
     private func compute(_ fn: Aggregate, _ column: String?, _ rows: [Row]) -> SQLValue {
         guard let column else { return fn == .count ? .integer(Int64(rows.count)) : .null }
-        let values = rows.compactMap { row -> (Int64, FieldValue)? in row.fields[column].map { (row.timestamp, $0) } }
+        // A tag's values count as strings (`count(DISTINCT host)`).
+        let values = rows.compactMap { row -> (Int64, FieldValue)? in
+            (row.fields[column] ?? row.tag(column).map { FieldValue.string($0) }).map { (row.timestamp, $0) }
+        }
         switch fn {
         case .count: return .integer(Int64(values.count))
         case .first: return values.first.map { value($0.1) } ?? .null
@@ -392,6 +424,10 @@ struct SQLExecutor: Sendable {
             let mean = numbers.reduce(0, +) / Double(numbers.count)
             let squares = numbers.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
             return .double((squares / Double(numbers.count - 1)).squareRoot())
+        case .countDistinct:
+            var seen: Set<String> = []
+            for (_, v) in values { seen.insert("\(v)") }
+            return .integer(Int64(seen.count))
         case .min, .max:
             var best: FieldValue?
             for (_, v) in values {
@@ -455,6 +491,9 @@ struct Compiled: Sendable {
         case column(String, Comparison, Literal)
         /// A tag's value against a regular expression (nil: it did not compile, and matches nothing).
         case regex(String, TagPattern?, matches: Bool)
+        case isNull(String, negated: Bool)
+        /// Each value as an equality check.
+        case inList(String, [Check], negated: Bool)
 
         init(_ e: SQLExpression) {
             switch e {
@@ -467,6 +506,11 @@ struct Compiled: Sendable {
                     ? .time(op, try? Compiled.timeValue(literal)) : .column(column, op, literal)
             case .regex(let column, let pattern, let matches):
                 self = .regex(column, TagPattern(pattern), matches: matches)
+            case .isNull(let column, let negated):
+                self = .isNull(column, negated: negated)
+            case .inList(let column, let values, let negated):
+                self = .inList(
+                    column, values.map { Check(.comparison(column: column, op: .equal, value: $0)) }, negated: negated)
             }
         }
     }
@@ -490,7 +534,7 @@ struct Compiled: Sendable {
             guard TagPattern(pattern) != nil else {
                 throw CoordinatorError(.badRequest, "query.bad_regex", "/\(pattern)/ is not a regular expression")
             }
-        case .comparison: break
+        case .comparison, .isNull, .inList: break
         }
     }
 
@@ -540,8 +584,15 @@ struct Compiled: Sendable {
         case .not(let a): return !evaluate(a, row)
         case .regex(let column, let regex, let matches):
             guard let regex else { return false }
-            let found = regex.matches(row.tag(column) ?? "")
+            var text = row.tag(column) ?? ""
+            if text.isEmpty, case .string(let value)? = row.fields[column] { text = value }
+            let found = regex.matches(text)
             return found == matches
+        case .isNull(let column, let negated):
+            let missing = column.lowercased() != "time" && row.tag(column) == nil && row.fields[column] == nil
+            return missing != negated
+        case .inList(_, let checks, let negated):
+            return checks.contains { evaluate($0, row) } != negated
         case .time(let comparison, let t):
             guard let t else { return false }
             op = comparison

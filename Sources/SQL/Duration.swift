@@ -21,6 +21,19 @@ public enum DurationLiteral {
         let (value, overflow) = amount.multipliedReportingOverflow(by: factor)
         return overflow ? nil : value
     }
+
+    /// The largest whole unit of days, hours, minutes, seconds, milliseconds, microseconds or nanoseconds that
+    /// states `nanoseconds` exactly, as CnosDB prints a duration: `365d`, `90m`, `1500ms`.
+    public static func format(_ nanoseconds: Int64) -> String {
+        let steps: [(String, Int64)] = [
+            ("d", 86_400_000_000_000), ("h", 3_600_000_000_000), ("m", 60_000_000_000), ("s", 1_000_000_000),
+            ("ms", 1_000_000), ("us", 1_000),
+        ]
+        for (unit, size) in steps where nanoseconds != 0 && nanoseconds % size == 0 {
+            return "\(nanoseconds / size)\(unit)"
+        }
+        return "\(nanoseconds)ns"
+    }
 }
 
 extension String {

@@ -3,9 +3,13 @@
 public struct SQLParser {
     private var tokens: [Token]
     private var index = 0
+    /// What `now()` stands for (nanoseconds since the epoch); nil: `now()` is refused.
+    private var now: Int64?
 
-    public static func parse(_ text: String) throws(SQLError) -> Statement {
+    /// `now`: the statement's clock, for `now()`.
+    public static func parse(_ text: String, now: Int64? = nil) throws(SQLError) -> Statement {
         var parser = SQLParser(tokens: try tokenize(text))
+        parser.now = now
         let statement = try parser.statement()
         if case .symbol(";") = parser.current.kind { parser.index += 1 }
         guard case .end = parser.current.kind else { throw parser.error("unexpected text after the statement") }
@@ -71,17 +75,41 @@ public struct SQLParser {
     // MARK: - Statements
 
     private mutating func statement() throws(SQLError) -> Statement {
-        if keyword("SELECT") { return .select(try select()) }
+        if keyword("EXPLAIN") {
+            _ = keyword("ANALYZE")
+            _ = keyword("VERBOSE")
+            return .explain(try statement())
+        }
+        if keyword("SELECT") { return try selectStatement() }
         if keyword("SHOW") {
+            if keyword("SERIES") {
+                var table: String?
+                if keyword("FROM") { table = try tableName().table }
+                let filter = keyword("WHERE") ? try orExpression() : nil
+                return .showSeries(table: table, filter: filter)
+            }
+            if keyword("TAG") {
+                try expectKeyword("VALUES")
+                try expectKeyword("FROM")
+                let table = try tableName().table
+                try expectKeyword("WITH")
+                try expectKeyword("KEY")
+                try expectSymbol("=")
+                let key = try identifier("a tag key")
+                let filter = keyword("WHERE") ? try orExpression() : nil
+                return .showTagValues(table: table, key: key, filter: filter)
+            }
             if keyword("TABLES") { return .showTables }
             if keyword("DATABASES") { return .showDatabases }
             if keyword("TENANTS") { return .showTenants }
             if keyword("REPLICAS") { return .showReplicas }
             if keyword("DATANODES") { return .showDataNodes }
             if keyword("VNODES") { return .showVnodes }
-            throw error("expected TABLES, DATABASES, TENANTS, REPLICAS, DATANODES or VNODES after SHOW")
+            throw error(
+                "expected TABLES, DATABASES, TENANTS, REPLICAS, DATANODES, VNODES, SERIES or TAG VALUES after SHOW")
         }
         if keyword("DESCRIBE") || keyword("DESC") {
+            if keyword("DATABASE") { return .describeDatabase(try identifier("a database name")) }
             _ = keyword("TABLE")
             return .describeTable(try identifier("a table name"))
         }
@@ -229,21 +257,98 @@ public struct SQLParser {
 
     // MARK: - SELECT
 
+    /// `t` or `db.t` (backticks or double quotes around either).
+    private mutating func tableName() throws(SQLError) -> (database: String?, table: String) {
+        let first = try identifier("a table name")
+        guard symbol(".") else { return (nil, first) }
+        return (first, try identifier("a table name after the database"))
+    }
+
+    /// After SELECT: a SELECT from a table, or a row of constants (`SELECT 1`).
+    private mutating func selectStatement() throws(SQLError) -> Statement {
+        switch current.kind {
+        case .number, .string:
+            var columns: [String] = []
+            var values: [Literal] = []
+            repeat {
+                let start = index
+                let value = try literal()
+                let text = tokens[start..<index].map { token -> String in
+                    switch token.kind {
+                    case .number(let n): return n
+                    case .string(let s): return "Utf8(\"\(s)\")"
+                    case .symbol(let s): return s
+                    default: return ""
+                    }
+                }.joined()
+                values.append(value)
+                columns.append(try alias() ?? text)
+            } while symbol(",")
+            return .selectValues(columns: columns, values: values)
+        default:
+            return .select(try select())
+        }
+    }
+
+    /// `date_bin(INTERVAL …, time[, origin])` or `time_window(time, '10m')` at the current token (its name
+    /// already read): the bin width and origin.
+    private mutating func timeBinCall(_ name: String) throws(SQLError) -> (Int64, Literal?) {
+        if name == "DATE_BIN" { return try dateBinArguments() }
+        try expectSymbol("(")
+        let column = try identifier("time")
+        guard column.lowercased() == "time" else { throw error("time_window windows time") }
+        try expectSymbol(",")
+        _ = keyword("INTERVAL")
+        let position = current.position
+        let text = try stringLiteral("the window")
+        guard let width = DurationLiteral.parse(text), width > 0 else {
+            throw SQLError("'\(text)' is not an interval (e.g. '10m', '1 hour')", at: position)
+        }
+        if symbol(",") {
+            throw error("a sliding time_window is not supported: windows are tumbling (docs/store.md)")
+        }
+        try expectSymbol(")")
+        return (width, nil)
+    }
+
+    /// The name of a time-binning function at the current token, if it is one.
+    private var timeBinFunction: String? {
+        for name in ["DATE_BIN", "TIME_WINDOW"] where current.isKeyword(name) { return name }
+        return nil
+    }
+
     private mutating func select() throws(SQLError) -> Select {
         var items: [SelectItem] = []
-        /// The `date_bin(…)` of the select list, if any, and its alias: GROUP BY may name it by its alias.
+        var math: [[MathStep]] = []
+        /// The time bin of the select list, if any, and its alias: GROUP BY may name it by its alias.
         var selectedBin: (width: Int64, origin: Literal?)?
         repeat {
-            if current.isKeyword("DATE_BIN") {
+            if let function = timeBinFunction {
                 index += 1
-                selectedBin = try dateBinArguments()
+                selectedBin = try timeBinCall(function)
                 items.append(.timeBin(alias: try alias()))
+                math.append([])
             } else {
-                items.append(try selectItem())
+                var item = try selectItem()
+                math.append(try mathSteps())
+                if let alias = try alias() {
+                    switch item {
+                    case .column(let name, _): item = .column(name, alias: alias)
+                    case .aggregate(let fn, let column, _): item = .aggregate(fn, column: column, alias: alias)
+                    default: throw error("* takes no alias")
+                    }
+                }
+                items.append(item)
             }
         } while symbol(",")
         try expectKeyword("FROM")
-        var select = Select(items: items, table: try identifier("a table name"))
+        let (database, table) = try tableName()
+        var select = Select(items: items, table: table)
+        select.database = database
+        if math.contains(where: { !$0.isEmpty }) {
+            guard !items.contains(.all) else { throw error("arithmetic cannot be mixed with *") }
+            select.math = math
+        }
         if keyword("WHERE") { select.filter = try orExpression() }
         if keyword("GROUP") {
             try expectKeyword("BY")
@@ -251,9 +356,9 @@ public struct SQLParser {
                 if case .timeBin(let alias) = item { return alias ?? "time" } else { return nil }
             }.first
             repeat {
-                if current.isKeyword("DATE_BIN") {
+                if let function = timeBinFunction {
                     index += 1
-                    (select.timeBin, select.timeBinOrigin) = try dateBinArguments()
+                    (select.timeBin, select.timeBinOrigin) = try timeBinCall(function)
                 } else {
                     let name = try identifier("a tag or date_bin(...) to group by")
                     if let selectedBin, let binAlias, name.lowercased() == binAlias.lowercased() {
@@ -264,6 +369,7 @@ public struct SQLParser {
                 }
             } while symbol(",")
         }
+        if keyword("HAVING") { select.having = try orExpression() }
         if keyword("ORDER") {
             try expectKeyword("BY")
             var keys: [OrderKey] = []
@@ -287,16 +393,59 @@ public struct SQLParser {
         return select
     }
 
+    /// A column or an aggregate (its alias is read by the caller, after any arithmetic).
     private mutating func selectItem() throws(SQLError) -> SelectItem {
         if symbol("*") { return .all }
+        let namePosition = current.position
         let name = try identifier("a column, * or an aggregate")
-        if let aggregate = Aggregate(name: name), symbol("(") {
-            var column: String?
-            if !symbol("*") { column = try identifier("a column") }
+        guard symbol("(") else { return .column(name, alias: nil) }
+        let lower = name.lowercased()
+        var aggregate: Aggregate
+        if lower == "approx_percentile_cont" || lower == "percentile" {
+            let column = try identifier("a column")
+            try expectSymbol(",")
+            guard case .number(let n) = current.kind, let p = Double(n) else {
+                throw error("expected the percentile (a number)")
+            }
+            index += 1
             try expectSymbol(")")
-            return .aggregate(aggregate, column: column, alias: try alias())
+            // approx_percentile_cont takes a fraction (0.95), percentile a percent (95).
+            return .aggregate(.percentile(lower == "percentile" ? p : p * 100), column: column, alias: nil)
         }
-        return .column(name, alias: try alias())
+        guard let known = Aggregate(name: lower) else {
+            throw SQLError(
+                "unknown function '\(name)' (count, sum, min, max, avg, first, last, median, stddev, spread, "
+                    + "approx_percentile_cont, date_bin, time_window)", at: namePosition)
+        }
+        aggregate = known
+        var column: String?
+        if aggregate == .count && keyword("DISTINCT") {
+            aggregate = .countDistinct
+            column = try identifier("a column")
+        } else if !symbol("*") {
+            column = try identifier("a column")
+            // CnosDB's first(time, v) / last(time, v): the value of v at the first (last) time.
+            if (aggregate == .first || aggregate == .last) && column?.lowercased() == "time" && symbol(",") {
+                column = try identifier("a column")
+            }
+        }
+        try expectSymbol(")")
+        return .aggregate(aggregate, column: column, alias: nil)
+    }
+
+    /// `* 100`, `/ 1024 + 1`: arithmetic with numbers after a selected value.
+    private mutating func mathSteps() throws(SQLError) -> [MathStep] {
+        var steps: [MathStep] = []
+        while case .symbol(let s) = current.kind, let operation = MathStep.Operation(rawValue: s) {
+            index += 1
+            let negative = symbol("-")
+            guard case .number(let n) = current.kind, let value = Double(n) else {
+                throw error("expected a number after '\(s)' (arithmetic between columns is not supported)")
+            }
+            index += 1
+            steps.append(MathStep(operation, negative ? -value : value))
+        }
+        return steps
     }
 
     private mutating func alias() throws(SQLError) -> String? {
@@ -347,18 +496,81 @@ public struct SQLParser {
             try expectSymbol(")")
             return inner
         }
-        let column = try identifier("a column")
+        var column = try identifier("a column")
+        if symbol("(") {
+            // HAVING avg(x) > 1: the column of that aggregate.
+            let distinct = keyword("DISTINCT")
+            let inner = symbol("*") ? nil : try identifier("a column")
+            try expectSymbol(")")
+            column = (distinct ? .countDistinct : Aggregate(name: column) ?? .count).columnName(inner)
+        }
+        if keyword("IS") {
+            let negated = keyword("NOT")
+            try expectKeyword("NULL")
+            return .isNull(column: column, negated: negated)
+        }
+        let negated = keyword("NOT")
+        if keyword("IN") {
+            try expectSymbol("(")
+            var values: [Literal] = []
+            repeat { values.append(try literal()) } while symbol(",")
+            try expectSymbol(")")
+            return .inList(column: column, values: values, negated: negated)
+        }
+        if keyword("BETWEEN") {
+            let low = try literal()
+            try expectKeyword("AND")
+            let high = try literal()
+            let range = SQLExpression.and(
+                .comparison(column: column, op: .greaterOrEqual, value: low),
+                .comparison(column: column, op: .lessOrEqual, value: high))
+            return negated ? .not(range) : range
+        }
+        if keyword("LIKE") {
+            let pattern = try stringLiteral("a LIKE pattern")
+            return .regex(column: column, pattern: Self.likePattern(pattern), matches: !negated)
+        }
+        if negated { throw error("expected IN, BETWEEN or LIKE after NOT") }
         let op: Comparison
         switch current.kind {
         case .symbol(let s) where Comparison(rawValue: s) != nil:
             op = Comparison(rawValue: s)!
             index += 1
-        default: throw error("expected a comparison (=, !=, <, <=, >, >=) after '\(column)'")
+        default:
+            throw error(
+                "expected a comparison (=, !=, <, <=, >, >=, IN, BETWEEN, LIKE, IS NULL) after '\(column)'")
         }
         return .comparison(column: column, op: op, value: try literal())
     }
 
+    /// A LIKE pattern as an anchored regular expression: `%` any run, `_` one character, the rest literal.
+    static func likePattern(_ like: String) -> String {
+        var out = "^"
+        for character in like {
+            switch character {
+            case "%": out += ".*"
+            case "_": out += "."
+            default:
+                if "\\^$.|?*+()[]{}".contains(character) { out += "\\" }
+                out.append(character)
+            }
+        }
+        return out + "$"
+    }
+
     private mutating func literal() throws(SQLError) -> Literal {
+        if current.isKeyword("NOW") { return try nowExpression() }
+        if keyword("TIMESTAMP") { return .string(try stringLiteral("a time")) }
+        if current.isKeyword("CAST") {
+            // CAST('…' AS TIMESTAMP): the string.
+            index += 1
+            try expectSymbol("(")
+            let value = try literal()
+            try expectKeyword("AS")
+            _ = try identifier("a type")
+            try expectSymbol(")")
+            return value
+        }
         var negative = false
         if symbol("-") { negative = true }
         switch current.kind {
@@ -378,7 +590,27 @@ public struct SQLParser {
             default: return .null
             }
         default:
-            throw error("expected a value (number, 'string', true, false)")
+            throw error("expected a value (number, 'string', true, false, now(), TIMESTAMP '…')")
         }
+    }
+
+    /// `now()` with intervals added or subtracted (`now() - INTERVAL '1 hour'`), in nanoseconds.
+    private mutating func nowExpression() throws(SQLError) -> Literal {
+        let position = current.position
+        index += 1
+        try expectSymbol("(")
+        try expectSymbol(")")
+        guard var total = now else { throw SQLError("now() is not available in this statement", at: position) }
+        while case .symbol(let s) = current.kind, s == "+" || s == "-" {
+            index += 1
+            _ = keyword("INTERVAL")
+            let at = current.position
+            let text = try stringLiteral("an interval")
+            guard let span = DurationLiteral.parse(text) else {
+                throw SQLError("'\(text)' is not an interval (e.g. '1 hour', '5m')", at: at)
+            }
+            total = s == "+" ? total &+ span : total &- span
+        }
+        return .integer(total)
     }
 }

@@ -1,6 +1,16 @@
 /// The statements of Flotilla's SQL subset (docs/store.md, "Reads and SQL"), as parsed.
-public enum Statement: Sendable, Equatable {
+public indirect enum Statement: Sendable, Equatable {
     case select(Select)
+    /// `SELECT 1`, `SELECT 'a' AS x`: a row of constants, no table.
+    case selectValues(columns: [String], values: [Literal])
+    /// `SHOW SERIES [FROM t] [WHERE …]`: the series keys (`t,tag=v,…`).
+    case showSeries(table: String?, filter: SQLExpression?)
+    /// `SHOW TAG VALUES FROM t WITH KEY = k [WHERE …]`.
+    case showTagValues(table: String, key: String, filter: SQLExpression?)
+    /// `DESCRIBE DATABASE d`: its options.
+    case describeDatabase(String)
+    /// `EXPLAIN <statement>`: how it would run.
+    case explain(Statement)
     case showTables
     case showDatabases
     case showTenants
@@ -82,6 +92,14 @@ public struct Select: Sendable, Equatable {
     public var orderedByTime = false
     /// An `ORDER BY` on other columns (of the answer, by name or alias), applied before LIMIT and OFFSET.
     public var orderBy: [OrderKey] = []
+    /// `FROM db.table`: the database named there, if any (it wins over the request's).
+    public var database: String?
+    /// `HAVING`: a condition on the answer's columns (by name or alias; `avg(x)` names the column of that
+    /// aggregate), applied after grouping.
+    public var having: SQLExpression?
+    /// Per item (same positions as `items`): arithmetic with numbers applied to its values (`usage * 100`,
+    /// `avg(x) / 1024`).
+    public var math: [[MathStep]] = []
     public var limit: Int?
     public var offset: Int = 0
 
@@ -116,6 +134,8 @@ public enum SelectItem: Sendable, Equatable {
 public enum Aggregate: Sendable, Equatable, Hashable {
     case count, sum, min, max, avg, first, last
     case median, spread, stddev
+    /// `count(DISTINCT c)`: distinct values.
+    case countDistinct
     case percentile(Double)
 
     /// The function's name, lower case (`avg`, `percentile`).
@@ -131,8 +151,15 @@ public enum Aggregate: Sendable, Equatable, Hashable {
         case .median: "median"
         case .spread: "spread"
         case .stddev: "stddev"
+        case .countDistinct: "count"
         case .percentile: "percentile"
         }
+    }
+
+    /// The answer's column for this function of `column` when the SELECT gives no alias: `avg(usage)`,
+    /// `count(*)`, `count(DISTINCT host)`.
+    public func columnName(_ column: String?) -> String {
+        self == .countDistinct ? "count(DISTINCT \(column ?? "*"))" : "\(name)(\(column ?? "*"))"
     }
 
     /// The function of one column that `name` (any case) stands for; `percentile` needs its argument and is not
@@ -170,8 +197,13 @@ public indirect enum SQLExpression: Sendable, Equatable {
     case or(SQLExpression, SQLExpression)
     case not(SQLExpression)
     /// `column =~ /pattern/` (or `!~` when `matches` is false): an unanchored regular expression on a tag's value
-    /// (InfluxQL). A row without the tag has the empty string there.
+    /// or a string field's (InfluxQL; SQL's `LIKE` becomes an anchored one). A row without either has the empty
+    /// string there.
     case regex(column: String, pattern: String, matches: Bool)
+    /// `column IS NULL` (`IS NOT NULL` when `negated`).
+    case isNull(column: String, negated: Bool)
+    /// `column IN (…)` (`NOT IN` when `negated`).
+    case inList(column: String, values: [Literal], negated: Bool)
 }
 
 public enum Comparison: String, Sendable, Equatable {

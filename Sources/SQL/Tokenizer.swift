@@ -52,6 +52,16 @@ func tokenize(_ text: String) throws(SQLError) -> [Token] {
                 i += 1
             }
             tokens.append(Token(kind: .number(String(String.UnicodeScalarView(chars[start..<i]))), position: start))
+        } else if c == "`" {
+            var value = String.UnicodeScalarView()
+            i += 1
+            while i < chars.count && chars[i] != "`" {
+                value.append(chars[i])
+                i += 1
+            }
+            guard i < chars.count else { throw SQLError("unterminated `quoted identifier`", at: start) }
+            i += 1
+            tokens.append(Token(kind: .quotedIdentifier(String(value)), position: start))
         } else if c == "'" || c == "\"" {
             var value = String.UnicodeScalarView()
             i += 1
@@ -78,7 +88,7 @@ func tokenize(_ text: String) throws(SQLError) -> [Token] {
             if ["<=", ">=", "!=", "<>"].contains(two) {
                 tokens.append(Token(kind: .symbol(two == "<>" ? "!=" : two), position: start))
                 i += 2
-            } else if "(),*=<>;.-+".unicodeScalars.contains(c) {
+            } else if "(),*=<>;.-+/%".unicodeScalars.contains(c) {
                 tokens.append(Token(kind: .symbol(String(c)), position: start))
                 i += 1
             } else {

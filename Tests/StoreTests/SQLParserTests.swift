@@ -141,6 +141,71 @@ struct SQLParserTests {
         #expect(throws: SQLError.self) { try SQLParser.parse("INSERT INTO air(time, v) SELECT * FROM x") }
     }
 
+    @Test("WHERE: IN, NOT IN, BETWEEN, LIKE (as an anchored regex), IS [NOT] NULL, now() - INTERVAL, TIMESTAMP")
+    func richConditions() throws {
+        let now: Int64 = 1_700_000_000_000_000_000
+        guard case .select(let s) = try SQLParser.parse(
+            "SELECT * FROM `db`.t WHERE host IN ('a', 'b') AND dc NOT IN ('x') AND v BETWEEN 1 AND 2.5 "
+                + "AND name LIKE 'we_b%.1' AND note IS NOT NULL AND time > now() - INTERVAL '1 hour' "
+                + "AND time < TIMESTAMP '2024-01-01T00:00:00Z'", now: now)
+        else { return }
+        #expect(s.database == "db" && s.table == "t")
+        var conjuncts: [SQLExpression] = []
+        func flatten(_ e: SQLExpression) {
+            if case .and(let a, let b) = e {
+                flatten(a)
+                flatten(b)
+            } else {
+                conjuncts.append(e)
+            }
+        }
+        flatten(s.filter!)
+        #expect(
+            conjuncts == [
+                .inList(column: "host", values: [.string("a"), .string("b")], negated: false),
+                .inList(column: "dc", values: [.string("x")], negated: true),
+                .comparison(column: "v", op: .greaterOrEqual, value: .integer(1)),
+                .comparison(column: "v", op: .lessOrEqual, value: .float(2.5)),
+                .regex(column: "name", pattern: "^we.b.*\\.1$", matches: true),
+                .isNull(column: "note", negated: true),
+                .comparison(column: "time", op: .greater, value: .integer(now - 3_600_000_000_000)),
+                .comparison(column: "time", op: .less, value: .string("2024-01-01T00:00:00Z")),
+            ])
+        #expect(throws: SQLError.self) { try SQLParser.parse("SELECT * FROM t WHERE time > now()") }
+    }
+
+    @Test("aggregates CnosDB users type: count(DISTINCT), first(time, v), approx_percentile_cont, arithmetic, HAVING")
+    func richSelect() throws {
+        guard case .select(let s) = try SQLParser.parse(
+            "SELECT count(DISTINCT host), first(time, v), approx_percentile_cont(v, 0.95) AS p95, avg(v) / 1024 AS kb, "
+                + "time_window(time, '10m') AS w FROM t GROUP BY w HAVING count(DISTINCT host) > 1 AND p95 < 3")
+        else { return }
+        #expect(
+            s.items == [
+                .aggregate(.countDistinct, column: "host", alias: nil), .aggregate(.first, column: "v", alias: nil),
+                .aggregate(.percentile(95), column: "v", alias: "p95"), .aggregate(.avg, column: "v", alias: "kb"),
+                .timeBin(alias: "w"),
+            ])
+        #expect(s.math == [[], [], [], [MathStep(.divide, 1024)], []])
+        #expect(s.timeBin == 600_000_000_000)
+        #expect(
+            s.having
+                == .and(
+                    .comparison(column: "count(DISTINCT host)", op: .greater, value: .integer(1)),
+                    .comparison(column: "p95", op: .less, value: .integer(3))))
+    }
+
+    @Test("SELECT 1, SHOW SERIES, SHOW TAG VALUES, DESCRIBE DATABASE, EXPLAIN")
+    func otherStatements() throws {
+        #expect(try SQLParser.parse("SELECT 1") == .selectValues(columns: ["1"], values: [.integer(1)]))
+        #expect(try SQLParser.parse("SHOW SERIES FROM air") == .showSeries(table: "air", filter: nil))
+        #expect(
+            try SQLParser.parse("SHOW TAG VALUES FROM air WITH KEY = station WHERE x = 'y'")
+                == .showTagValues(table: "air", key: "station", filter: .comparison(column: "x", op: .equal, value: .string("y"))))
+        #expect(try SQLParser.parse("DESCRIBE DATABASE public") == .describeDatabase("public"))
+        #expect(try SQLParser.parse("EXPLAIN SELECT 1") == .explain(.selectValues(columns: ["1"], values: [.integer(1)])))
+    }
+
     @Test func durations() {
         #expect(DurationLiteral.parse("1 minute") == 60_000_000_000)
         #expect(DurationLiteral.parse("2 hours") == 7_200_000_000_000)

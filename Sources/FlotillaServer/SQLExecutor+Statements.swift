@@ -1,0 +1,104 @@
+import Coordinator
+import LineProtocol
+import SQL
+import TSDB
+
+/// The SQL statements answered by other parts: SHOW SERIES and SHOW TAG VALUES (the InfluxQL executor's series
+/// lists), EXPLAIN, constants; and what every SELECT's answer goes through last (arithmetic, HAVING).
+extension SQLExecutor {
+    /// An InfluxQL SHOW statement's series as one table: `key` for SHOW SERIES, `key`/`value` for tag values.
+    func influx(_ statement: InfluxStatement, table: String?) async throws(CoordinatorError) -> QueryResult {
+        let executor = InfluxQLExecutor(
+            coordinator: coordinator, tenant: tenant, database: database, stale: stale, now: 0)
+        let series = try await executor.run(statement)
+        let columns = series.first?.columns ?? (table == nil ? ["key"] : ["key", "value"])
+        return QueryResult(columns: columns, rows: series.flatMap(\.values))
+    }
+
+    static func constant(_ literal: Literal) -> SQLValue {
+        switch literal {
+        case .integer(let v): return .integer(v)
+        case .float(let v): return .double(v)
+        case .string(let v): return .string(v)
+        case .boolean(let v): return .boolean(v)
+        case .null: return .null
+        }
+    }
+
+    /// How a statement would run: for a SELECT, the range and series the vnodes are asked for, and whether
+    /// they answer aggregates themselves or rows travel.
+    func explain(_ statement: Statement) async throws(CoordinatorError) -> QueryResult {
+        guard case .select(let select) = statement else {
+            return QueryResult(columns: ["plan_type", "plan"], rows: [[.string("statement"), .string("\(statement)")]])
+        }
+        let filter = try select.filter.map { (e: SQLExpression) throws(CoordinatorError) in try Compiled(e) }
+        let (start, end) = filter?.timeRange ?? (.min, .max)
+        let pushed = Self.tagEqualities(select)
+        let aggregated = select.items.contains { if case .aggregate = $0 { true } else { false } }
+        let pushable =
+            pushed.whole
+            && select.items.allSatisfy { item in
+                if case .aggregate(let fn, _, _) = item { return [.count, .sum, .avg, .min, .max].contains(fn) }
+                return true
+            }
+        let range = "time in [\(start == .min ? "-inf" : formatTime(start)), \(end == .max ? "+inf" : formatTime(end)))"
+        let series = pushed.tags.isEmpty ? "every series" : pushed.tags.map { "\($0.key)='\($0.value)'" }.joined(separator: " AND ")
+        var rows: [[SQLValue]] = [
+            [.string("logical_plan"), .string("\(select.table): \(range); \(series)")]
+        ]
+        let plan: String
+        if aggregated && pushable {
+            plan = "each replica set answers partial aggregates per series\(select.timeBin.map { " and \($0) ns bin" } ?? "") (from block stats where a block lies wholly inside); merged here"
+        } else if aggregated {
+            plan = "rows of the selected series travel; filtered, grouped and aggregated here"
+        } else {
+            plan = "rows of the selected series travel" + (pushed.whole ? "" : "; the WHERE beyond time and tag equalities is applied here")
+        }
+        rows.append([.string("physical_plan"), .string(plan)])
+        return QueryResult(columns: ["plan_type", "plan"], rows: rows)
+    }
+
+    /// Each item's arithmetic applied to its column's numbers (items and columns correspond one to one: a SELECT
+    /// with `*` takes no arithmetic).
+    static func applyMath(_ math: [[MathStep]], to rows: inout [[SQLValue]]) {
+        guard math.contains(where: { !$0.isEmpty }) else { return }
+        for r in rows.indices {
+            for (c, steps) in math.enumerated() where !steps.isEmpty && c < rows[r].count {
+                let value: Double
+                switch rows[r][c] {
+                case .double(let v): value = v
+                case .integer(let v): value = Double(v)
+                case .unsigned(let v): value = Double(v)
+                default: continue
+                }
+                rows[r][c] = .double(steps.reduce(value) { $1.apply($0) })
+            }
+        }
+    }
+
+    /// The rows of `result` whose columns satisfy HAVING (a column is found by its name: alias, or
+    /// `avg(x)`/`count(*)` for an aggregate without one).
+    static func having(_ condition: SQLExpression, _ result: QueryResult) throws(CoordinatorError) -> QueryResult {
+        let compiled = try Compiled(condition)
+        var kept = QueryResult(columns: result.columns, rows: [])
+        for row in result.rows {
+            var fields: [String: FieldValue] = [:]
+            var timestamp: Int64 = 0
+            for (name, cell) in zip(result.columns, row) {
+                switch cell {
+                case .integer(let v): fields[name] = .integer(v)
+                case .unsigned(let v): fields[name] = .unsigned(v)
+                case .double(let v): fields[name] = .float(v)
+                case .string(let v): fields[name] = .string(v)
+                case .boolean(let v): fields[name] = .boolean(v)
+                case .time(let t):
+                    if name.lowercased() == "time" { timestamp = t }
+                    fields[name] = .integer(t)
+                case .null: break
+                }
+            }
+            if compiled.matches(Row(tags: [], timestamp: timestamp, fields: fields)) { kept.rows.append(row) }
+        }
+        return kept
+    }
+}
