@@ -10,6 +10,8 @@ struct Authenticator: Sendable {
     let enabled: Bool
     let rootPassword: String?
     let meta: MetaStore
+    /// The node's cache of checked passwords.
+    let credentials: VerifiedCredentials
 
     enum Need {
         case any
@@ -32,7 +34,7 @@ struct Authenticator: Sendable {
             return nil
         }
         guard let info = meta.current.users[user],
-            constantTimeEqual(passwordHash(user: user, password: password), info.passwordHash)
+            credentials.check(password, user: user, stored: info.passwordHash)
         else {
             return unauthorized("unknown user or wrong password for '\(user)'")
         }

@@ -26,6 +26,8 @@ public struct FlotillaNode: Sendable {
     var coordinator: Coordinator { assembly.coordinator }
     /// Bounds the write requests in flight on this node (503 + Retry-After beyond it).
     let writeAdmission: WriteAdmission
+    /// Passwords already checked against their stored hashes (see `VerifiedCredentials`).
+    let verifiedCredentials = VerifiedCredentials()
 
     /// Resolves the node's identity (from `node.json`, or from the options on first start), locks the data
     /// directory and builds the services. Nothing runs until `run()`.

@@ -127,8 +127,7 @@ extension HTTPRoutes {
             if case .failure = outcome { break }
         }
         if !chunked { out += Array("]}\n".utf8) }
-        var response = Response(
-            status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: out)))
+        var response = answer(out, type: "application/json", for: request)
         markInflux(&response)
         return response
     }

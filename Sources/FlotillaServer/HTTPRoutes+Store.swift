@@ -122,20 +122,13 @@ extension HTTPRoutes {
         case .json:
             var out: [UInt8] = []
             result.appendJSONArray(to: &out)
-            return Response(
-                status: .ok, headers: [.contentType: "application/json"],
-                body: .init(byteBuffer: ByteBuffer(bytes: out)))
+            return answer(out, type: "application/json", for: request)
         case .ndjson:
             var out: [UInt8] = []
             result.appendNDJSON(to: &out)
-            return Response(
-                status: .ok, headers: [.contentType: "application/nd-json"],
-                body: .init(byteBuffer: ByteBuffer(bytes: out)))
-        case .table: return plain(result.table(), type: "text/plain")
-        case .csv:
-            return Response(
-                status: .ok, headers: [.contentType: "text/csv"],
-                body: .init(byteBuffer: ByteBuffer(bytes: result.csvBytes())))
+            return answer(out, type: "application/nd-json", for: request)
+        case .table: return answer(Array(result.table().utf8), type: "text/plain", for: request)
+        case .csv: return answer(result.csvBytes(), type: "text/csv", for: request)
         }
     }
 
@@ -181,8 +174,16 @@ extension HTTPRoutes {
             })
     }
 
-    private func plain(_ body: String, type: String) -> Response {
-        Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(string: body)))
+    /// A whole answer's body, gzipped when the request accepts it (`Accept-Encoding: gzip`) and it is large
+    /// enough to gain from it.
+    func answer(_ bytes: [UInt8], type: String, for request: Request) -> Response {
+        let accepts = request.headers[.acceptEncoding]?.lowercased().contains("gzip") ?? false
+        if accepts, bytes.count >= 256, let compressed = Gzip.compress(bytes) {
+            return Response(
+                status: .ok, headers: [.contentType: type, .contentEncoding: "gzip"],
+                body: .init(byteBuffer: ByteBuffer(bytes: compressed)))
+        }
+        return Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     /// The request body, up to the limit (413 beyond it).

@@ -77,7 +77,9 @@ struct HTTPRoutes: Sendable {
 
     /// Who may do what (docs/store.md).
     var authenticator: Authenticator {
-        Authenticator(enabled: node.options.authentication, rootPassword: node.options.rootPassword, meta: node.meta)
+        Authenticator(
+            enabled: node.options.authentication, rootPassword: node.options.rootPassword, meta: node.meta,
+            credentials: node.verifiedCredentials)
     }
 
     private func put(_ request: Request, _ context: BasicRequestContext) async throws -> Response {

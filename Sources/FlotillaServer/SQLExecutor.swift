@@ -1,5 +1,4 @@
 import Coordinator
-import Crypto
 import Foundation
 import LineProtocol
 import Meta
@@ -87,7 +86,7 @@ struct SQLExecutor: Sendable {
         case .createUser(let name, let password, let ifNotExists):
             return try await meta(
                 .createUser(
-                    name: name, passwordHash: passwordHash(user: name, password: password), ifNotExists: ifNotExists))
+                    name: name, passwordHash: PasswordHash.make(password), ifNotExists: ifNotExists))
         case .dropUser(let name):
             return try await meta(.dropUser(name: name))
         case .grant(let privilege, let database, let user):
@@ -636,10 +635,6 @@ struct Compiled: Sendable {
     }
 }
 
-/// How a user's password is kept in the meta store: hex SHA-256 of `user:password` (the user name salts it).
-func passwordHash(user: String, password: String) -> String {
-    SHA256.hash(data: Array((user + ":" + password).utf8)).map { String(format: "%02x", $0) }.joined()
-}
 
 /// A compiled regular expression on tag values (InfluxQL's `=~ /…/`): unanchored, as Go's `MatchString`.
 /// `NSRegularExpression` is immutable and documented safe to use from several threads at once.

@@ -113,7 +113,7 @@ public struct TenantInfo: Codable, Sendable, Equatable {
 /// A user and its grants (database → "read" | "write" | "all").
 public struct UserInfo: Codable, Sendable, Equatable {
     public var name: String
-    /// SHA-256 hex of the password, salted with the user name.
+    /// The stored password: `pbkdf2-sha256$rounds$salt$key`, or the legacy 64-hex SHA-256 of `user:password`.
     public var passwordHash: String
     public var isAdmin: Bool = false
     public var grants: [String: String] = [:]

@@ -5,7 +5,7 @@ alias parts, raw mode, and the metadata queries behind its editor and template v
 node, in both of Grafana's HTTP modes (GET with parameters, POST with a form body) and with `epoch=ms` as Grafana
 asks. Checks each answer's shape as Grafana's response parser reads it (series with name, tags, columns, values;
 times as integers) and the values. Usage: grafana-influxql-replay.py http://127.0.0.1:8902. Exits 0 when all hold."""
-import json, sys, urllib.parse, urllib.request
+import gzip, json, sys, urllib.parse, urllib.request
 
 url = sys.argv[1]
 failures = []
@@ -90,6 +90,14 @@ for method in ("GET", "POST"):
                  f'"host" = \'web1\' AND {time_filter}', method)
     expect(f"{method} two statements", [series_of(both, 0)[0]["values"][0][1], series_of(both, 1)[0]["values"][0][1]],
            [20, 9])
+
+# Grafana's HTTP client asks for gzip: the answer comes compressed and inflates to the same JSON.
+params = urllib.parse.urlencode({"db": DB, "q": f'SELECT "value" FROM "cpu" WHERE {time_filter}', "epoch": "ms"})
+with urllib.request.urlopen(urllib.request.Request(f"{url}/query?{params}", headers={"Accept-Encoding": "gzip"}),
+                            timeout=30) as response:
+    expect("gzip answer", response.headers.get("Content-Encoding"), "gzip")
+    inflated = json.loads(gzip.decompress(response.read()))
+    expect("gzip answer rows", len(inflated["results"][0]["series"][0]["values"]), 20)
 
 urllib.request.urlopen(urllib.request.Request(f"{url}/query?q=DROP+DATABASE+{DB}", method="POST"), timeout=30)
 if failures:
