@@ -25,6 +25,8 @@ public final class Coordinator: Sendable {
     let metaBarrier: ReadBarrier
     /// How many nodes founded the cluster (they count towards REPLICA before they have registered).
     public let foundingNodeCount: Int
+    /// The field types this node knows, for `write(…, checkTypes: true)`.
+    let fieldTypes = FieldTypeCheck()
 
     public init(
         host: MultiRaftHost, meta: MetaStore, nodeID: UInt64, metaGroup: GroupID, metaNodes: [UInt64],
@@ -124,8 +126,12 @@ public final class Coordinator: Sendable {
     /// Parses line protocol and writes every point; returns how many. Nothing is written if the body does not
     /// parse. Points are committed per replica set: on a partial failure the error says so, and a retry converges
     /// (writes are idempotent upserts).
+    /// Writes the points of a line-protocol body; answers how many. Points older than the database's TTL are not
+    /// written: the others are, then a 400 `write.beyond_ttl` says how many were dropped (InfluxDB's "partial
+    /// write"). `checkTypes`: first refuse the whole request if a field has another type than its measurement
+    /// has (`FieldTypeCheck`; the HTTP API asks for it).
     public func write(
-        tenant: String, database name: String, precision: Precision?, body: [UInt8]
+        tenant: String, database name: String, precision: Precision?, body: [UInt8], checkTypes: Bool = false
     ) async throws(CoordinatorError) -> Int {
         guard let database = try await database(tenant, name) else {
             throw CoordinatorError(
@@ -133,13 +139,25 @@ public final class Coordinator: Sendable {
         }
         let unit = precision ?? Precision(parsing: database.options.precision) ?? .nanoseconds
         let now = host.environment.wallNanoseconds()
-        let points: [Point]
+        var points: [Point]
         do {
             points = try LineProtocolParser(precision: unit, defaultTimestamp: now).parse(body)
         } catch {
             throw CoordinatorError(.badRequest, "write.malformed", "\(error)")
         }
         guard !points.isEmpty else { return 0 }
+        var beyondTTL = 0
+        if let ttl = database.options.ttl {
+            let cutoff = now &- ttl
+            let kept = points.filter { $0.timestamp >= cutoff }
+            beyondTTL = points.count - kept.count
+            points = kept
+        }
+        var newFields: [(String, String, String)] = []
+        if checkTypes {
+            newFields = try await fieldTypes.check(
+                points, body: body, tenant: tenant, database: database, coordinator: self)
+        }
         var batches: [UInt64: (set: ReplicaSetInfo, points: [Point])] = [:]
         var info = database
         for point in points {
@@ -168,6 +186,13 @@ public final class Coordinator: Sendable {
                     : error.message)
         } catch {
             throw CoordinatorError(.internalError, "write.failed", "\(error)")
+        }
+        fieldTypes.learn(newFields, tenant: tenant, database: database)
+        if beyondTTL > 0 {
+            throw CoordinatorError(
+                .badRequest, "write.beyond_ttl",
+                "partial write: \(beyondTTL) of \(beyondTTL + points.count) points are older than the database's TTL "
+                    + "and were dropped; the other \(points.count) were written")
         }
         return points.count
     }
@@ -348,7 +373,7 @@ public final class Coordinator: Sendable {
 
     /// Measurements and their columns across a database (for SHOW TABLES / DESCRIBE TABLE).
     public func schema(
-        tenant: String, database name: String
+        tenant: String, database name: String, timeoutMilliseconds: Int? = nil
     ) async throws(CoordinatorError) -> [String: MeasurementSchema] {
         guard let database = try await database(tenant, name, fresh: true) else {
             throw CoordinatorError(
@@ -356,7 +381,9 @@ public final class Coordinator: Sendable {
         }
         var result: [String: MeasurementSchema] = [:]
         let sets = Self.liveSets(of: database, start: .min, end: .max)
-        for answer in try await read(VnodeQuery.schema.bytes, from: sets, linearizable: false) {
+        for answer in try await read(
+            VnodeQuery.schema.bytes, from: sets, linearizable: false, timeoutMilliseconds: timeoutMilliseconds)
+        {
             for (measurement, part) in (try? VnodeQuery.schemas(from: answer)) ?? [:] {
                 var entry = result[measurement] ?? MeasurementSchema(tags: [], fields: [:])
                 entry.tags.formUnion(part.tags)
@@ -375,13 +402,24 @@ public final class Coordinator: Sendable {
     /// Runs a vnode query on every one of `sets` at once (each read is its own ReadIndex round when
     /// `linearizable`), answers in the order of `sets`; the first failure is thrown.
     func read(
-        _ request: [UInt8], from sets: [ReplicaSetInfo], linearizable: Bool
+        _ request: [UInt8], from sets: [ReplicaSetInfo], linearizable: Bool, timeoutMilliseconds: Int? = nil
     ) async throws(CoordinatorError) -> [[UInt8]] {
-        if sets.count == 1 { return [try await read(request, from: sets[0], linearizable: linearizable)] }
+        if sets.count == 1 {
+            return [
+                try await read(
+                    request, from: sets[0], linearizable: linearizable, timeoutMilliseconds: timeoutMilliseconds)
+            ]
+        }
         var outcomes = [Result<[UInt8], CoordinatorError>?](repeating: nil, count: sets.count)
         await withTaskGroup(of: (Int, Result<[UInt8], CoordinatorError>).self) { group in
             for (index, set) in sets.enumerated() {
-                group.addTask { (index, await self.outcome(request, from: set, linearizable: linearizable)) }
+                group.addTask {
+                    (
+                        index,
+                        await self.outcome(
+                            request, from: set, linearizable: linearizable, timeoutMilliseconds: timeoutMilliseconds)
+                    )
+                }
             }
             for await (index, outcome) in group { outcomes[index] = outcome }
         }
@@ -397,10 +435,11 @@ public final class Coordinator: Sendable {
     }
 
     private func outcome(
-        _ request: [UInt8], from set: ReplicaSetInfo, linearizable: Bool
+        _ request: [UInt8], from set: ReplicaSetInfo, linearizable: Bool, timeoutMilliseconds: Int?
     ) async -> Result<[UInt8], CoordinatorError> {
         do {
-            return .success(try await read(request, from: set, linearizable: linearizable))
+            return .success(
+                try await read(request, from: set, linearizable: linearizable, timeoutMilliseconds: timeoutMilliseconds))
         } catch {
             return .failure(error)
         }
@@ -408,7 +447,7 @@ public final class Coordinator: Sendable {
 
     /// Runs a vnode query on a replica of `set`: this node's if it has one, else the leader hint's, else any.
     func read(
-        _ request: [UInt8], from set: ReplicaSetInfo, linearizable: Bool
+        _ request: [UInt8], from set: ReplicaSetInfo, linearizable: Bool, timeoutMilliseconds: Int? = nil
     ) async throws(CoordinatorError) -> [UInt8] {
         var lastError: (any Error)?
         var candidates = targets(of: set)
@@ -419,7 +458,7 @@ public final class Coordinator: Sendable {
             do {
                 return try await host.read(
                     GroupID(set.id), via: NodeID(target), linearizable: linearizable, request: request,
-                    timeoutMilliseconds: writeTimeoutMilliseconds)
+                    timeoutMilliseconds: timeoutMilliseconds ?? writeTimeoutMilliseconds)
             } catch {
                 lastError = error
                 // A damaged replica serves nothing: the set's other replicas answer instead.

@@ -65,10 +65,17 @@ extension HTTPRoutes {
         case .failure(let failure): return failure.response
         }
         do {
-            _ = try await node.coordinator.write(tenant: tenant, database: database, precision: unit, body: body)
+            _ = try await node.coordinator.write(
+                tenant: tenant, database: database, precision: unit, body: body, checkTypes: true)
             return style == .native ? Response(status: .ok) : Response(status: .noContent)
         } catch {
-            return coordinatorFailure(error)
+            guard style != .native else { return coordinatorFailure(error) }
+            // InfluxDB's clients read `error` (1.x) or `code`/`message` (2.x).
+            var response = influxError(
+                HTTPResponse.Status(code: error.status), code: error.status == 400 ? "invalid" : error.code,
+                message: error.message)
+            if error.status == 503 { response.headers[.retryAfter] = "1" }
+            return response
         }
     }
 

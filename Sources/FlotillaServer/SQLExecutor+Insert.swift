@@ -14,7 +14,8 @@ extension SQLExecutor {
         for (number, row) in insert.rows.enumerated() {
             try appendLine(insert, row: row, number: number + 1, schema: schema, to: &body)
         }
-        let points = try await coordinator.write(tenant: tenant, database: database, precision: .nanoseconds, body: body)
+        let points = try await coordinator.write(
+            tenant: tenant, database: database, precision: .nanoseconds, body: body, checkTypes: true)
         return QueryResult(columns: ["rows"], rows: [[.integer(Int64(points))]])
     }
 

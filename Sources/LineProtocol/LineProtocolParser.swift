@@ -36,6 +36,27 @@ public struct LineProtocolParser {
         return points
     }
 
+    /// The line number (from 1) of the `index`-th point of `bytes` (blank and comment lines hold none), for error
+    /// messages about a point after parsing; nil if there are fewer points.
+    public static func lineNumber(ofPoint index: Int, in bytes: [UInt8]) -> Int? {
+        var points = 0
+        var line = 0
+        var start = 0
+        while start < bytes.count {
+            line += 1
+            var end = start
+            while end < bytes.count && bytes[end] != UInt8(ascii: "\n") { end += 1 }
+            var first = start
+            while first < end && (bytes[first] == UInt8(ascii: " ") || bytes[first] == UInt8(ascii: "\t")) { first += 1 }
+            if first < end && bytes[first] != UInt8(ascii: "#") && bytes[first] != UInt8(ascii: "\r") {
+                if points == index { return line }
+                points += 1
+            }
+            start = end + 1
+        }
+        return nil
+    }
+
     private func parseLine(_ c: inout LineCursor) throws(LineProtocolError) -> Point {
         let measurement = try c.name(stopAt: [UInt8(ascii: ","), UInt8(ascii: " ")], what: "measurement")
         var tags: [Tag] = []

@@ -75,5 +75,37 @@ extension EndToEnd {
                     "an ORDER BY on a missing column is a 400 that names it: \(String(describing: bad))")
             }
         }
+
+        @Test("a field of another type is refused naming the line; points beyond the TTL are dropped and counted")
+        func honestWriteErrors() async throws {
+            try await ProcessCluster.run(nodes: 1) { cluster in
+                _ = await cluster.eventually(30, "the node runs DDL") {
+                    await cluster.sql(1, "CREATE DATABASE errs WITH TTL '1d'")?.status == 200
+                }
+                let now = Int64(Date().timeIntervalSince1970) * 1_000_000_000
+                let first = await cluster.request(1, "POST", "/api/v1/write?db=errs", body: "cpu,host=a usage=1.5 \(now)")
+                cluster.check(first?.status == 200, "the first write: \(String(describing: first))")
+                let conflicting = "# a comment\n\ncpu,host=b usage=2.5 \(now + 1)\ncpu,host=b usage=3i \(now + 2)\n"
+                let refused = await cluster.request(1, "POST", "/api/v1/write?db=errs", body: conflicting)
+                cluster.check(
+                    refused?.status == 400 && (refused?.body.contains("line 4: field 'usage' is DOUBLE in 'cpu', not BIGINT") ?? false),
+                    "a type conflict names the line and field: \(String(describing: refused))")
+                // Through InfluxDB's endpoint, in InfluxDB's error shape.
+                let influx = await cluster.request(1, "POST", "/write?db=errs", body: "cpu,host=c usage=true \(now + 3)")
+                cluster.check(
+                    influx?.status == 400 && (influx?.body.contains(#""error":"line 1: field 'usage' is DOUBLE"#) ?? false),
+                    "InfluxDB's /write answers the conflict as InfluxDB does: \(String(describing: influx))")
+                let old = now - 3 * 86_400_000_000_000
+                let partial = await cluster.request(
+                    1, "POST", "/api/v1/write?db=errs", body: "cpu,host=d usage=1 \(old)\ncpu,host=d usage=2 \(now + 4)")
+                cluster.check(
+                    partial?.status == 400 && (partial?.body.contains("1 of 2 points are older than the database's TTL") ?? false),
+                    "points beyond the TTL are dropped and counted: \(String(describing: partial))")
+                let rows = await cluster.sql(1, "SELECT host, usage FROM cpu ORDER BY time", db: "errs", accept: "application/json")
+                cluster.check(
+                    rows?.body == #"[{"host":"a","usage":1.5},{"host":"d","usage":2.0}]"#,
+                    "only the first write and the point within the TTL are stored: \(String(describing: rows))")
+            }
+        }
     }
 }

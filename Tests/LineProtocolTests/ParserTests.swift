@@ -130,6 +130,16 @@ struct ParserTests {
             #expect(parsed == [point], "\(LineFormatter.line(point))")
         }
     }
+
+    @Test("a point's line number skips blank, comment and CRLF-only lines, as the parser does")
+    func pointLines() throws {
+        let body = Array("# header\n\nm v=1 1\r\n  \r\n\tm v=2 2\n# more\nm v=3 3".utf8)
+        #expect(try LineProtocolParser(defaultTimestamp: 0).parse(body).count == 3)
+        #expect(LineProtocolParser.lineNumber(ofPoint: 0, in: body) == 3)
+        #expect(LineProtocolParser.lineNumber(ofPoint: 1, in: body) == 5)
+        #expect(LineProtocolParser.lineNumber(ofPoint: 2, in: body) == 7)
+        #expect(LineProtocolParser.lineNumber(ofPoint: 3, in: body) == nil)
+    }
 }
 
 /// Writes points as line protocol (test support for round trips).
