@@ -105,15 +105,23 @@ let package = Package(
             swiftSettings: strictSettings),
         // The SQL subset: tokenizer, parser, statements (standard library only).
         .target(name: "SQL", swiftSettings: strictSettings),
+        // The query layer: one executor for the SQL and InfluxQL front ends (plans pushed down to the vnodes,
+        // grouping, ordering, filling), INSERT, and the answers' formats (CSV, JSON in column order, InfluxDB's
+        // series); stored password hashes.
+        .target(
+            name: "Query",
+            dependencies: [
+                "Coordinator", "Meta", "TSDB", "SQL", "LineProtocol", "MultiRaft", "RaftCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ], swiftSettings: strictSettings),
         // Composition root: the node's services, HTTP routes, metrics and logging bootstrap.
         .target(
             name: "FlotillaServer",
             dependencies: [
                 "MultiRaft", "RaftTransport", "RaftStorage", "RaftCore", "Coordinator", "Meta", "TSDB", "SQL",
-                "LineProtocol", .product(name: "Hummingbird", package: "hummingbird"),
+                "LineProtocol", "Query", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "CompressNIO", package: "compress-nio"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"), .product(name: "Logging", package: "swift-log"),
@@ -136,7 +144,7 @@ let package = Package(
             name: "StoreTests",
             dependencies: [
                 "TSDB", "Meta", "SQL", "LineProtocol", "RaftCore", "Coordinator", "MultiRaft", "RaftTransport",
-                "FlotillaServer",
+                "FlotillaServer", "Query",
             ],
             swiftSettings: strictSettings),
         .testTarget(

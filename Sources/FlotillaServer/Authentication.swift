@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Meta
+import Query
 
 /// HTTP authentication and grants (docs/store.md, "Authentication"). Off by default: every request acts as root. On
 /// (`--auth`), every endpoint but ping needs credentials: HTTP Basic, InfluxDB v1's `u`/`p` query parameters, or

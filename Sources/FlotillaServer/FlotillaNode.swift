@@ -10,6 +10,7 @@ import RaftCore
 import RaftTransport
 import ServiceLifecycle
 import TSDB
+import Query
 
 /// One `flotilla server` process: its identity, transport, multi-Raft host and HTTP API, run under a
 /// `ServiceGroup` that shuts down gracefully on SIGTERM/SIGINT (HTTP stops first, then the Raft host).

@@ -5,6 +5,7 @@ import LineProtocol
 import Meta
 import NIOCore
 import SQL
+import Query
 
 /// InfluxDB's own endpoints (docs/influxql.md): 1.x `/ping`, `/health` and `/query` (InfluxQL), 2.x
 /// `/api/v2/health`, `/api/v2/buckets` and `/api/v2/orgs` (a bucket is a database, an org a tenant), and a 501 for

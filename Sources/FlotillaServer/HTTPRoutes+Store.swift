@@ -4,6 +4,7 @@ import Hummingbird
 import LineProtocol
 import NIOCore
 import SQL
+import Query
 
 /// The store's endpoints (docs/store.md): line-protocol writes (native, InfluxDB v1 and v2) and SQL.
 extension HTTPRoutes {

@@ -3,7 +3,7 @@ import LineProtocol
 import SQL
 import Testing
 
-@testable import FlotillaServer
+@testable import Query
 
 /// How `/query` answers: InfluxDB's JSON shape in column order, floats that stay floats, times as Go's RFC3339Nano
 /// or in the `epoch` unit, and `GROUP BY time` intervals filled as `fill(…)` says.

@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 import Testing
 
-@testable import FlotillaServer
+@testable import Query
 
 /// Stored passwords: PBKDF2-HMAC-SHA-256 with a random salt in a versioned form; the legacy form still verifies.
 @Suite("Password hashes")

@@ -3,7 +3,7 @@ import Coordinator
 import SQL
 import Testing
 
-@testable import FlotillaServer
+@testable import Query
 
 /// How query results print: RFC 3339 times with nanoseconds, floats that stay floats, CSV quoting.
 @Suite("Query result text")

@@ -6,19 +6,26 @@ import SQL
 import TSDB
 
 /// One series of an InfluxQL answer: InfluxDB's `results[].series[]` entry.
-struct InfluxSeries: Sendable, Equatable {
-    var name: String?
+public struct InfluxSeries: Sendable, Equatable {
+    public var name: String?
     /// Sorted by key; none: the entry has no `tags`.
-    var tags: [Tag] = []
-    var columns: [String]
-    var values: [[SQLValue]]
+    public var tags: [Tag] = []
+    public var columns: [String]
+    public var values: [[SQLValue]]
+
+    public init(name: String?, tags: [Tag] = [], columns: [String], values: [[SQLValue]]) {
+        self.name = name
+        self.tags = tags
+        self.columns = columns
+        self.values = values
+    }
 }
 
 /// Runs InfluxQL statements (docs/influxql.md) with the SQL front end's executor: a SELECT becomes the same
 /// `Select` plan (pushed down to the vnodes where it can be), its rows are then split into InfluxDB's series by
 /// their GROUP BY tags, empty time intervals filled, and LIMIT applied per series; SHOW statements read the
 /// meta state, the measurements' schemas and the vnodes' series lists.
-struct InfluxQLExecutor: Sendable {
+public struct InfluxQLExecutor: Sendable {
     let coordinator: Coordinator
     let tenant: String
     /// The request's `db`, if any.
@@ -27,7 +34,15 @@ struct InfluxQLExecutor: Sendable {
     /// The query's `now()`, nanoseconds since the epoch.
     let now: Int64
 
-    func run(_ statement: InfluxStatement) async throws(CoordinatorError) -> [InfluxSeries] {
+    public init(coordinator: Coordinator, tenant: String, database: String?, stale: Bool, now: Int64) {
+        self.coordinator = coordinator
+        self.tenant = tenant
+        self.database = database
+        self.stale = stale
+        self.now = now
+    }
+
+    public func run(_ statement: InfluxStatement) async throws(CoordinatorError) -> [InfluxSeries] {
         switch statement {
         case .select(let select): return try await run(select)
         case .showDatabases:

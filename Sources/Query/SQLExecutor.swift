@@ -10,15 +10,22 @@ import TSDB
 /// Runs one parsed statement against the cluster: DDL and users through the meta group, SELECT by scanning every
 /// replica set of the buckets in the time range (linearizable unless `stale`), then filtering, grouping,
 /// aggregating, ordering and limiting here.
-struct SQLExecutor: Sendable {
+public struct SQLExecutor: Sendable {
     let coordinator: Coordinator
     let tenant: String
     let database: String
     let stale: Bool
     /// Rows per replica set in a page of a streamed SELECT (`ServerOptions.queryPageRows`).
-    var pageRows = 32_768
+    public var pageRows = 32_768
 
-    func run(_ statement: Statement) async throws(CoordinatorError) -> QueryResult {
+    public init(coordinator: Coordinator, tenant: String, database: String, stale: Bool) {
+        self.coordinator = coordinator
+        self.tenant = tenant
+        self.database = database
+        self.stale = stale
+    }
+
+    public func run(_ statement: Statement) async throws(CoordinatorError) -> QueryResult {
         // Statements answered from the local meta replica see at least what a meta read index taken now holds
         // (a node that lags, joined a moment ago or is still replaying must not answer from an old state).
         if Self.answersFromLocalMeta(statement) && !stale { try await coordinator.awaitCurrentMeta() }
@@ -217,7 +224,7 @@ struct SQLExecutor: Sendable {
 
     /// A SELECT's answer: whole, or (a raw SELECT without ORDER BY, LIMIT or OFFSET whose rows do not come in one
     /// page of each replica set) streamed page by page, so that no node holds more than a page per set.
-    func answer(_ select: Select) async throws(CoordinatorError) -> QueryAnswer {
+    public func answer(_ select: Select) async throws(CoordinatorError) -> QueryAnswer {
         if let other = select.database, other != database {
             var executor = SQLExecutor(coordinator: coordinator, tenant: tenant, database: other, stale: stale)
             executor.pageRows = pageRows

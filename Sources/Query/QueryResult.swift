@@ -1,7 +1,7 @@
 import Foundation
 
 /// A value in a query result.
-enum SQLValue: Sendable, Equatable {
+public enum SQLValue: Sendable, Equatable {
     case null
     case integer(Int64)
     case unsigned(UInt64)
@@ -188,12 +188,17 @@ func parseTime(_ text: String) -> Int64? {
 }
 
 /// Columns and rows of a statement's answer.
-struct QueryResult: Sendable {
-    var columns: [String]
-    var rows: [[SQLValue]]
+public struct QueryResult: Sendable {
+    public var columns: [String]
+    public var rows: [[SQLValue]]
+
+    public init(columns: [String], rows: [[SQLValue]]) {
+        self.columns = columns
+        self.rows = rows
+    }
 
     /// `?epoch=ns`: times as integers (nanoseconds since the epoch), as InfluxDB's `epoch` parameter does.
-    mutating func timesAsIntegers() {
+    public mutating func timesAsIntegers() {
         for r in rows.indices {
             for c in rows[r].indices { if case .time(let t) = rows[r][c] { rows[r][c] = .integer(t) } }
         }
@@ -204,7 +209,7 @@ struct QueryResult: Sendable {
     func csv() -> String { String(decoding: csvBytes(), as: UTF8.self) }
 
     /// `csv()` as the bytes sent.
-    func csvBytes() -> [UInt8] {
+    public func csvBytes() -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(64 * (rows.count + 1))
         appendCSVHeader(to: &out)
@@ -213,7 +218,7 @@ struct QueryResult: Sendable {
     }
 
     /// The column names as a CSV line.
-    func appendCSVHeader(to out: inout [UInt8]) {
+    public func appendCSVHeader(to out: inout [UInt8]) {
         for (k, name) in columns.enumerated() {
             if k > 0 { out.append(UInt8(ascii: ",")) }
             Self.appendCSVCell(name, to: &out)
@@ -223,7 +228,7 @@ struct QueryResult: Sendable {
 
     /// The rows as CSV lines, cells written straight into `out` (a string is quoted when it holds a comma, a
     /// quote or a newline; other values never do).
-    func appendCSVRows(to out: inout [UInt8]) {
+    public func appendCSVRows(to out: inout [UInt8]) {
         for row in rows {
             for (k, value) in row.enumerated() {
                 if k > 0 { out.append(UInt8(ascii: ",")) }
@@ -251,7 +256,7 @@ struct QueryResult: Sendable {
     }
 
     /// One JSON object a line, keys in column order.
-    func appendNDJSON(to out: inout [UInt8]) {
+    public func appendNDJSON(to out: inout [UInt8]) {
         for row in rows {
             appendJSONObject(row, to: &out)
             out.append(10)
@@ -259,14 +264,14 @@ struct QueryResult: Sendable {
     }
 
     /// The rows as a JSON array of objects.
-    func appendJSONArray(to out: inout [UInt8]) {
+    public func appendJSONArray(to out: inout [UInt8]) {
         out.append(UInt8(ascii: "["))
         appendJSONObjects(first: true, to: &out)
         out.append(UInt8(ascii: "]"))
     }
 
     /// The rows' objects, comma-separated (a comma first unless `first`): part of an array that pages extend.
-    func appendJSONObjects(first: Bool, to out: inout [UInt8]) {
+    public func appendJSONObjects(first: Bool, to out: inout [UInt8]) {
         for (index, row) in rows.enumerated() {
             if index > 0 || !first { out.append(UInt8(ascii: ",")) }
             appendJSONObject(row, to: &out)
@@ -286,7 +291,7 @@ struct QueryResult: Sendable {
         out.append(UInt8(ascii: "}"))
     }
 
-    func table() -> String {
+    public func table() -> String {
         var widths = columns.map(\.count)
         let cells = rows.map { $0.map(\.text) }
         for row in cells { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
@@ -302,10 +307,10 @@ struct QueryResult: Sendable {
 
 /// How a query's answer is written, from the request's `Accept`: CSV unless it asks for JSON, JSON lines or a
 /// table.
-enum ResultFormat: Sendable, Equatable {
+public enum ResultFormat: Sendable, Equatable {
     case csv, json, ndjson, table
 
-    init(accept: String) {
+    public init(accept: String) {
         if accept.contains("application/json") {
             self = .json
         } else if accept.contains("application/nd-json") || accept.contains("application/x-ndjson") {
@@ -317,7 +322,7 @@ enum ResultFormat: Sendable, Equatable {
         }
     }
 
-    var contentType: String {
+    public var contentType: String {
         switch self {
         case .csv: return "text/csv"
         case .json: return "application/json"

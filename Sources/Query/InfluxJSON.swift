@@ -6,11 +6,11 @@ import TSDB
 /// "series":[{"name":…,"tags":{…},"columns":[…],"values":[[…]]}]}]}`, a statement's failure as its `error`.
 /// Floats keep a fraction (`7.0`) so that clients read them back as floats; times are RFC 3339 with trailing zeros
 /// of the fraction trimmed (Go's `RFC3339Nano`), or integers in the unit of `epoch`.
-struct InfluxJSON {
+public struct InfluxJSON: Sendable {
     /// Nanoseconds per unit of the request's `epoch` (`ns`, `u`/`µ`, `ms`, `s`, `m`, `h`); nil: RFC 3339.
     let epochUnit: Int64?
 
-    init(epoch: String?) {
+    public init(epoch: String?) {
         switch epoch {
         case "ns", "n": epochUnit = 1
         case "u", "µ", "us": epochUnit = 1_000
@@ -23,7 +23,7 @@ struct InfluxJSON {
     }
 
     /// One statement's result object.
-    func appendResult(_ id: Int, _ outcome: Result<[InfluxSeries], CoordinatorError>, to out: inout [UInt8]) {
+    public func appendResult(_ id: Int, _ outcome: Result<[InfluxSeries], CoordinatorError>, to out: inout [UInt8]) {
         out += Array("{\"statement_id\":\(id)".utf8)
         switch outcome {
         case .failure(let failure):
