@@ -10,12 +10,15 @@ struct IntervalFill: Sendable {
     let range: (Int64, Int64)
     let now: Int64
     let fill: Fill
+    /// Per value column (the columns after the time), its own fill instead of `fill` (SQL's gapfill: `locf(…)`,
+    /// `interpolate(…)`, or nulls).
+    var columnFills: [Fill]? = nil
 
     /// The rows with the missing intervals added and filled. Without an upper time bound the intervals run to
     /// `now()` when a lower one is given (as InfluxDB), else to the last interval with data; without a lower one
     /// they start at the first interval with data.
     func apply(_ rows: [[SQLValue]]) throws(CoordinatorError) -> [[SQLValue]] {
-        if case .none = fill { return rows }
+        if case .none = fill, columnFills == nil { return rows }
         func bin(_ t: Int64) -> Int64 {
             var b = (t / width) * width
             if t < 0 && t % width != 0 { b -= width }
@@ -44,7 +47,7 @@ struct IntervalFill: Sendable {
             t += width
         }
         for column in 1..<columns {
-            switch fill {
+            switch columnFills.map({ column - 1 < $0.count ? $0[column - 1] : .null }) ?? fill {
             case .none, .null: break
             case .value(let v):
                 let filler: SQLValue = v == v.rounded() && abs(v) < 1e15 ? .integer(Int64(v)) : .double(v)

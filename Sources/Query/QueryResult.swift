@@ -1,7 +1,7 @@
 import Foundation
 
 /// A value in a query result.
-public enum SQLValue: Sendable, Equatable {
+public enum SQLValue: Sendable, Hashable {
     case null
     case integer(Int64)
     case unsigned(UInt64)

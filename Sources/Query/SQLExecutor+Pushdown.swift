@@ -156,7 +156,7 @@ extension SQLExecutor {
             }
             rows.append(row)
         }
-        return try Self.ordered(QueryResult(columns: names, rows: rows), select)
+        return try Self.ordered(QueryResult(columns: names, rows: rows), select, range: (start, end))
     }
 
     /// True if some aggregate of `column` other than count needs numbers.

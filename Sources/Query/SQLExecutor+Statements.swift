@@ -102,3 +102,43 @@ extension SQLExecutor {
         return kept
     }
 }
+
+extension SQLExecutor {
+    /// `time_window_gapfill`: per group (the values of the non-aggregate columns), every window of the range, the
+    /// empty ones filled per column (`locf`, `interpolate`, or null); rows then in window order, groups in order.
+    static func gapFilled(
+        _ result: QueryResult, _ select: Select, fills: [Fill], width: Int64, range: (Int64, Int64)
+    ) throws(CoordinatorError) -> QueryResult {
+        guard let timeColumn = select.items.firstIndex(where: { if case .timeBin = $0 { true } else { false } })
+        else {
+            throw CoordinatorError(
+                .badRequest, "sql.gapfill", "time_window_gapfill(…) must be in the select list to fill gaps")
+        }
+        let groupColumns = select.items.indices.filter { if case .column = select.items[$0] { true } else { false } }
+        let valueColumns = select.items.indices.filter { $0 != timeColumn && !groupColumns.contains($0) }
+        var order: [[SQLValue]] = []
+        var groups: [[SQLValue]: [[SQLValue]]] = [:]
+        for row in result.rows {
+            let key = groupColumns.map { row[$0] }
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append([row[timeColumn]] + valueColumns.map { row[$0] })
+        }
+        var filler = IntervalFill(width: width, range: range, now: 0, fill: .null)
+        filler.columnFills = valueColumns.map { $0 < fills.count ? fills[$0] : .null }
+        var rows: [(group: Int, row: [SQLValue])] = []
+        for (group, key) in order.enumerated() {
+            for compact in try filler.apply(groups[key]!) {
+                var row = [SQLValue](repeating: .null, count: select.items.count)
+                row[timeColumn] = compact[0]
+                for (position, column) in groupColumns.enumerated() { row[column] = key[position] }
+                for (position, column) in valueColumns.enumerated() { row[column] = compact[1 + position] }
+                rows.append((group, row))
+            }
+        }
+        rows.sort { a, b in
+            let order = a.row[timeColumn].order(b.row[timeColumn])
+            return order != 0 ? order < 0 : a.group < b.group
+        }
+        return QueryResult(columns: result.columns, rows: rows.map(\.row))
+    }
+}

@@ -272,13 +272,18 @@ public struct SQLExecutor: Sendable {
         } else {
             result = project(select, matching)
         }
-        return .whole(try Self.ordered(result, select))
+        return .whole(try Self.ordered(result, select, range: (start, end)))
     }
 
     /// `result` (in time order) ordered as the SELECT says — `ORDER BY time DESC` reversed, other keys sorted
     /// (stable, nulls first) — then OFFSET and LIMIT applied.
-    static func ordered(_ result: QueryResult, _ select: Select) throws(CoordinatorError) -> QueryResult {
+    static func ordered(
+        _ result: QueryResult, _ select: Select, range: (Int64, Int64) = (.min, .max)
+    ) throws(CoordinatorError) -> QueryResult {
         var result = result
+        if let fills = select.gapfill, let width = select.timeBin {
+            result = try gapFilled(result, select, fills: fills, width: width, range: range)
+        }
         applyMath(select.math, to: &result.rows)
         if let condition = select.having { result = try having(condition, result) }
         if select.descending { result.rows.reverse() }

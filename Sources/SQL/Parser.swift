@@ -294,6 +294,7 @@ public struct SQLParser {
     /// already read): the bin width and origin.
     private mutating func timeBinCall(_ name: String) throws(SQLError) -> (Int64, Literal?) {
         if name == "DATE_BIN" { return try dateBinArguments() }
+        // TIME_WINDOW and TIME_WINDOW_GAPFILL take the same arguments.
         try expectSymbol("(")
         let column = try identifier("time")
         guard column.lowercased() == "time" else { throw error("time_window windows time") }
@@ -313,23 +314,38 @@ public struct SQLParser {
 
     /// The name of a time-binning function at the current token, if it is one.
     private var timeBinFunction: String? {
-        for name in ["DATE_BIN", "TIME_WINDOW"] where current.isKeyword(name) { return name }
+        for name in ["DATE_BIN", "TIME_WINDOW", "TIME_WINDOW_GAPFILL"] where current.isKeyword(name) { return name }
         return nil
     }
 
     private mutating func select() throws(SQLError) -> Select {
         var items: [SelectItem] = []
         var math: [[MathStep]] = []
+        var fills: [Fill] = []
+        var gapfill = false
         /// The time bin of the select list, if any, and its alias: GROUP BY may name it by its alias.
         var selectedBin: (width: Int64, origin: Literal?)?
         repeat {
             if let function = timeBinFunction {
                 index += 1
+                gapfill = gapfill || function == "TIME_WINDOW_GAPFILL"
                 selectedBin = try timeBinCall(function)
                 items.append(.timeBin(alias: try alias()))
                 math.append([])
+                fills.append(.null)
             } else {
+                // locf(…) and interpolate(…) around an aggregate: how time_window_gapfill fills its gaps.
+                var fill = Fill.null
+                var wrapped = false
+                for (word, mode) in [("LOCF", Fill.previous), ("INTERPOLATE", .linear)]
+                where current.isKeyword(word) && tokens[index + 1].kind == .symbol("(") {
+                    index += 2
+                    fill = mode
+                    wrapped = true
+                }
                 var item = try selectItem()
+                if wrapped { try expectSymbol(")") }
+                fills.append(fill)
                 math.append(try mathSteps())
                 if let alias = try alias() {
                     switch item {
@@ -348,6 +364,10 @@ public struct SQLParser {
         if math.contains(where: { !$0.isEmpty }) {
             guard !items.contains(.all) else { throw error("arithmetic cannot be mixed with *") }
             select.math = math
+        }
+        if gapfill || fills.contains(where: { $0 != .null }) {
+            guard gapfill else { throw error("locf(…) and interpolate(…) need time_window_gapfill(…) in the select list") }
+            select.gapfill = fills
         }
         if keyword("WHERE") { select.filter = try orExpression() }
         if keyword("GROUP") {

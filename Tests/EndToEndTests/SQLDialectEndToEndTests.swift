@@ -39,6 +39,15 @@ extension EndToEnd {
             ("SHOW SERIES FROM cpu", #"[{"key":"cpu,dc=x,host=a"},{"key":"cpu,dc=y,host=b"}]"#),
             ("SHOW TAG VALUES FROM cpu WITH KEY = host WHERE dc = 'y'", #"[{"key":"host","value":"b"}]"#),
             (
+                "SELECT time_window_gapfill(time, INTERVAL '1 minute') AS t, host, locf(max(usage)) AS l, "
+                    + "interpolate(max(usage)) AS i, max(usage) AS m FROM cpu "
+                    + "WHERE time >= 1700000000000000000 AND time < 1700000180000000000 AND host = 'a' GROUP BY t, host",
+                #"[{"t":"2023-11-14T22:13:00.000000000","host":"a","l":1.5,"i":1.5,"m":1.5},"#
+                    + #"{"t":"2023-11-14T22:14:00.000000000","host":"a","l":1.5,"i":2.5,"m":null},"#
+                    + #"{"t":"2023-11-14T22:15:00.000000000","host":"a","l":3.5,"i":3.5,"m":3.5},"#
+                    + #"{"t":"2023-11-14T22:16:00.000000000","host":"a","l":3.5,"i":null,"m":null}]"#
+            ),
+            (
                 "DESCRIBE DATABASE dialect",
                 #"[{"ttl":"INF","shard":2,"vnode_duration":"8766h","replica":1,"precision":"NS"}]"#
             ),

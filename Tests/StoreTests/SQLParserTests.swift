@@ -206,6 +206,18 @@ struct SQLParserTests {
         #expect(try SQLParser.parse("EXPLAIN SELECT 1") == .explain(.selectValues(columns: ["1"], values: [.integer(1)])))
     }
 
+    @Test("time_window_gapfill with locf(…) and interpolate(…) around aggregates; locf without it is refused")
+    func gapfill() throws {
+        guard case .select(let s) = try SQLParser.parse(
+            "SELECT time_window_gapfill(time, interval '1 minute') AS t, locf(avg(v)), interpolate(max(v)) AS m, count(*) "
+                + "FROM x GROUP BY t")
+        else { return }
+        #expect(s.timeBin == 60_000_000_000)
+        #expect(s.gapfill == [.null, .previous, .linear, .null])
+        #expect(s.items[2] == .aggregate(.max, column: "v", alias: "m"))
+        #expect(throws: SQLError.self) { try SQLParser.parse("SELECT locf(avg(v)) FROM x") }
+    }
+
     @Test func durations() {
         #expect(DurationLiteral.parse("1 minute") == 60_000_000_000)
         #expect(DurationLiteral.parse("2 hours") == 7_200_000_000_000)
