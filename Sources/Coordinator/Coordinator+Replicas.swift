@@ -63,13 +63,7 @@ extension Coordinator {
                 await clock.sleep(milliseconds: 200)
                 continue
             }
-            guard result.ok else {
-                let kind: CoordinatorError.Kind =
-                    result.code.hasSuffix("not_found")
-                    ? .notFound
-                    : result.code == "meta.change_pending" || result.code.hasSuffix("exists") ? .conflict : .badRequest
-                throw CoordinatorError(kind, result.code, result.message)
-            }
+            guard result.ok else { throw CoordinatorError(refused: result) }
             return retried
         }
     }

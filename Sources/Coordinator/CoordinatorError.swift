@@ -1,3 +1,5 @@
+import Meta
+
 /// Why a write, read or DDL statement failed, with the HTTP status it maps to (docs/store.md).
 public struct CoordinatorError: Error, Sendable, CustomStringConvertible {
     public enum Kind: Sendable {
@@ -13,6 +15,17 @@ public struct CoordinatorError: Error, Sendable, CustomStringConvertible {
         self.kind = kind
         self.code = code
         self.message = message
+    }
+
+    /// A refused meta command: not found → 404, exists or conflict → 409, invalid → 400.
+    public init(refused result: MetaResult) {
+        let kind: Kind
+        switch result.failureKind {
+        case .notFound?: kind = .notFound
+        case .exists?, .conflict?: kind = .conflict
+        case .invalid?, nil: kind = .badRequest
+        }
+        self.init(kind, result.code, result.message)
     }
 
     public var description: String { "\(code): \(message)" }

@@ -34,12 +34,36 @@ public enum MetaCommand: Codable, Sendable, Equatable {
 
 /// What applying a command answered: success, or an error with a stable code.
 public struct MetaResult: Codable, Sendable, Equatable {
+    /// Why a command was refused, as a kind that callers map to their own errors (HTTP statuses at the edge).
+    public enum Failure: String, Codable, Sendable {
+        /// What the command names is not there (tenant, database, user, node, replica set).
+        case notFound
+        /// What it creates is there already.
+        case exists
+        /// The state does not allow it now (a replica change pending, the last replica).
+        case conflict
+        /// The command cannot be applied at all (undecodable, unknown).
+        case invalid
+    }
+
     public var ok: Bool
     public var code: String
     public var message: String
+    /// Set when `ok` is false. Answers from a node that predates it have none: `failureKind` then reads the kind
+    /// from the code's suffix, as such nodes' callers did.
+    public var failure: Failure?
 
     public static let success = MetaResult(ok: true, code: "", message: "")
-    public static func failure(_ code: String, _ message: String) -> MetaResult {
-        MetaResult(ok: false, code: code, message: message)
+    public static func failure(_ kind: Failure, _ code: String, _ message: String) -> MetaResult {
+        MetaResult(ok: false, code: code, message: message, failure: kind)
+    }
+
+    /// The kind of a refusal (nil when `ok`).
+    public var failureKind: Failure? {
+        guard !ok else { return nil }
+        if let failure { return failure }
+        if code.hasSuffix("not_found") { return .notFound }
+        if code.hasSuffix("exists") { return .exists }
+        return code == "meta.change_pending" ? .conflict : .invalid
     }
 }

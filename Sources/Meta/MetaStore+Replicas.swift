@@ -4,17 +4,17 @@ extension MetaStore {
         switch command {
         case .addVnode(let setID, let node):
             guard state.nodes[node] != nil else {
-                return .failure("meta.node_not_found", "node \(node) is not in the cluster")
+                return .failure(.notFound, "meta.node_not_found", "node \(node) is not in the cluster")
             }
             guard let location = state.replicaSet(setID) else { return notFound(setID) }
             if location.set.nodes.contains(node) {
                 return location.set.pending == PendingChange(kind: .add, node: node)
                     ? .success
-                    : .failure("meta.vnode_exists", "replica set \(setID) already has a vnode on node \(node)")
+                    : .failure(.exists, "meta.vnode_exists", "replica set \(setID) already has a vnode on node \(node)")
             }
             if let pending = location.set.pending {
                 return .failure(
-                    "meta.change_pending",
+                    .conflict, "meta.change_pending",
                     "replica set \(setID) is still changing (\(pending.kind.rawValue) node \(pending.node)); retry later"
                 )
             }
@@ -29,7 +29,7 @@ extension MetaStore {
             guard let location = state.replicaSet(setID) else { return notFound(setID) }
             guard location.set.nodes.contains(node) else { return .success }  // already gone: idempotent
             guard location.set.vnodes.count > 1 else {
-                return .failure("meta.last_replica", "node \(node) holds the last replica of replica set \(setID)")
+                return .failure(.conflict, "meta.last_replica", "node \(node) holds the last replica of replica set \(setID)")
             }
             _ = state.updateReplicaSet(setID) { set in
                 if set.founders == nil { set.founders = set.foundingVoters }
@@ -53,16 +53,16 @@ extension MetaStore {
             state.tenants[location.tenant]!.databases[location.database] = database
         case .dropBucket(let tenant, let name, let bucketID):
             guard state.tenants[tenant]?.databases[name] != nil else {
-                return .failure("meta.database_not_found", "database '\(name)' does not exist in tenant '\(tenant)'")
+                return .failure(.notFound, "meta.database_not_found", "database '\(name)' does not exist in tenant '\(tenant)'")
             }
             state.tenants[tenant]!.databases[name]!.buckets.removeAll { $0.id == bucketID }
         default:
-            return .failure("meta.unknown_command", "no handler for \(command)")
+            return .failure(.invalid, "meta.unknown_command", "no handler for \(command)")
         }
         return .success
     }
 
     private static func notFound(_ setID: UInt64) -> MetaResult {
-        .failure("meta.replica_set_not_found", "replica set \(setID) does not exist")
+        .failure(.notFound, "meta.replica_set_not_found", "replica set \(setID) does not exist")
     }
 }

@@ -36,7 +36,7 @@ public final class MetaStore: StateMachine, @unchecked Sendable {
 
     public func apply(_ command: ArraySlice<UInt8>, at index: LogIndex) -> [UInt8] {
         guard let decoded = try? JSONDecoder().decode(MetaCommand.self, from: Data(command)) else {
-            return Self.encodeResult(.failure("meta.malformed", "undecodable meta command at index \(index)"))
+            return Self.encodeResult(.failure(.invalid, "meta.malformed", "undecodable meta command at index \(index)"))
         }
         lock.lock()
         let before = state
@@ -57,41 +57,41 @@ public final class MetaStore: StateMachine, @unchecked Sendable {
             state.nodes[node.id] = node
         case .setDraining(let id, let draining):
             guard state.nodes[id] != nil else {
-                return .failure("meta.node_not_found", "node \(id) is not a node of this cluster")
+                return .failure(.notFound, "meta.node_not_found", "node \(id) is not a node of this cluster")
             }
             state.nodes[id]!.draining = draining ? true : nil
         case .createTenant(let name, let ifNotExists):
             if state.tenants[name] != nil {
-                return ifNotExists ? .success : .failure("meta.tenant_exists", "tenant '\(name)' already exists")
+                return ifNotExists ? .success : .failure(.exists, "meta.tenant_exists", "tenant '\(name)' already exists")
             }
             state.tenants[name] = TenantInfo(name: name)
         case .dropTenant(let name):
             guard state.tenants.removeValue(forKey: name) != nil else {
-                return .failure("meta.tenant_not_found", "tenant '\(name)' does not exist")
+                return .failure(.notFound, "meta.tenant_not_found", "tenant '\(name)' does not exist")
             }
         case .createDatabase(let tenant, let name, let options, let ifNotExists):
             guard state.tenants[tenant] != nil else {
-                return .failure("meta.tenant_not_found", "tenant '\(tenant)' does not exist")
+                return .failure(.notFound, "meta.tenant_not_found", "tenant '\(tenant)' does not exist")
             }
             if state.tenants[tenant]!.databases[name] != nil {
                 return ifNotExists
                     ? .success
-                    : .failure("meta.database_exists", "database '\(name)' already exists in tenant '\(tenant)'")
+                    : .failure(.exists, "meta.database_exists", "database '\(name)' already exists in tenant '\(tenant)'")
             }
             state.tenants[tenant]!.databases[name] = DatabaseInfo(name: name, options: options)
         case .alterDatabase(let tenant, let name, let options):
             guard state.tenants[tenant]?.databases[name] != nil else {
-                return .failure("meta.database_not_found", "database '\(name)' does not exist in tenant '\(tenant)'")
+                return .failure(.notFound, "meta.database_not_found", "database '\(name)' does not exist in tenant '\(tenant)'")
             }
             state.tenants[tenant]!.databases[name]!.options = options
         case .dropDatabase(let tenant, let name):
             guard state.tenants[tenant]?.databases.removeValue(forKey: name) != nil else {
-                return .failure("meta.database_not_found", "database '\(name)' does not exist in tenant '\(tenant)'")
+                return .failure(.notFound, "meta.database_not_found", "database '\(name)' does not exist in tenant '\(tenant)'")
             }
         case .createBucket(let tenant, let database, let start, let end, let placement):
             guard var info = state.tenants[tenant]?.databases[database] else {
                 return .failure(
-                    "meta.database_not_found", "database '\(database)' does not exist in tenant '\(tenant)'")
+                    .notFound, "meta.database_not_found", "database '\(database)' does not exist in tenant '\(tenant)'")
             }
             if info.buckets.contains(where: { $0.start <= start && start < $0.end }) { return .success }
             // Buckets never overlap (a point belongs to one bucket): a range proposed from an older view, or
@@ -116,21 +116,21 @@ public final class MetaStore: StateMachine, @unchecked Sendable {
             state.tenants[tenant]!.databases[database] = info
         case .createUser(let name, let hash, let ifNotExists):
             if state.users[name] != nil {
-                return ifNotExists ? .success : .failure("meta.user_exists", "user '\(name)' already exists")
+                return ifNotExists ? .success : .failure(.exists, "meta.user_exists", "user '\(name)' already exists")
             }
             state.users[name] = UserInfo(name: name, passwordHash: hash)
         case .dropUser(let name):
             guard state.users.removeValue(forKey: name) != nil else {
-                return .failure("meta.user_not_found", "user '\(name)' does not exist")
+                return .failure(.notFound, "meta.user_not_found", "user '\(name)' does not exist")
             }
         case .grant(let user, let database, let privilege):
             guard state.users[user] != nil else {
-                return .failure("meta.user_not_found", "user '\(user)' does not exist")
+                return .failure(.notFound, "meta.user_not_found", "user '\(user)' does not exist")
             }
             state.users[user]!.grants[database] = privilege
         case .revoke(let user, let database):
             guard state.users[user] != nil else {
-                return .failure("meta.user_not_found", "user '\(user)' does not exist")
+                return .failure(.notFound, "meta.user_not_found", "user '\(user)' does not exist")
             }
             state.users[user]!.grants[database] = nil
         case .leaderHint(let setID, let node):

@@ -152,12 +152,7 @@ public struct SQLExecutor: Sendable {
 
     private func meta(_ command: MetaCommand) async throws(CoordinatorError) -> QueryResult {
         let result = try await coordinator.execute(command)
-        guard result.ok else {
-            let kind: CoordinatorError.Kind =
-                result.code.hasSuffix("not_found")
-                ? .notFound : result.code.hasSuffix("exists") ? .conflict : .badRequest
-            throw CoordinatorError(kind, result.code, result.message)
-        }
+        guard result.ok else { throw CoordinatorError(refused: result) }
         return .message("ok")
     }
 

@@ -1,3 +1,5 @@
+import Coordinator
+import Foundation
 import Meta
 import RaftCore
 import Testing
@@ -115,5 +117,18 @@ struct MetaStoreTests {
         let copy = MetaStore()
         try copy.restore(store.snapshot())
         #expect(copy.current == store.current)
+    }
+
+    @Test("a refusal carries its kind; an answer from a node that predates kinds is read from its code")
+    func refusalKinds() throws {
+        let store = MetaStore()
+        #expect(apply(store, .dropDatabase(tenant: "cnosdb", name: "nope")).failure == .notFound)
+        #expect(apply(store, .createDatabase(tenant: "cnosdb", name: "public", options: DatabaseOptions(), ifNotExists: false)).failure == .exists)
+        let legacy = try JSONDecoder().decode(
+            MetaResult.self, from: Data(#"{"ok":false,"code":"meta.user_not_found","message":"m"}"#.utf8))
+        #expect(legacy.failure == nil && legacy.failureKind == .notFound)
+        #expect(MetaResult.success.failureKind == nil)
+        #expect(CoordinatorError(refused: .failure(.conflict, "meta.change_pending", "m")).status == 409)
+        #expect(CoordinatorError(refused: .failure(.invalid, "meta.malformed", "m")).status == 400)
     }
 }
