@@ -1,9 +1,9 @@
 /// Parses InfluxQL (the subset in docs/influxql.md) into statements. Several statements are separated by `;`. Time
 /// expressions (`now() - 1h`, `1700000000000ms`) are worked out against `now` (nanoseconds since the epoch), so the
 /// plans hold plain times. Errors name the character where parsing stopped and what was expected there.
-public struct InfluxQLParser {
-    private var tokens: [InfluxToken]
-    private var index = 0
+public struct InfluxQLParser: TokenParser {
+    var tokens: [Token]
+    var index = 0
     private let now: Int64
 
     public static func parse(_ text: String, now: Int64) throws(SQLError) -> [InfluxStatement] {
@@ -21,50 +21,9 @@ public struct InfluxQLParser {
         return statements
     }
 
-    private init(tokens: [InfluxToken], now: Int64) {
+    private init(tokens: [Token], now: Int64) {
         self.tokens = tokens
         self.now = now
-    }
-
-    private var current: InfluxToken { tokens[index] }
-
-    private func error(_ message: String) -> SQLError { SQLError(message, at: current.position) }
-
-    private mutating func keyword(_ word: String) -> Bool {
-        guard current.isKeyword(word) else { return false }
-        index += 1
-        return true
-    }
-
-    private mutating func expectKeyword(_ word: String) throws(SQLError) {
-        guard keyword(word) else { throw error("expected \(word)") }
-    }
-
-    private mutating func symbol(_ s: String) -> Bool {
-        guard case .symbol(s) = current.kind else { return false }
-        index += 1
-        return true
-    }
-
-    private mutating func expectSymbol(_ s: String) throws(SQLError) {
-        guard symbol(s) else { throw error("expected '\(s)'") }
-    }
-
-    private mutating func identifier(_ what: String) throws(SQLError) -> String {
-        switch current.kind {
-        case .word(let w), .quotedIdentifier(let w):
-            index += 1
-            return w
-        default: throw error("expected \(what)")
-        }
-    }
-
-    private mutating func integer(_ what: String) throws(SQLError) -> Int {
-        guard case .number(let n) = current.kind, let value = Int(n), value >= 0 else {
-            throw error("expected \(what) (a non-negative integer)")
-        }
-        index += 1
-        return value
     }
 
     /// Skips a `::field` / `::tag` type hint.

@@ -1,33 +1,9 @@
-/// A token of InfluxQL, with its character offset for error messages.
-struct InfluxToken: Equatable {
-    enum Kind: Equatable {
-        /// An identifier or keyword (keywords compared case-insensitively).
-        case word(String)
-        case quotedIdentifier(String)
-        case string(String)
-        case number(String)
-        /// A duration literal (`10s`, `1h`, `1700000000000ms`) in nanoseconds.
-        case duration(Int64)
-        /// `/…/` where a regular expression may stand (after `=~`, `!~`, or where a name is expected).
-        case regex(String)
-        case symbol(String)
-        case end
-    }
-    var kind: Kind
-    var position: Int
-
-    func isKeyword(_ keyword: String) -> Bool {
-        guard case .word(let word) = kind else { return false }
-        return word.uppercased() == keyword
-    }
-}
-
 /// Splits InfluxQL text into tokens: words, "identifiers" and 'strings' (backslash escapes), numbers and
 /// duration literals, `/regex/` after a regex operator or a keyword that takes a name, operators and
 /// punctuation; `--` comments to the end of the line.
-func tokenizeInfluxQL(_ text: String) throws(SQLError) -> [InfluxToken] {
+func tokenizeInfluxQL(_ text: String) throws(SQLError) -> [Token] {
     let chars = Array(text.unicodeScalars)
-    var tokens: [InfluxToken] = []
+    var tokens: [Token] = []
     var i = 0
     func digit(_ c: Unicode.Scalar) -> Bool { ("0"..."9").contains(c) }
     func letter(_ c: Unicode.Scalar) -> Bool {
@@ -55,7 +31,7 @@ func tokenizeInfluxQL(_ text: String) throws(SQLError) -> [InfluxToken] {
         let start = i
         if letter(c) || c == "_" {
             while i < chars.count && (letter(chars[i]) || chars[i] == "_" || digit(chars[i])) { i += 1 }
-            tokens.append(InfluxToken(kind: .word(String(String.UnicodeScalarView(chars[start..<i]))), position: start))
+            tokens.append(Token(kind: .word(String(String.UnicodeScalarView(chars[start..<i]))), position: start))
         } else if digit(c) || (c == "." && i + 1 < chars.count && digit(chars[i + 1])) {
             while i < chars.count && (digit(chars[i]) || chars[i] == ".") { i += 1 }
             if i < chars.count && (chars[i] == "e" || chars[i] == "E") && i + 1 < chars.count
@@ -75,10 +51,10 @@ func tokenizeInfluxQL(_ text: String) throws(SQLError) -> [InfluxToken] {
                 }
                 let (value, overflow) = count.multipliedReportingOverflow(by: scale)
                 guard !overflow else { throw SQLError("the duration '\(number)\(unit)' is too long", at: start) }
-                tokens.append(InfluxToken(kind: .duration(value), position: start))
+                tokens.append(Token(kind: .duration(value), position: start))
                 i = unitEnd
             } else {
-                tokens.append(InfluxToken(kind: .number(number), position: start))
+                tokens.append(Token(kind: .number(number), position: start))
             }
         } else if c == "'" || c == "\"" {
             var value = String.UnicodeScalarView()
@@ -100,7 +76,7 @@ func tokenizeInfluxQL(_ text: String) throws(SQLError) -> [InfluxToken] {
             }
             guard closed else { throw SQLError("unterminated \(c == "'" ? "string" : "quoted identifier")", at: start) }
             tokens.append(
-                InfluxToken(kind: c == "'" ? .string(String(value)) : .quotedIdentifier(String(value)), position: start))
+                Token(kind: c == "'" ? .string(String(value)) : .quotedIdentifier(String(value)), position: start))
         } else if c == "/" && regexMayStart() {
             var value = ""
             i += 1
@@ -120,21 +96,21 @@ func tokenizeInfluxQL(_ text: String) throws(SQLError) -> [InfluxToken] {
                 i += 1
             }
             guard closed else { throw SQLError("unterminated regular expression", at: start) }
-            tokens.append(InfluxToken(kind: .regex(value), position: start))
+            tokens.append(Token(kind: .regex(value), position: start))
         } else {
             let two = i + 1 < chars.count ? String(String.UnicodeScalarView([c, chars[i + 1]])) : ""
             if ["<=", ">=", "!=", "<>", "=~", "!~", "::"].contains(two) {
-                tokens.append(InfluxToken(kind: .symbol(two == "<>" ? "!=" : two), position: start))
+                tokens.append(Token(kind: .symbol(two == "<>" ? "!=" : two), position: start))
                 i += 2
             } else if "(),*=<>;.-+/".unicodeScalars.contains(c) {
-                tokens.append(InfluxToken(kind: .symbol(String(c)), position: start))
+                tokens.append(Token(kind: .symbol(String(c)), position: start))
                 i += 1
             } else {
                 throw SQLError("unexpected character '\(c)'", at: start)
             }
         }
     }
-    tokens.append(InfluxToken(kind: .end, position: chars.count))
+    tokens.append(Token(kind: .end, position: chars.count))
     return tokens
 }
 

@@ -1,8 +1,8 @@
 /// Parses one statement of Flotilla's SQL subset (CnosDB syntax, docs/store.md). Keywords are case-insensitive;
 /// a trailing `;` is allowed. Errors name the character where parsing stopped and what was expected there.
-public struct SQLParser {
-    private var tokens: [Token]
-    private var index = 0
+public struct SQLParser: TokenParser {
+    var tokens: [Token]
+    var index = 0
     /// What `now()` stands for (nanoseconds since the epoch); nil: `now()` is refused.
     private var now: Int64?
 
@@ -18,51 +18,10 @@ public struct SQLParser {
 
     private init(tokens: [Token]) { self.tokens = tokens }
 
-    private var current: Token { tokens[index] }
-
-    private func error(_ message: String) -> SQLError { SQLError(message, at: current.position) }
-
-    private mutating func keyword(_ word: String) -> Bool {
-        guard current.isKeyword(word) else { return false }
-        index += 1
-        return true
-    }
-
-    private mutating func expectKeyword(_ word: String) throws(SQLError) {
-        guard keyword(word) else { throw error("expected \(word)") }
-    }
-
-    private mutating func symbol(_ s: String) -> Bool {
-        guard case .symbol(s) = current.kind else { return false }
-        index += 1
-        return true
-    }
-
-    private mutating func expectSymbol(_ s: String) throws(SQLError) {
-        guard symbol(s) else { throw error("expected '\(s)'") }
-    }
-
-    private mutating func identifier(_ what: String) throws(SQLError) -> String {
-        switch current.kind {
-        case .word(let w), .quotedIdentifier(let w):
-            index += 1
-            return w
-        default: throw error("expected \(what)")
-        }
-    }
-
     private mutating func stringLiteral(_ what: String) throws(SQLError) -> String {
         guard case .string(let s) = current.kind else { throw error("expected \(what) as a 'quoted string'") }
         index += 1
         return s
-    }
-
-    private mutating func integer(_ what: String) throws(SQLError) -> Int {
-        guard case .number(let n) = current.kind, let value = Int(n), value >= 0 else {
-            throw error("expected \(what) (a non-negative integer)")
-        }
-        index += 1
-        return value
     }
 
     private mutating func ifNotExists() throws(SQLError) -> Bool {

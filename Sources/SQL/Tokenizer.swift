@@ -6,6 +6,10 @@ struct Token: Equatable {
         case string(String)
         case number(String)
         case symbol(String)
+        /// InfluxQL: a duration literal (`10s`, `1700000000000ms`) in nanoseconds.
+        case duration(Int64)
+        /// InfluxQL: `/…/` where a regular expression may stand.
+        case regex(String)
         case end
     }
     var kind: Kind
