@@ -194,7 +194,8 @@ extension HTTPRoutes {
         return Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
-    /// The request body, up to the limit (413 beyond it).
+    /// The request body, up to the limit (413 beyond it; 400 if it could not be read at all, such as a
+    /// connection closed mid-body).
     func readBody(_ request: Request) async -> Result<[UInt8], ResponseError> {
         var request = request
         do {
@@ -210,12 +211,16 @@ extension HTTPRoutes {
                 bytes = inflated
             }
             return .success(bytes)
-        } catch {
+        } catch is NIOTooManyBytesError {
             return .failure(
                 ResponseError(
                     errorResponse(
                         .contentTooLarge, code: "http.body_too_large",
                         message: "the body is over the limit of \(node.options.maxBodyBytes) bytes")))
+        } catch {
+            return .failure(
+                ResponseError(
+                    errorResponse(.badRequest, code: "http.body_unreadable", message: "the body could not be read: \(error)")))
         }
     }
 
