@@ -146,17 +146,18 @@ public final class Coordinator: Sendable {
             throw CoordinatorError(.badRequest, "write.malformed", "\(error)")
         }
         guard !points.isEmpty else { return 0 }
+        // Types first, on every point as written, so that a conflict names its line in the body.
+        var newFields: [(String, String, String)] = []
+        if checkTypes {
+            newFields = try await fieldTypes.check(
+                points, body: body, tenant: tenant, database: database, coordinator: self)
+        }
         var beyondTTL = 0
         if let ttl = database.options.ttl {
             let cutoff = now &- ttl
             let kept = points.filter { $0.timestamp >= cutoff }
             beyondTTL = points.count - kept.count
             points = kept
-        }
-        var newFields: [(String, String, String)] = []
-        if checkTypes {
-            newFields = try await fieldTypes.check(
-                points, body: body, tenant: tenant, database: database, coordinator: self)
         }
         var batches: [UInt64: (set: ReplicaSetInfo, points: [Point])] = [:]
         var info = database

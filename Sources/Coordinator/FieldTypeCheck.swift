@@ -42,7 +42,10 @@ public final class FieldTypeCheck: Sendable {
                 tenant: tenant, database: database.name, timeoutMilliseconds: 1_000)
             {
                 known.withLock { all in
-                    all[key] = (all[key] ?? [:]).merging(schema.mapValues { $0.fields }) { mine, _ in mine }
+                    // Field by field: types learnt from writes before the read stay, the read adds the rest.
+                    for (measurement, columns) in schema {
+                        all[key, default: [:]][measurement, default: [:]].merge(columns.fields) { mine, _ in mine }
+                    }
                 }
                 read.withLock { _ = $0.insert(key) }
             } else {

@@ -78,13 +78,13 @@ extension HTTPRoutes {
     private func influxQuery(_ request: Request) async -> Response {
         // Form-encoded, as InfluxDB reads them (`+` is a space): the URL's query, then a form body's fields.
         var parameters: [String: String] = [:]
-        for (key, value) in formFields(request.uri.query ?? "") where parameters[key] == nil { parameters[key] = value }
+        for (key, value) in Self.formFields(request.uri.query ?? "") where parameters[key] == nil { parameters[key] = value }
         if request.method == .post,
             request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") ?? false
         {
             switch await readBody(request) {
             case .success(let bytes):
-                for (key, value) in formFields(String(decoding: bytes, as: UTF8.self)) where parameters[key] == nil {
+                for (key, value) in Self.formFields(String(decoding: bytes, as: UTF8.self)) where parameters[key] == nil {
                     parameters[key] = value
                 }
             case .failure(let failure): return failure.response
@@ -110,12 +110,19 @@ extension HTTPRoutes {
         let encoder = InfluxJSON(epoch: parameters["epoch"])
         let chunked = parameters["chunked"] == "true"
         var out: [UInt8] = chunked ? [] : Array("{\"results\":[".utf8)
+        var failed = false
         for (id, statement) in statements.enumerated() {
             let outcome: Result<[InfluxSeries], CoordinatorError>
-            do {
-                outcome = .success(try await executor.run(statement))
-            } catch {
-                outcome = .failure(error)
+            if failed {
+                // As InfluxDB: the statements after a failed one are not run, and say so.
+                outcome = .failure(CoordinatorError(.badRequest, "influxql.not_executed", "not executed"))
+            } else {
+                do {
+                    outcome = .success(try await executor.run(statement))
+                } catch {
+                    outcome = .failure(error)
+                    failed = true
+                }
             }
             if chunked {
                 out += Array("{\"results\":[".utf8)
@@ -124,8 +131,6 @@ extension HTTPRoutes {
             }
             encoder.appendResult(id, outcome, to: &out)
             if chunked { out += Array("]}\n".utf8) }
-            // As InfluxDB: the statements after a failed one are not run.
-            if case .failure = outcome { break }
         }
         if !chunked { out += Array("]}\n".utf8) }
         var response = answer(out, type: "application/json", for: request)
@@ -144,13 +149,14 @@ extension HTTPRoutes {
         }
     }
 
-    /// `a=1&b=x%20y` → its fields, `+` a space.
-    private func formFields(_ body: String) -> [(String, String)] {
-        body.split(separator: "&").map { pair in
-            let parts = pair.split(separator: "=", maxSplits: 1).map {
+    /// `a=1&b=x%20y` → its fields, `+` a space; a pair without a name (`=x`, `=`) is skipped.
+    static func formFields(_ body: String) -> [(String, String)] {
+        body.split(separator: "&").compactMap { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map {
                 $0.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
             }
-            return (parts[0], parts.count > 1 ? parts[1] : "")
+            guard let name = parts.first, !name.isEmpty else { return nil }
+            return (name, parts.count > 1 ? parts[1] : "")
         }
     }
 

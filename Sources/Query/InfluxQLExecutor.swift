@@ -60,7 +60,7 @@ public struct InfluxQLExecutor: Sendable {
             }
             return []
         case .showRetentionPolicies(let on):
-            let name = try required(on)
+            let name = try required(on ?? database)
             if !stale { try await coordinator.awaitCurrentMeta() }
             guard let options = coordinator.meta.current.database(tenant, name)?.options else {
                 throw CoordinatorError(.notFound, "meta.database_not_found", "database not found: \(name)")
@@ -165,6 +165,9 @@ public struct InfluxQLExecutor: Sendable {
         if select.groupByAllTags {
             for tag in schema.tags.sorted() where !groupTags.contains(tag) { groupTags.append(tag) }
         }
+        // Series come in the order of their tag sets read by key name (InfluxDB's series keys), whatever the
+        // order the GROUP BY names them in.
+        groupTags.sort()
         let aggregated = plan.items.contains { if case .aggregate = $0 { true } else { false } }
         let executor = sql(database: databaseName)
         let range = try plan.filter.map { (e: SQLExpression) throws(CoordinatorError) in try Compiled(e).timeRange }
@@ -278,7 +281,7 @@ public struct InfluxQLExecutor: Sendable {
                 for (offset, steps) in columnSteps.enumerated() where !steps.isEmpty {
                     let c = 1 + offset
                     guard c < series[s].values[r].count, let x = IntervalFill.number(series[s].values[r][c]) else { continue }
-                    series[s].values[r][c] = .double(steps.reduce(x) { $1.apply($0) })
+                    series[s].values[r][c] = .double(MathStep.apply(steps, to: x))
                 }
             }
         }

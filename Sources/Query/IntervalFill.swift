@@ -20,10 +20,13 @@ struct IntervalFill: Sendable {
     func apply(_ rows: [[SQLValue]]) throws(CoordinatorError) -> [[SQLValue]] {
         if case .none = fill, columnFills == nil { return rows }
         func bin(_ t: Int64) -> Int64 {
-            var b = (t / width) * width
-            if t < 0 && t % width != 0 { b -= width }
-            return b
+            let b = (t / width) * width
+            guard t < 0 && t % width != 0 else { return b }
+            let (lower, overflow) = b.subtractingReportingOverflow(width)
+            return overflow ? b : lower
         }
+        // `time < -9223372036854775808` holds for no time: nothing to fill.
+        if range.1 == .min { return rows }
         var byBin: [Int64: [SQLValue]] = [:]
         for row in rows { if case .time(let t) = row[0] { byBin[t] = row } }
         let known = byBin.keys
@@ -32,19 +35,21 @@ struct IntervalFill: Sendable {
         // No upper bound: now() when a lower one is given (as InfluxDB), else the last interval with data.
         let last = range.1 != .max ? bin(range.1 - 1) : range.0 == .min ? lastData : max(bin(now), lastData)
         guard last >= first else { return rows }
-        let count = (last - first) / width + 1
+        let (span, overflow) = last.subtractingReportingOverflow(first)
+        let count = overflow ? Int64.max : span / width + 1
         guard count <= 1_000_000 else {
             throw CoordinatorError(
                 .badRequest, "influxql.too_many_intervals",
-                "GROUP BY time(…) would make \(count) intervals (at most 1,000,000): narrow the time range")
+                "GROUP BY time(…) would make \(overflow ? "too many" : "\(count)") intervals (at most 1,000,000): narrow "
+                    + "the time range")
         }
         let columns = rows.first!.count
         var out: [[SQLValue]] = []
         out.reserveCapacity(Int(count))
-        var t = first
-        while t <= last {
+        for step in 0..<count {
+            // first + step · width ≤ last: no overflow.
+            let t = first &+ step &* width
             out.append(byBin[t] ?? [.time(t)] + [SQLValue](repeating: .null, count: columns - 1))
-            t += width
         }
         for column in 1..<columns {
             switch columnFills.map({ column - 1 < $0.count ? $0[column - 1] : .null }) ?? fill {

@@ -184,7 +184,11 @@ func parseTime(_ text: String) -> Int64? {
     parts.tm_min = Int32(minute)
     parts.tm_sec = Int32(second)
     let epoch = Int64(timegm(&parts)) - Int64(offsetSeconds)
-    return epoch * 1_000_000_000 + fraction
+    // Nanoseconds in an Int64 reach from 1677 to 2262: a time outside is no time here.
+    let (scaled, overflow) = epoch.multipliedReportingOverflow(by: 1_000_000_000)
+    guard !overflow else { return nil }
+    let (nanoseconds, overflowAgain) = scaled.addingReportingOverflow(fraction)
+    return overflowAgain ? nil : nanoseconds
 }
 
 /// Columns and rows of a statement's answer.

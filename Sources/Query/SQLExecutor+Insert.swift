@@ -9,6 +9,10 @@ import TSDB
 /// `'1.5'` into a DOUBLE column is 1.5); a column the table does not have yet becomes a field of the literal's type.
 extension SQLExecutor {
     func insert(_ insert: Insert) async throws(CoordinatorError) -> QueryResult {
+        guard !insert.table.hasPrefix("#") else {
+            throw CoordinatorError(
+                .badRequest, "sql.bad_insert", "a table name cannot begin with '#' (line protocol reads it as a comment)")
+        }
         let schema = try await coordinator.schema(tenant: tenant, database: database)[insert.table]
         var body: [UInt8] = []
         for (number, row) in insert.rows.enumerated() {
@@ -30,6 +34,9 @@ extension SQLExecutor {
         var time: Int64?
         for (column, literal) in zip(insert.columns, row) {
             if case .null = literal { continue }
+            if case .string(let text) = literal, text.contains(where: { $0 == "\n" || $0 == "\r" }) {
+                throw bad("the value of '\(column)' holds a line break, which a point cannot carry")
+            }
             if column.lowercased() == "time" {
                 time = try insertTime(literal, bad)
             } else if schema?.tags.contains(column) ?? false {

@@ -170,7 +170,7 @@ extension SQLExecutor {
     private static func value(of fn: Aggregate, _ aggregate: FieldAggregate, integral: Bool) -> SQLValue {
         func number(_ x: Double?) -> SQLValue {
             guard let x else { return .null }
-            return integral ? .integer(Int64(x)) : .double(x)
+            return integral && abs(x) < 9.2e18 ? .integer(Int64(x)) : .double(x)
         }
         switch fn {
         case .count: return .integer(Int64(aggregate.count))

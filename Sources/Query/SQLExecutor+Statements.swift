@@ -7,11 +7,10 @@ import TSDB
 /// lists), EXPLAIN, constants; and what every SELECT's answer goes through last (arithmetic, HAVING).
 extension SQLExecutor {
     /// An InfluxQL SHOW statement's series as one table: `key` for SHOW SERIES, `key`/`value` for tag values.
-    func influx(_ statement: InfluxStatement, table: String?) async throws(CoordinatorError) -> QueryResult {
+    func influx(_ statement: InfluxStatement, columns: [String]) async throws(CoordinatorError) -> QueryResult {
         let executor = InfluxQLExecutor(
             coordinator: coordinator, tenant: tenant, database: database, stale: stale, now: 0)
         let series = try await executor.run(statement)
-        let columns = series.first?.columns ?? (table == nil ? ["key"] : ["key", "value"])
         return QueryResult(columns: columns, rows: series.flatMap(\.values))
     }
 
@@ -71,7 +70,7 @@ extension SQLExecutor {
                 case .unsigned(let v): value = Double(v)
                 default: continue
                 }
-                rows[r][c] = .double(steps.reduce(value) { $1.apply($0) })
+                rows[r][c] = .double(MathStep.apply(steps, to: value))
             }
         }
     }
@@ -79,6 +78,25 @@ extension SQLExecutor {
     /// The rows of `result` whose columns satisfy HAVING (a column is found by its name: alias, or
     /// `avg(x)`/`count(*)` for an aggregate without one).
     static func having(_ condition: SQLExpression, _ result: QueryResult) throws(CoordinatorError) -> QueryResult {
+        var names: [String] = []
+        func collect(_ e: SQLExpression) {
+            switch e {
+            case .and(let a, let b), .or(let a, let b):
+                collect(a)
+                collect(b)
+            case .not(let a): collect(a)
+            case .comparison(let column, _, _), .regex(let column, _, _), .isNull(let column, _),
+                .inList(let column, _, _):
+                names.append(column)
+            }
+        }
+        collect(condition)
+        for name in names where !result.columns.contains(name) {
+            throw CoordinatorError(
+                .badRequest, "sql.bad_having",
+                "HAVING \(name): the SELECT has no such column (\(result.columns.joined(separator: ", "))); select it, "
+                    + "with an alias if you like, to filter on it")
+        }
         let compiled = try Compiled(condition)
         var kept = QueryResult(columns: result.columns, rows: [])
         for row in result.rows {

@@ -113,9 +113,10 @@ public struct SQLExecutor: Sendable {
         case .selectValues(let columns, let values):
             return QueryResult(columns: columns, rows: [values.map(Self.constant)])
         case .showSeries(let table, let filter):
-            return try await influx(.showSeries(on: database, from: table, filter: filter), table: table)
+            return try await influx(.showSeries(on: database, from: table, filter: filter), columns: ["key"])
         case .showTagValues(let table, let key, let filter):
-            return try await influx(.showTagValues(on: database, from: table, keys: .equal(key), filter: filter), table: table)
+            return try await influx(
+                .showTagValues(on: database, from: table, keys: .equal(key), filter: filter), columns: ["key", "value"])
         case .describeDatabase(let name):
             guard let options = coordinator.meta.current.database(tenant, name)?.options else {
                 throw CoordinatorError(
@@ -253,7 +254,10 @@ public struct SQLExecutor: Sendable {
             // vnodes filters and nothing groups.
             let seriesLimit =
                 pushed.whole && raw && !select.descending && select.orderBy.isEmpty
-                ? select.limit.map { $0 + select.offset } : nil
+                ? select.limit.flatMap { limit in
+                    let (sum, overflow) = limit.addingReportingOverflow(select.offset)
+                    return overflow ? nil : sum
+                } : nil
             rows = try await coordinator.scan(
                 tenant: tenant, database: database, measurement: select.table, start: start, end: end,
                 tags: pushed.tags, fields: Self.projection(select), seriesLimit: seriesLimit, stale: stale
@@ -279,8 +283,9 @@ public struct SQLExecutor: Sendable {
         if let fills = select.gapfill, let width = select.timeBin {
             result = try gapFilled(result, select, fills: fills, width: width, range: range)
         }
-        applyMath(select.math, to: &result.rows)
+        // HAVING sees the aggregates as computed, before the SELECT's arithmetic on them.
         if let condition = select.having { result = try having(condition, result) }
+        applyMath(select.math, to: &result.rows)
         if select.descending { result.rows.reverse() }
         if !select.orderBy.isEmpty {
             var keys: [(index: Int, descending: Bool)] = []
@@ -343,7 +348,7 @@ public struct SQLExecutor: Sendable {
             if let width = select.timeBin {
                 let since = row.timestamp &- origin
                 bin = (since / width) * width
-                if since < 0 && since % width != 0 { bin -= width }
+                if since < 0 && since % width != 0 { bin = bin &- width }
                 bin = bin &+ origin
             }
             groups[Key(bin: bin, tags: select.groupTags.map { row.tag($0) ?? "" }), default: []].append(row)
@@ -370,7 +375,7 @@ public struct SQLExecutor: Sendable {
             var row: [SQLValue] = []
             for item in select.items {
                 switch item {
-                case .aggregate(let fn, let column, _): row.append(compute(fn, column, members))
+                case .aggregate(let fn, let column, _): row.append(Self.compute(fn, column, members))
                 case .column(let name, _):
                     if name.lowercased() == "time" {
                         row.append(.time(key.bin))
@@ -386,7 +391,7 @@ public struct SQLExecutor: Sendable {
         return QueryResult(columns: names, rows: out)
     }
 
-    private func compute(_ fn: Aggregate, _ column: String?, _ rows: [Row]) -> SQLValue {
+    static func compute(_ fn: Aggregate, _ column: String?, _ rows: [Row]) -> SQLValue {
         guard let column else { return fn == .count ? .integer(Int64(rows.count)) : .null }
         // A tag's values count as strings (`count(DISTINCT host)`).
         let values = rows.compactMap { row -> (Int64, FieldValue)? in
@@ -410,18 +415,24 @@ public struct SQLExecutor: Sendable {
             let numbers = values.compactMap { numeric($0.1) }.sorted()
             guard !numbers.isEmpty else { return .null }
             if case .percentile(let p) = fn {
-                // Nearest rank, as InfluxDB: the value at ceil(p% of n), 1-based; none below the first.
-                let rank = Int((Double(numbers.count) * p / 100).rounded(.up))
-                guard p >= 0, p <= 100, rank >= 1 else { return .null }
-                return .double(numbers[min(rank, numbers.count) - 1])
+                // InfluxDB's nearest rank: index floor(n·p/100 + 0.5) − 1 of the sorted values; none below the
+                // first. The value keeps its field's type.
+                guard p >= 0, p <= 100 else { return .null }
+                let index = Int((Double(numbers.count) * p / 100 + 0.5).rounded(.down)) - 1
+                guard index >= 0 else { return .null }
+                let chosen = numbers[min(index, numbers.count - 1)]
+                let integral = values.allSatisfy { if case .integer = $0.1 { true } else { false } }
+                return integral && abs(chosen) < 9.2e18 ? .integer(Int64(chosen)) : .double(chosen)
             }
             let middle = numbers.count / 2
             return .double(numbers.count % 2 == 1 ? numbers[middle] : (numbers[middle - 1] + numbers[middle]) / 2)
         case .spread:
             let numbers = values.compactMap { numeric($0.1) }
             guard let low = numbers.min(), let high = numbers.max() else { return .null }
-            if values.allSatisfy({ if case .integer = $0.1 { true } else { false } }) {
-                return .integer(Int64(high - low))
+            let integers = values.compactMap { value -> Int64? in if case .integer(let v) = value.1 { v } else { nil } }
+            if integers.count == values.count, let min = integers.min(), let max = integers.max() {
+                let (difference, overflow) = max.subtractingReportingOverflow(min)
+                return overflow ? .double(high - low) : .integer(difference)
             }
             return .double(high - low)
         case .stddev:

@@ -201,11 +201,16 @@ public struct InfluxQLParser: TokenParser {
             let alias = try alias()
             switch item {
             case .aggregate(let fn, let column, _):
-                // Named by the function (`mean`), as InfluxDB does; the second of a name is `mean_1`.
+                // Named by the function (`mean`), as InfluxDB does; the second unaliased one of a name is
+                // `mean_1`.
                 let base = fn == .avg ? "mean" : fn.name
-                let seen = names[base, default: 0]
-                names[base] = seen + 1
-                item = .aggregate(fn, column: column, alias: alias ?? (seen == 0 ? base : "\(base)_\(seen)"))
+                if let alias {
+                    item = .aggregate(fn, column: column, alias: alias)
+                } else {
+                    let seen = names[base, default: 0]
+                    names[base] = seen + 1
+                    item = .aggregate(fn, column: column, alias: seen == 0 ? base : "\(base)_\(seen)")
+                }
             case .column(let name, _): item = .column(name, alias: alias)
             default: break
             }

@@ -66,6 +66,25 @@ public struct MathStep: Sendable, Equatable {
         self.operand = operand
     }
 
+    /// `value` with `steps` applied as arithmetic reads: `*` and `/` before `+` and `-`, each left to right
+    /// (`mean + 10 * 2` is mean + 20).
+    public static func apply(_ steps: [MathStep], to value: Double) -> Double {
+        var total = 0.0
+        var term = value
+        for step in steps {
+            switch step.operation {
+            case .multiply, .divide: term = step.apply(term)
+            case .add:
+                total += term
+                term = step.operand
+            case .subtract:
+                total += term
+                term = -step.operand
+            }
+        }
+        return total + term
+    }
+
     public func apply(_ value: Double) -> Double {
         switch operation {
         case .add: return value + operand

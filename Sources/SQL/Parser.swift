@@ -348,6 +348,9 @@ public struct SQLParser: TokenParser {
                 }
             } while symbol(",")
         }
+        if selectedBin != nil && select.timeBin == nil {
+            throw error("a time bin in the select list needs GROUP BY it (its alias, or the same call)")
+        }
         if keyword("HAVING") { select.having = try orExpression() }
         if keyword("ORDER") {
             try expectKeyword("BY")

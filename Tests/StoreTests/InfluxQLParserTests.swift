@@ -62,6 +62,16 @@ struct InfluxQLParserTests {
             ])
     }
 
+    @Test("only unaliased aggregates count towards the _1 suffix")
+    func aliasedNames() throws {
+        let s = try select("SELECT mean(a) AS x, mean(b), mean(c) FROM m")
+        #expect(
+            s.plan.items == [
+                .aggregate(.avg, column: "a", alias: "x"), .aggregate(.avg, column: "b", alias: "mean"),
+                .aggregate(.avg, column: "c", alias: "mean_1"),
+            ])
+    }
+
     @Test("Grafana's math part and type hints: arithmetic kept per item, ::field and ::tag skipped")
     func mathAndHints() throws {
         let s = try select(#"SELECT mean("value") /100 AS "text", "v"::field * 8 + 1, "host"::tag FROM m"#)

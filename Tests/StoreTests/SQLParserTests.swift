@@ -216,6 +216,7 @@ struct SQLParserTests {
         #expect(s.gapfill == [.null, .previous, .linear, .null])
         #expect(s.items[2] == .aggregate(.max, column: "v", alias: "m"))
         #expect(throws: SQLError.self) { try SQLParser.parse("SELECT locf(avg(v)) FROM x") }
+        #expect(throws: SQLError.self) { try SQLParser.parse("SELECT date_bin(INTERVAL '1 minute', time) AS t, v FROM x") }
     }
 
     @Test func durations() {
