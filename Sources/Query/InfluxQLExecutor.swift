@@ -192,6 +192,7 @@ public struct InfluxQLExecutor: Sendable {
             }
             var sqlSelect = Select(items: items, table: plan.table)
             sqlSelect.filter = plan.filter
+            sqlSelect.missingTagsAreEmpty = true
             sqlSelect.timeBin = plan.timeBin
             sqlSelect.groupTags = groupTags
             var result = try await executor.run(.select(sqlSelect))
@@ -211,6 +212,12 @@ public struct InfluxQLExecutor: Sendable {
                 if let width = plan.timeBin {
                     series[index].values = try IntervalFill(width: width, range: range, now: now, fill: select.fill)
                         .apply(series[index].values)
+                    // count() is 0 in an interval with no points (then fill(…) replaces that 0), as InfluxDB.
+                    for (offset, isCount) in counts.enumerated() where isCount {
+                        for row in series[index].values.indices where series[index].values[row][1 + offset] == .null {
+                            series[index].values[row][1 + offset] = .integer(0)
+                        }
+                    }
                 } else {
                     let start = range.0 == .min ? 0 : range.0
                     for row in series[index].values.indices { series[index].values[row][0] = .time(start) }
@@ -240,6 +247,7 @@ public struct InfluxQLExecutor: Sendable {
                 items: [.column("time", alias: nil)] + (groupTags + columns).map { .column($0, alias: nil) },
                 table: plan.table)
             sqlSelect.filter = plan.filter
+            sqlSelect.missingTagsAreEmpty = true
             sqlSelect.orderedByTime = true
             sqlSelect.descending = plan.descending
             let result = try await executor.run(.select(sqlSelect))

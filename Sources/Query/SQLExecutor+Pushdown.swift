@@ -21,7 +21,8 @@ extension SQLExecutor {
                 collect(b)
             case .comparison(let column, let op, _) where column.lowercased() == "time" && op != .notEqual:
                 break
-            case .comparison(let column, .equal, .string(let value)):
+            // InfluxQL's `tag = ''` matches series without the tag: the vnodes cannot select those by it.
+            case .comparison(let column, .equal, .string(let value)) where !(select.missingTagsAreEmpty && value.isEmpty):
                 tags.append(Tag(column, value))
             default:
                 whole = false

@@ -226,7 +226,9 @@ public struct SQLExecutor: Sendable {
             executor.pageRows = pageRows
             return try await executor.answer(select)
         }
-        let filter = try select.filter.map { (e: SQLExpression) throws(CoordinatorError) in try Compiled(e) }
+        let filter = try select.filter.map { (e: SQLExpression) throws(CoordinatorError) in
+            try Compiled(e, missingTagsAreEmpty: select.missingTagsAreEmpty)
+        }
         let (start, end) = filter?.timeRange ?? (.min, .max)
         let pushed = Self.tagEqualities(select)
         if let result = try await pushedAggregate(select, start: start, end: end, tags: pushed) {
@@ -499,6 +501,8 @@ struct Compiled: Sendable {
     /// The expression with what does not depend on the row worked out once: which comparisons are on time, and
     /// their times (nil: a literal that is not a time, which matches no row).
     private let check: Check
+    /// InfluxQL's rule: a tag a row does not have reads as the empty string (SQL's: as NULL, matching nothing).
+    private let missingTagsAreEmpty: Bool
 
     private indirect enum Check: Sendable {
         case and(Check, Check)
@@ -532,12 +536,13 @@ struct Compiled: Sendable {
         }
     }
 
-    init(_ expression: SQLExpression) throws(CoordinatorError) {
+    init(_ expression: SQLExpression, missingTagsAreEmpty: Bool = false) throws(CoordinatorError) {
         try Self.checkPatterns(expression)
         var range: (Int64, Int64) = (.min, .max)
         try Self.narrow(expression, &range)
         timeRange = range
         check = Check(expression)
+        self.missingTagsAreEmpty = missingTagsAreEmpty
     }
 
     /// Every regular expression in `e` compiles, or a 400 names the one that does not.
@@ -590,15 +595,17 @@ struct Compiled: Sendable {
         }
     }
 
-    func matches(_ row: Row) -> Bool { Self.evaluate(check, row) }
+    func matches(_ row: Row) -> Bool { Self.evaluate(check, row, missingTagsAreEmpty) }
 
-    private static func evaluate(_ check: Check, _ row: Row) -> Bool {
+    private static func evaluate(_ check: Check, _ row: Row, _ missingTagsAreEmpty: Bool) -> Bool {
         let order: Int?
         let op: Comparison
         switch check {
-        case .and(let a, let b): return evaluate(a, row) && evaluate(b, row)
-        case .or(let a, let b): return evaluate(a, row) || evaluate(b, row)
-        case .not(let a): return !evaluate(a, row)
+        case .and(let a, let b):
+            return evaluate(a, row, missingTagsAreEmpty) && evaluate(b, row, missingTagsAreEmpty)
+        case .or(let a, let b):
+            return evaluate(a, row, missingTagsAreEmpty) || evaluate(b, row, missingTagsAreEmpty)
+        case .not(let a): return !evaluate(a, row, missingTagsAreEmpty)
         case .regex(let column, let regex, let matches):
             guard let regex else { return false }
             var text = row.tag(column) ?? ""
@@ -609,7 +616,7 @@ struct Compiled: Sendable {
             let missing = column.lowercased() != "time" && row.tag(column) == nil && row.fields[column] == nil
             return missing != negated
         case .inList(_, let checks, let negated):
-            return checks.contains { evaluate($0, row) } != negated
+            return checks.contains { evaluate($0, row, missingTagsAreEmpty) } != negated
         case .time(let comparison, let t):
             guard let t else { return false }
             op = comparison
@@ -621,6 +628,8 @@ struct Compiled: Sendable {
                 order = tag == s ? 0 : tag < s ? -1 : 1
             } else if let field = row.fields[column] {
                 order = compareField(field, literal)
+            } else if missingTagsAreEmpty, case .string(let s) = literal {
+                order = s.isEmpty ? 0 : -1
             } else {
                 order = nil
             }

@@ -100,6 +100,9 @@ public struct Select: Sendable, Equatable {
     /// Per item (same positions as `items`): arithmetic with numbers applied to its values (`usage * 100`,
     /// `avg(x) / 1024`).
     public var math: [[MathStep]] = []
+    /// InfluxQL's rule for a tag a row does not have: it reads as the empty string (`host != 'a'` keeps series
+    /// without `host`, `host = ''` selects them). SQL's rule (false): it is NULL.
+    public var missingTagsAreEmpty = false
     /// `time_window_gapfill`: every window of the range present, per item how an empty one is filled
     /// (`locf(…)`: the previous value, `interpolate(…)`: linear, otherwise null); nil: no gap filling.
     public var gapfill: [Fill]?

@@ -91,6 +91,18 @@ for method in ("GET", "POST"):
     expect(f"{method} two statements", [series_of(both, 0)[0]["values"][0][1], series_of(both, 1)[0]["values"][0][1]],
            [20, 9])
 
+# count() is 0 in an interval without points; a tag a series lacks reads as "" (InfluxDB's rules).
+counted = series_of(query(f'SELECT count("value") FROM "cpu" WHERE "host" = \'web1\' AND time >= {base_ms}ms '
+                          f'AND time < {base_ms + 20 * 60_000}ms GROUP BY time(5m)'))
+expect("count in empty intervals", [row[1] for row in counted[0]["values"]], [5, 5, 0, 0])
+urllib.request.urlopen(urllib.request.Request(
+    f"{url}/write?db={DB}", data=f"mem,host=a v=1 {base_ms * 1_000_000}\nmem v=2 {base_ms * 1_000_000}".encode(),
+    method="POST"), timeout=30)
+expect("a missing tag is not 'a'", [row[1] for row in series_of(query('SELECT v FROM mem WHERE host != \'a\''))[0]["values"]],
+       [2.0])
+expect("a missing tag is ''", [row[1] for row in series_of(query('SELECT v FROM mem WHERE host = \'\''))[0]["values"]],
+       [2.0])
+
 # Grafana's HTTP client asks for gzip: the answer comes compressed and inflates to the same JSON.
 params = urllib.parse.urlencode({"db": DB, "q": f'SELECT "value" FROM "cpu" WHERE {time_filter}', "epoch": "ms"})
 with urllib.request.urlopen(urllib.request.Request(f"{url}/query?{params}", headers={"Accept-Encoding": "gzip"}),
