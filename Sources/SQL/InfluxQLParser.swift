@@ -271,21 +271,6 @@ public struct InfluxQLParser: TokenParser {
         return select
     }
 
-    /// `/ 100`, `* 8 + 1`: arithmetic with numbers after a selected value (an `AS` may follow).
-    private mutating func mathSteps() throws(SQLError) -> [MathStep] {
-        var steps: [MathStep] = []
-        while case .symbol(let s) = current.kind, let operation = MathStep.Operation(rawValue: s) {
-            index += 1
-            let negative = symbol("-")
-            guard case .number(let n) = current.kind, let value = Double(n) else {
-                throw error("expected a number after '\(s)'")
-            }
-            index += 1
-            steps.append(MathStep(operation, negative ? -value : value))
-        }
-        return steps
-    }
-
     private mutating func fill() throws(SQLError) -> Fill {
         try expectSymbol("(")
         let result: Fill
@@ -341,26 +326,10 @@ public struct InfluxQLParser: TokenParser {
         return .column(name, alias: nil)
     }
 
-    private mutating func alias() throws(SQLError) -> String? {
-        guard keyword("AS") else { return nil }
-        return try identifier("an alias")
-    }
-
     // MARK: - WHERE
 
-    private mutating func orExpression() throws(SQLError) -> SQLExpression {
-        var left = try andExpression()
-        while keyword("OR") { left = .or(left, try andExpression()) }
-        return left
-    }
-
-    private mutating func andExpression() throws(SQLError) -> SQLExpression {
-        var left = try primary()
-        while keyword("AND") { left = .and(left, try primary()) }
-        return left
-    }
-
-    private mutating func primary() throws(SQLError) -> SQLExpression {
+    /// One condition of a WHERE (`TokenParser.orExpression` joins them with AND and OR).
+    mutating func conditionTerm() throws(SQLError) -> SQLExpression {
         if symbol("(") {
             let inner = try orExpression()
             try expectSymbol(")")

@@ -415,26 +415,6 @@ public struct SQLParser: TokenParser {
         return .aggregate(aggregate, column: column, alias: nil)
     }
 
-    /// `* 100`, `/ 1024 + 1`: arithmetic with numbers after a selected value.
-    private mutating func mathSteps() throws(SQLError) -> [MathStep] {
-        var steps: [MathStep] = []
-        while case .symbol(let s) = current.kind, let operation = MathStep.Operation(rawValue: s) {
-            index += 1
-            let negative = symbol("-")
-            guard case .number(let n) = current.kind, let value = Double(n) else {
-                throw error("expected a number after '\(s)' (arithmetic between columns is not supported)")
-            }
-            index += 1
-            steps.append(MathStep(operation, negative ? -value : value))
-        }
-        return steps
-    }
-
-    private mutating func alias() throws(SQLError) -> String? {
-        guard keyword("AS") else { return nil }
-        return try identifier("an alias")
-    }
-
     /// `(INTERVAL '1 minute', time[, origin])` → the interval in nanoseconds and the origin, if given
     /// (`TIMESTAMP '…'`, a string or an integer).
     private mutating func dateBinArguments() throws(SQLError) -> (Int64, Literal?) {
@@ -459,20 +439,9 @@ public struct SQLParser: TokenParser {
 
     // MARK: - WHERE
 
-    private mutating func orExpression() throws(SQLError) -> SQLExpression {
-        var left = try andExpression()
-        while keyword("OR") { left = .or(left, try andExpression()) }
-        return left
-    }
-
-    private mutating func andExpression() throws(SQLError) -> SQLExpression {
-        var left = try unary()
-        while keyword("AND") { left = .and(left, try unary()) }
-        return left
-    }
-
-    private mutating func unary() throws(SQLError) -> SQLExpression {
-        if keyword("NOT") { return .not(try unary()) }
+    /// One condition of a WHERE or HAVING (`TokenParser.orExpression` joins them with AND and OR).
+    mutating func conditionTerm() throws(SQLError) -> SQLExpression {
+        if keyword("NOT") { return .not(try conditionTerm()) }
         if symbol("(") {
             let inner = try orExpression()
             try expectSymbol(")")

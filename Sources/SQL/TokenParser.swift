@@ -3,6 +3,8 @@
 protocol TokenParser {
     var tokens: [Token] { get }
     var index: Int { get set }
+    /// One condition of a WHERE, in the parser's own grammar.
+    mutating func conditionTerm() throws(SQLError) -> SQLExpression
 }
 
 extension TokenParser {
@@ -46,5 +48,38 @@ extension TokenParser {
         }
         index += 1
         return value
+    }
+
+    /// Conditions joined by OR, each of conditions joined by AND.
+    mutating func orExpression() throws(SQLError) -> SQLExpression {
+        var left = try andExpression()
+        while keyword("OR") { left = .or(left, try andExpression()) }
+        return left
+    }
+
+    mutating func andExpression() throws(SQLError) -> SQLExpression {
+        var left = try conditionTerm()
+        while keyword("AND") { left = .and(left, try conditionTerm()) }
+        return left
+    }
+
+    mutating func alias() throws(SQLError) -> String? {
+        guard keyword("AS") else { return nil }
+        return try identifier("an alias")
+    }
+
+    /// `* 100`, `/ 1024 + 1`: arithmetic with numbers after a selected value (an `AS` may follow).
+    mutating func mathSteps() throws(SQLError) -> [MathStep] {
+        var steps: [MathStep] = []
+        while case .symbol(let s) = current.kind, let operation = MathStep.Operation(rawValue: s) {
+            index += 1
+            let negative = symbol("-")
+            guard case .number(let n) = current.kind, let value = Double(n) else {
+                throw error("expected a number after '\(s)' (arithmetic between columns is not supported)")
+            }
+            index += 1
+            steps.append(MathStep(operation, negative ? -value : value))
+        }
+        return steps
     }
 }
