@@ -288,7 +288,7 @@ public struct InfluxQLExecutor: Sendable {
             for r in series[s].values.indices {
                 for (offset, steps) in columnSteps.enumerated() where !steps.isEmpty {
                     let c = 1 + offset
-                    guard c < series[s].values[r].count, let x = IntervalFill.number(series[s].values[r][c]) else { continue }
+                    guard c < series[s].values[r].count, let x = series[s].values[r][c].number else { continue }
                     series[s].values[r][c] = .double(MathStep.apply(steps, to: x))
                 }
             }

@@ -64,8 +64,8 @@ struct IntervalFill: Sendable {
                 }
             case .linear:
                 var lastKnown: Int?
-                for r in out.indices where Self.number(out[r][column]) != nil {
-                    if let l = lastKnown, r - l > 1, let a = Self.number(out[l][column]), let b = Self.number(out[r][column]) {
+                for r in out.indices where out[r][column].number != nil {
+                    if let l = lastKnown, r - l > 1, let a = out[l][column].number, let b = out[r][column].number {
                         for m in (l + 1)..<r {
                             out[m][column] = .double(a + (b - a) * Double(m - l) / Double(r - l))
                         }
@@ -75,14 +75,5 @@ struct IntervalFill: Sendable {
             }
         }
         return out
-    }
-
-    static func number(_ value: SQLValue) -> Double? {
-        switch value {
-        case .double(let v): return v
-        case .integer(let v): return Double(v)
-        case .unsigned(let v): return Double(v)
-        default: return nil
-        }
     }
 }

@@ -21,6 +21,16 @@ public enum SQLValue: Sendable, Hashable {
         }
     }
 
+    /// The value as a number, if it is one (of whatever kind).
+    var number: Double? {
+        switch self {
+        case .integer(let x): return Double(x)
+        case .unsigned(let x): return Double(x)
+        case .double(let x): return x
+        default: return nil
+        }
+    }
+
     /// -1, 0 or 1 as `self` sorts before, with or after `other`: nulls first, numbers by value (of whatever kind),
     /// then strings, booleans and times each in their own order.
     func order(_ other: SQLValue) -> Int {
@@ -33,14 +43,6 @@ public enum SQLValue: Sendable, Hashable {
             case .time: return 4
             }
         }
-        func number(_ v: SQLValue) -> Double? {
-            switch v {
-            case .integer(let x): return Double(x)
-            case .unsigned(let x): return Double(x)
-            case .double(let x): return x
-            default: return nil
-            }
-        }
         func compare<T: Comparable>(_ a: T, _ b: T) -> Int { a < b ? -1 : a > b ? 1 : 0 }
         switch (self, other) {
         case (.string(let a), .string(let b)): return compare(a, b)
@@ -48,7 +50,7 @@ public enum SQLValue: Sendable, Hashable {
         case (.boolean(let a), .boolean(let b)): return compare(a ? 1 : 0, b ? 1 : 0)
         case (.integer(let a), .integer(let b)): return compare(a, b)
         default:
-            if let a = number(self), let b = number(other) { return compare(a, b) }
+            if let a = number, let b = other.number { return compare(a, b) }
             return compare(rank(self), rank(other))
         }
     }

@@ -63,13 +63,7 @@ extension SQLExecutor {
         guard math.contains(where: { !$0.isEmpty }) else { return }
         for r in rows.indices {
             for (c, steps) in math.enumerated() where !steps.isEmpty && c < rows[r].count {
-                let value: Double
-                switch rows[r][c] {
-                case .double(let v): value = v
-                case .integer(let v): value = Double(v)
-                case .unsigned(let v): value = Double(v)
-                default: continue
-                }
+                guard let value = rows[r][c].number else { continue }
                 rows[r][c] = .double(MathStep.apply(steps, to: value))
             }
         }
