@@ -23,6 +23,18 @@ final class SeriesData {
 
     var rowCount: Int { timestamps.count }
 
+    /// Removes the rows whose time `deleted` holds (a tombstone applied to the memtable).
+    /// - Returns: how many rows went.
+    @discardableResult
+    func removeRows(_ deleted: DeletedRanges) -> Int {
+        let kept = timestamps.indices.filter { !deleted.contains(timestamps[$0]) }
+        guard kept.count < timestamps.count else { return 0 }
+        let removed = timestamps.count - kept.count
+        timestamps = kept.map { timestamps[$0] }
+        columns = columns.map { $0.selecting(kept) }
+        return removed
+    }
+
     /// The column index of field `name`.
     private func column(named name: String) -> Int? { names.firstIndex(of: name) }
 
@@ -253,6 +265,19 @@ struct Column {
         }
         present[row] = true
         return true
+    }
+
+    /// The column with only `rows` (ascending positions), in that order.
+    func selecting(_ rows: [Int]) -> Column {
+        var selected = Column(kind: kind, present: rows.map { present[$0] })
+        switch kind {
+        case .float: selected.floats = rows.map { floats[$0] }
+        case .integer: selected.integers = rows.map { integers[$0] }
+        case .unsigned: selected.unsigneds = rows.map { unsigneds[$0] }
+        case .string: selected.strings = rows.map { strings[$0] }
+        case .boolean: selected.booleans = rows.map { booleans[$0] }
+        }
+        return selected
     }
 
     func value(at row: Int) -> FieldValue? {

@@ -7,7 +7,8 @@ import Synchronization
 /// The state machine of one vnode (a replica of one replica set): the points of the series hashed to it, kept
 /// by a `VnodeEngine` in a directory of its own, so that the vnode's data is bounded by disk, not memory.
 ///
-/// Commands: `0x01` + `PointCodec` batch (upserts), the same as ever. The machine is persistent: the host
+/// Commands: `0x01` + `PointCodec` batch (upserts), the same as ever; `0x02` + `Tombstone.bytes` (a deletion,
+/// applied at its entry's index). The machine is persistent: the host
 /// compacts the group's log at the engine's covered index instead of writing snapshots, and a snapshot is the
 /// engine's files at that index (`EngineSnapshotSource`).
 ///
@@ -140,9 +141,20 @@ public final class VnodeMachine: PersistentStateMachine {
     /// The command that writes `points`.
     public static func writeCommand(_ points: [Point]) -> [UInt8] { [1] + PointCodec.encode(points) }
 
+    /// The command that applies `tombstone` (its index is the entry's, whatever the value says).
+    public static func deleteCommand(_ tombstone: Tombstone) -> [UInt8] { [2] + tombstone.bytes }
+
     public func apply(_ command: ArraySlice<UInt8>, at index: LogIndex) -> [UInt8] {
-        guard command.first == 1, let points = try? PointCodec.decode(command.dropFirst()) else { return [] }
-        engine.apply(points, at: index.rawValue)
+        switch command.first {
+        case 1:
+            guard let points = try? PointCodec.decode(command.dropFirst()) else { return [] }
+            engine.apply(points, at: index.rawValue)
+        case 2:
+            guard let tombstone = try? Tombstone(bytes: command.dropFirst()) else { return [] }
+            engine.delete(tombstone, at: index.rawValue)
+        default:
+            break
+        }
         return []
     }
 

@@ -4,7 +4,7 @@ import RaftCore
 
 /// The state machine of one vnode (a replica of one replica set): the points of the series hashed to it.
 ///
-/// Commands: `0x01` + `PointCodec` batch (upserts). Series are indexed by key and by measurement; each series keeps
+/// Commands: `0x01` + `PointCodec` batch (upserts); `0x02` + `Tombstone.bytes` (a deletion). Series are indexed by key and by measurement; each series keeps
 /// its rows in time order by column (`SeriesData`). The snapshot is the canonical list of points (series sorted by
 /// key, rows by time, fields by name), in frames. The checksum is the wrapping sum of every row's hash (FNV-1a 64 over series
 /// key, time and fields, then mixed), kept up to date on every upsert, so caught-up replicas agree and reading it
@@ -20,9 +20,33 @@ public final class VnodeStore: StateMachine {
     public init() {}
 
     public func apply(_ command: ArraySlice<UInt8>, at index: LogIndex) -> [UInt8] {
-        guard command.first == 1, let points = try? PointCodec.decode(command.dropFirst()) else { return [] }
-        for point in points { upsert(point) }
+        switch command.first {
+        case 1:
+            guard let points = try? PointCodec.decode(command.dropFirst()) else { return [] }
+            for point in points { upsert(point) }
+        case 2:
+            guard let tombstone = try? Tombstone(bytes: command.dropFirst()) else { return [] }
+            delete(tombstone)
+        default:
+            break
+        }
         return []
+    }
+
+    /// Removes the rows `tombstone` deletes (whatever its index: the model has no layers); a series left
+    /// without rows is gone, as from the memtable.
+    func delete(_ tombstone: Tombstone) {
+        let deleted = DeletedRanges(tombstone)
+        var emptied = false
+        for data in byMeasurement[tombstone.measurement] ?? [] where tombstone.matches(data.tags) {
+            for row in 0..<data.rowCount where deleted.contains(data.timestamps[row]) { digest &-= data.rowHash(row) }
+            pointCount -= data.removeRows(deleted)
+            if data.rowCount == 0 {
+                series[data.key] = nil
+                emptied = true
+            }
+        }
+        if emptied { byMeasurement[tombstone.measurement]?.removeAll { $0.rowCount == 0 } }
     }
 
     func upsert(_ point: Point) {

@@ -6,11 +6,14 @@ import RaftStorage
 /// compaction and is deleted when the engine opens.
 ///
 /// Layout: "FLMF", version (u8), 3 zero bytes; varints: covered index, next file number, file count, each file's
-/// number; the state's length (varint) and bytes; then the CRC32C (u32, little-endian) of everything before it.
+/// number; in version 2 only, the tombstone count (varint) and each tombstone's length (varint) and bytes
+/// (`Tombstone.bytes`); the state's length (varint) and bytes; then the CRC32C (u32, little-endian) of
+/// everything before it. A manifest without tombstones is written as version 1, which builds without deletion
+/// read too.
 struct EngineManifest: Sendable, Equatable {
     static let fileName = "MANIFEST"
     static let magic: [UInt8] = Array("FLMF".utf8)
-    static let version: UInt8 = 1
+    static let version: UInt8 = 2
 
     /// The last Raft log entry whose effects the files hold.
     var coveredIndex: UInt64 = 0
@@ -21,15 +24,18 @@ struct EngineManifest: Sendable, Equatable {
     /// What the vnode's state machine keeps beside its points as of the covered index (its client-session
     /// table), opaque to the engine.
     var state: [UInt8] = []
+    /// The deletions that hide rows of these files.
+    var tombstones: [Tombstone] = []
 
     static func fileName(of number: UInt64) -> String { "\(number).tsf" }
 
     func encoded() -> [UInt8] {
-        var bytes = Self.magic + [Self.version, 0, 0, 0]
+        var bytes = Self.magic + [tombstones.isEmpty ? 1 : Self.version, 0, 0, 0]
         Varint.append(coveredIndex, to: &bytes)
         Varint.append(nextFileNumber, to: &bytes)
         Varint.append(UInt64(files.count), to: &bytes)
         for number in files { Varint.append(number, to: &bytes) }
+        if !tombstones.isEmpty { Tombstone.append(tombstones, to: &bytes) }
         Varint.append(UInt64(state.count), to: &bytes)
         bytes += state
         var framed: [UInt8] = []
@@ -42,7 +48,7 @@ struct EngineManifest: Sendable, Equatable {
         guard bytes.count >= 12, Array(bytes.prefix(4)) == magic else {
             throw ColumnFileError.corrupt(path, at: 0, "not a vnode manifest")
         }
-        guard bytes[4] == version else {
+        guard bytes[4] == 1 || bytes[4] == version else {
             throw ColumnFileError(
                 .unsupportedVersion, "\(path): manifest version \(bytes[4]), this build reads \(version)")
         }
@@ -62,6 +68,12 @@ struct EngineManifest: Sendable, Equatable {
                 throw ColumnFileError.corrupt(path, at: UInt64(position), "the manifest lists a bad file number")
             }
             manifest.files.append(number)
+        }
+        if bytes[4] >= 2 {
+            guard let tombstones = Tombstone.read(body, at: &position) else {
+                throw ColumnFileError.corrupt(path, at: UInt64(position), "the manifest's tombstones do not decode")
+            }
+            manifest.tombstones = tombstones
         }
         guard let stateLength = Varint.read(body, at: &position), stateLength == UInt64(body.endIndex - position) else {
             throw ColumnFileError.corrupt(path, at: UInt64(position), "the manifest's state does not decode")

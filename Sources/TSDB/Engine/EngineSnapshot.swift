@@ -1,26 +1,29 @@
 import RaftStorage
 
 /// A vnode's state at one Raft index as what it is on disk — its column files — streamed to another replica
-/// without rewriting anything: a header (magic "FLVS", version, the covered index, each file's size, the state
-/// machine's state at that index, CRC32C), then each file's bytes in frames of at most `frameBytes` (u32
+/// without rewriting anything: a header (magic "FLVS", version, the covered index, each file's size, in version 2
+/// the tombstones that hide rows of the files (as the manifest keeps them; a stream without any is version 1),
+/// the state machine's state at that index, CRC32C), then each file's bytes in frames of at most `frameBytes` (u32
 /// length, bytes, CRC32C). The files are immutable and held open by the source (an open descriptor keeps a file
 /// readable as a hard link would), so a compaction that deletes them meanwhile changes nothing of what is sent;
 /// the source can be read any number of times (`EngineSnapshotReader`), each time the same bytes.
 public struct EngineSnapshotSource: Sendable {
     static let magic: [UInt8] = Array("FLVS".utf8)
-    static let version: UInt8 = 1
+    static let version: UInt8 = 2
     static let frameBytes = 1 << 20
 
     public let coveredIndex: UInt64
     let state: [UInt8]
     let files: [ColumnFile]
+    let tombstones: [Tombstone]
 
     /// The header frame: its length (which counts its checksum), the header, its CRC32C.
     var headerFrame: [UInt8] {
-        var header = Self.magic + [Self.version, 0, 0, 0]
+        var header = Self.magic + [tombstones.isEmpty ? 1 : Self.version, 0, 0, 0]
         Varint.append(coveredIndex, to: &header)
         Varint.append(UInt64(files.count), to: &header)
         for file in files { Varint.append(UInt64(file.size), to: &header) }
+        if !tombstones.isEmpty { Tombstone.append(tombstones, to: &header) }
         Varint.append(UInt64(state.count), to: &header)
         header += state
         var frame: [UInt8] = []
@@ -103,7 +106,7 @@ extension VnodeEngine {
     /// The engine's files as a snapshot at `coveredIndex`: a snapshot is the set of files at an index, nothing
     /// else (the writes in memory are above that index; a replica that installs it gets them from the log).
     public func snapshotSource() -> EngineSnapshotSource {
-        EngineSnapshotSource(coveredIndex: coveredIndex, state: coveredState, files: files)
+        EngineSnapshotSource(coveredIndex: coveredIndex, state: coveredState, files: files, tombstones: tombstones)
     }
 }
 
@@ -118,6 +121,7 @@ public struct EngineSnapshotReceiver {
     private var coveredIndex: UInt64?
     private var state: [UInt8] = []
     private var sizes: [Int] = []
+    private var tombstones: [Tombstone] = []
     /// The file being received, its descriptor and how much of it is written.
     private var current = 0
     private var descriptor: Int32?
@@ -169,7 +173,8 @@ public struct EngineSnapshotReceiver {
         guard header.count >= 8, Array(header.prefix(4)) == EngineSnapshotSource.magic else {
             throw fail("not a vnode snapshot")
         }
-        guard header[header.startIndex + 4] == EngineSnapshotSource.version else {
+        let version = header[header.startIndex + 4]
+        guard version == 1 || version == EngineSnapshotSource.version else {
             throw ColumnFileError(
                 .unsupportedVersion, "snapshot stream for \(directory): version \(header[header.startIndex + 4])")
         }
@@ -184,6 +189,10 @@ public struct EngineSnapshotReceiver {
                 throw fail("a file size does not decode")
             }
             sizes.append(Int(size))
+        }
+        if version >= 2 {
+            guard let read = Tombstone.read(body, at: &at) else { throw fail("the tombstones do not decode") }
+            tombstones = read
         }
         guard let stateLength = Varint.read(body, at: &at), stateLength == UInt64(body.endIndex - at) else {
             throw fail("the header's state does not decode")
@@ -233,7 +242,7 @@ public struct EngineSnapshotReceiver {
         }
         let manifest = EngineManifest(
             coveredIndex: coveredIndex, nextFileNumber: UInt64(sizes.count + 1),
-            files: (0..<sizes.count).map { UInt64($0 + 1) }, state: state)
+            files: (0..<sizes.count).map { UInt64($0 + 1) }, state: state, tombstones: tombstones)
         do {
             try fileSystem.createAtomically(
                 directory + "/" + EngineManifest.fileName, content: manifest.encoded(), directory: directory, sync: true

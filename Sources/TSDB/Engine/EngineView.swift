@@ -7,8 +7,16 @@ import LineProtocol
 public struct EngineView: Sendable {
     /// The files, oldest data first.
     let files: [ColumnFile]
-    /// The memory layers, older first (the memtable being flushed, then the memtable), by series.
+    /// The memory layers, older first (the memtable being flushed, then the memtable), by series, with the
+    /// rows that tombstones delete already left out.
     let memory: [[SeriesKey: SeriesColumns]]
+    /// The deletions that hide rows of the files (each file says which apply to it: `Tombstone`).
+    let tombstones: [Tombstone]
+
+    /// The time ranges whose rows of a series of `measurement` with `tags` are deleted in `file`.
+    func deleted(in file: ColumnFile, _ measurement: String, _ tags: [Tag]) -> DeletedRanges {
+        DeletedRanges(tombstones, measurement: measurement, tags: tags, layerIndex: file.footer.coveredIndex)
+    }
 }
 
 extension VnodeEngine {
@@ -16,17 +24,37 @@ extension VnodeEngine {
     /// `tags` when a measurement is given (found through the memtable's indexes; the files are always whole:
     /// their indexes are in memory already, and `tags` select from them through theirs).
     public func view(of measurement: String? = nil, tags: [Tag] = []) -> EngineView {
-        func layer(_ table: Memtable?) -> [SeriesKey: SeriesColumns] {
+        // The memtable has no deleted rows; the one being flushed may (tombstones applied since it froze).
+        let flushingTombstones = flushing.map { frozen in
+            tombstones.filter { $0.applies(toLayerCovering: frozen.coveredIndex) }
+        }
+        func layer(_ table: Memtable?, tombstones: [Tombstone]) -> [SeriesKey: SeriesColumns] {
             guard let table else { return [:] }
             var layer: [SeriesKey: SeriesColumns] = [:]
+            func add(_ key: SeriesKey, _ data: SeriesData) {
+                var columns = data.frozen()
+                if !tombstones.isEmpty {
+                    let deleted = DeletedRanges(
+                        tombstones, measurement: data.measurement, tags: data.tags, layerIndex: 0)  // all apply
+                    let (timestamps, kept) = deleted.removing(from: columns.timestamps, columns.columns)
+                    guard !timestamps.isEmpty else { return }
+                    columns = SeriesColumns(
+                        measurement: columns.measurement, tags: columns.tags, timestamps: timestamps, columns: kept)
+                }
+                layer[key] = columns
+            }
             if let measurement {
-                for key in table.keys(of: measurement, with: tags) { layer[key] = table.series[key]!.frozen() }
+                for key in table.keys(of: measurement, with: tags) { add(key, table.series[key]!) }
             } else {
-                for (key, data) in table.series { layer[key] = data.frozen() }
+                for (key, data) in table.series { add(key, data) }
             }
             return layer
         }
-        return EngineView(files: files, memory: [layer(flushing?.table), layer(memtable)])
+        return EngineView(
+            files: files,
+            memory: [
+                layer(flushing?.table, tombstones: flushingTombstones ?? []), layer(memtable, tombstones: []),
+            ], tombstones: tombstones)
     }
 
     /// Each measurement's columns over every layer (a field's kind is the one its oldest layer gives it), from

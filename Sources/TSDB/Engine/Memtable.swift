@@ -36,6 +36,23 @@ final class Memtable {
         typeConflicts += conflicts
     }
 
+    /// Removes the rows `tombstone` deletes; a series left without rows leaves the indexes too (the
+    /// measurement's columns stay: a layer's schema may name columns its rows no longer use).
+    func remove(_ tombstone: Tombstone) {
+        var emptied: Set<SeriesKey> = []
+        for key in byMeasurement[tombstone.measurement] ?? [] {
+            guard let data = series[key], tombstone.matches(data.tags) else { continue }
+            data.removeRows(DeletedRanges(tombstone))
+            if data.rowCount == 0 { emptied.insert(key) }
+        }
+        guard !emptied.isEmpty else { return }
+        for key in emptied {
+            guard let data = series.removeValue(forKey: key) else { continue }
+            for tag in data.tags { byTag[tag]?.removeAll { emptied.contains($0) } }
+        }
+        byMeasurement[tombstone.measurement]?.removeAll { emptied.contains($0) }
+    }
+
     /// The keys of the series of `measurement` that have every one of `tags` (through the smallest tag list).
     func keys(of measurement: String, with tags: [Tag]) -> [SeriesKey] {
         guard !tags.isEmpty else { return byMeasurement[measurement] ?? [] }

@@ -20,10 +20,12 @@ struct RowMerger {
     /// Where each field's column is in `values`.
     private var slots: [String: Int] = [:]
 
-    /// Adds `timestamps[k]` with each column's value at `k`, for every `k` with `start <= timestamp < end`.
+    /// Adds `timestamps[k]` with each column's value at `k`, for every `k` with `start <= timestamp < end`. A
+    /// layer with no rows (all deleted) gives no field its type, as a memtable series that lost every row is gone.
     mutating func add(
         timestamps: [Int64], columns: [(name: String, column: Column)], start: Int64 = .min, end: Int64 = .max
     ) {
+        guard !timestamps.isEmpty else { return }
         let columns = columns.filter { name, column in
             if let kind = kinds[name] { return kind == column.kind }
             kinds[name] = column.kind

@@ -142,7 +142,10 @@ extension EngineView {
             // `scan` skips them).
             let held = (inFiles[key] ?? []).map { (layer: $0.file, series: files[$0.file].index.series[$0.position]) }
             var fieldKind: Column.Kind?
-            for (_, series) in held where fieldKind == nil && field != nil {
+            for (layer, series) in held where fieldKind == nil && field != nil {
+                // A file whose rows of the series are all deleted gives the field no type (`RowMerger.add`).
+                let deleted = self.deleted(in: files[layer], measurement, series.tags)
+                guard !series.blocks.allSatisfy({ deleted.covers($0.minTime, $0.maxTime) }) else { continue }
                 fieldKind = series.columns.first { $0.name == field }?.kind
             }
             for layer in memoryLayers where fieldKind == nil && field != nil {
@@ -151,9 +154,12 @@ extension EngineView {
             for (layer, series) in held {
                 let file = files[layer]
                 let column = series.columns.firstIndex { $0.name == field && $0.kind == fieldKind }
+                let deleted = self.deleted(in: file, measurement, series.tags)
                 for (b, block) in series.blocks.enumerated() where block.maxTime >= start && block.minTime < end {
+                    // A block some of whose rows are deleted is read: its stats count them.
                     let inside =
-                        block.minTime >= start && block.maxTime < end
+                        !deleted.overlaps(block.minTime, block.maxTime) && block.minTime >= start
+                        && block.maxTime < end
                         && window.map { windowStart(block.minTime, width: $0) == windowStart(block.maxTime, width: $0) }
                             ?? true
                     let alone = !seriesSpans.contains {
@@ -180,9 +186,10 @@ extension EngineView {
                             continue
                         }
                     }
-                    let (timestamps, columns) = try file.rows(series, block: b) {
-                        field == nil || ($0.name == field && $0.kind == fieldKind)
-                    }
+                    let (timestamps, columns) = deleted.removing(
+                        from: try file.rows(series, block: b) {
+                            field == nil || ($0.name == field && $0.kind == fieldKind)
+                        })
                     // Rows without the field still hide nothing: an upsert keeps the fields it lacks.
                     merger.add(timestamps: timestamps, columns: columns, start: start, end: end)
                 }

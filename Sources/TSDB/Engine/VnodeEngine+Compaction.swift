@@ -2,9 +2,11 @@ import LineProtocol
 import RaftStorage
 
 /// Files to merge into one, and where it goes: runs on any thread. The inputs are immutable and stay open until
-/// the output is installed.
+/// the output is installed. The rows the engine's tombstones hide in an input are left out of the output; a
+/// tombstone that the output still needs (one newer than some input and not than every one) stays in the engine.
 public struct CompactionTask: Sendable {
     let inputs: [ColumnFile]
+    let tombstones: [Tombstone]
     let inputNumbers: [UInt64]
     let number: UInt64
     let directory: String
@@ -33,21 +35,26 @@ public struct CompactionTask: Sendable {
                 measurement = series.measurement
                 tags = series.tags
                 var source = SeriesMerge.Source()
+                let deleted = DeletedRanges(
+                    tombstones, measurement: series.measurement, tags: series.tags,
+                    layerIndex: file.footer.coveredIndex)
                 for block in series.blocks.indices {
                     let (timestamps, columns): ([Int64], [(name: String, column: Column)])
                     do {
-                        (timestamps, columns) = try file.rows(series, block: block)
+                        (timestamps, columns) = deleted.removing(from: try file.rows(series, block: block))
                     } catch {
                         writer.abandon()
                         throw error
                     }
-                    source.append(timestamps: timestamps, columns: columns)
+                    // Rows all deleted give no field its type (`RowMerger.add`).
+                    if !timestamps.isEmpty { source.append(timestamps: timestamps, columns: columns) }
                 }
                 sources.append(source)
                 cursors[k] += 1
                 current[k] = cursors[k] < file.index.series.count ? file.index.series[cursors[k]] : nil
             }
             let (timestamps, columns) = SeriesMerge.merge(sources)
+            guard !timestamps.isEmpty else { continue }  // every row deleted: the series leaves the files
             try writer.append(measurement: measurement, tags: tags, timestamps: timestamps, columns: columns)
         }
         try writer.finish(coveredIndex: inputs.map(\.footer.coveredIndex).max() ?? 0)
@@ -86,7 +93,8 @@ extension VnodeEngine {
             let numbers = Array(manifest.files[start..<(start + fanIn)])
             compacting = numbers
             return CompactionTask(
-                inputs: Array(run), inputNumbers: numbers, number: takeFileNumber(), directory: directory,
+                inputs: Array(run), tombstones: tombstones, inputNumbers: numbers, number: takeFileNumber(),
+                directory: directory,
                 fileSystem: fileSystem, blockRows: options.blockRows)
         }
         return nil

@@ -32,8 +32,13 @@ public struct FlushTask: Sendable {
 /// once. Only `VnodeEngine.beginFlush` and the import make one, from a memtable they stop writing to.
 struct FrozenMemtable: @unchecked Sendable {
     let table: Memtable
+    /// The last log entry whose writes it holds (what a tombstone compares with).
+    let coveredIndex: UInt64
 
-    init(_ table: Memtable) { self.table = table }
+    init(_ table: Memtable, coveredIndex: UInt64) {
+        self.table = table
+        self.coveredIndex = coveredIndex
+    }
 }
 
 /// A flush's result, to be installed by the engine's owner (`VnodeEngine.finishFlush`).
@@ -54,7 +59,7 @@ extension VnodeEngine {
     /// the manifest records it with the covered index.
     public func beginFlush(state: [UInt8] = []) -> FlushTask? {
         guard flushing == nil, !memtable.isEmpty else { return nil }
-        let frozen = FrozenMemtable(memtable)
+        let frozen = FrozenMemtable(memtable, coveredIndex: appliedIndex)
         flushing = frozen
         memtable = Memtable()
         return FlushTask(
@@ -75,13 +80,18 @@ extension VnodeEngine {
         flushing = nil
     }
 
-    /// A flush that failed: its rows go back under the memtable's (which are newer), to be flushed again.
+    /// A flush that failed: its rows go back under the memtable's (which are newer), to be flushed again —
+    /// without those that a tombstone applied since the freeze has deleted.
     public func abandonFlush() {
         guard let frozen = flushing else { return }
         let newer = memtable
         memtable = Memtable()
         for data in frozen.table.series.values {
-            for row in 0..<data.rowCount { memtable.upsert(data.point(at: row)) }
+            let deleted = DeletedRanges(
+                tombstones, measurement: data.measurement, tags: data.tags, layerIndex: frozen.coveredIndex)
+            for row in 0..<data.rowCount where !deleted.contains(data.timestamps[row]) {
+                memtable.upsert(data.point(at: row))
+            }
         }
         for data in newer.series.values {
             for row in 0..<data.rowCount { memtable.upsert(data.point(at: row)) }

@@ -16,7 +16,8 @@ extension VnodeEngine {
         guard !table.isEmpty else { return }
         let task = FlushTask(
             number: takeFileNumber(), coveredIndex: manifest.coveredIndex, state: manifest.state,
-            memtable: FrozenMemtable(table), directory: directory, fileSystem: fileSystem, blockRows: options.blockRows)
+            memtable: FrozenMemtable(table, coveredIndex: manifest.coveredIndex), directory: directory,
+            fileSystem: fileSystem, blockRows: options.blockRows)
         let imported = try task.run()
         var next = manifest
         next.files.insert(imported.number, at: 0)

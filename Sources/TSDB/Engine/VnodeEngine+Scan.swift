@@ -121,8 +121,9 @@ extension EngineView {
         for (f, s) in location.files {
             let file = files[f]
             let series = file.index.series[s]
+            let deleted = self.deleted(in: file, series.measurement, series.tags)
             for (b, block) in series.blocks.enumerated() where block.maxTime >= start && block.minTime < end {
-                let (timestamps, columns) = try file.rows(series, block: b) { wanted($0.name) }
+                let (timestamps, columns) = deleted.removing(from: try file.rows(series, block: b) { wanted($0.name) })
                 merger.add(timestamps: timestamps, columns: columns, start: start, end: end)
             }
         }

@@ -43,6 +43,8 @@ public final class VnodeEngine {
     private var nextFileNumber: UInt64
     /// The inputs of the compaction running, if one is.
     var compacting: [UInt64]?
+    /// The deletions that still hide rows of a file or of the memtable being flushed (`Tombstone`).
+    public internal(set) var tombstones: [Tombstone]
     /// The index of the last write applied.
     public private(set) var appliedIndex: UInt64
     /// Bytes of column files written by flushes and by compactions since the engine opened (write
@@ -65,6 +67,7 @@ public final class VnodeEngine {
         self.files = files
         nextFileNumber = manifest.nextFileNumber
         appliedIndex = manifest.coveredIndex
+        tombstones = manifest.tombstones
     }
 
     /// Opens (creating if needed) the engine in `directory`: reads the manifest, opens and checks its files,
@@ -134,6 +137,28 @@ public final class VnodeEngine {
         appliedIndex = max(appliedIndex, index)
     }
 
+    /// Applies the deletion of the log entry at `index` (ignored at or below `coveredIndex`, as a write is): the
+    /// memtable's rows go at once; the tombstone is kept while some file or the memtable being flushed holds
+    /// nothing newer than the entry before it, and hides their rows from then on.
+    public func delete(_ tombstone: Tombstone, at index: UInt64) {
+        guard index > manifest.coveredIndex else { return }
+        var tombstone = tombstone
+        tombstone.index = index
+        memtable.remove(tombstone)
+        appliedIndex = max(appliedIndex, index)
+        // A snapshot may have brought this entry's tombstone already (it carries those above its index).
+        if isNeeded(tombstone, files: files) && !tombstones.contains(where: { $0.index == index }) {
+            tombstones.append(tombstone)
+        }
+    }
+
+    /// True while a layer that cannot change holds rows `tombstone` hides: a file among `files`, or the memtable
+    /// being flushed.
+    func isNeeded(_ tombstone: Tombstone, files: [ColumnFile]) -> Bool {
+        files.contains { tombstone.applies(toLayerCovering: $0.footer.coveredIndex) }
+            || (flushing.map { tombstone.applies(toLayerCovering: $0.coveredIndex) } ?? false)
+    }
+
     /// Values whose type differed from their column's in the memtable, skipped.
     public var typeConflicts: Int { memtable.typeConflicts }
 
@@ -149,10 +174,12 @@ public final class VnodeEngine {
         return nextFileNumber
     }
 
-    /// Replaces the manifest with `next` (durably), then the in-memory list of files with `files`.
+    /// Replaces the manifest with `next` (durably), then the in-memory list of files with `files`; the
+    /// tombstones no layer needs any more are dropped, the others written with it.
     func install(_ next: EngineManifest, files: [ColumnFile]) throws(ColumnFileError) {
         var next = next
         next.nextFileNumber = max(next.nextFileNumber, nextFileNumber)
+        next.tombstones = tombstones.filter { isNeeded($0, files: files) }
         let path = directory + "/" + EngineManifest.fileName
         do {
             try fileSystem.createAtomically(path, content: next.encoded(), directory: directory, sync: true)
@@ -161,5 +188,6 @@ public final class VnodeEngine {
         }
         manifest = next
         self.files = files
+        tombstones = next.tombstones
     }
 }
