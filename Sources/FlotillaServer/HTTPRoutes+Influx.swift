@@ -145,6 +145,7 @@ extension HTTPRoutes {
         case .showMeasurements(let on, _, _, _, _), .showTagKeys(let on, _), .showTagValues(let on, _, _, _),
             .showFieldKeys(let on, _), .showSeries(let on, _, _), .showRetentionPolicies(let on):
             return .read(on ?? database ?? "")
+        case .delete: return .write(database ?? "")
         case .createDatabase, .dropDatabase, .unsupported: return .admin
         }
     }

@@ -98,7 +98,7 @@ extension HTTPRoutes {
             switch statement {
             case .select(let select): return .read(select.database ?? database)
             case .showTables, .describeTable, .showSeries, .showTagValues, .describeDatabase: return .read(database)
-            case .insert: return .write(database)
+            case .insert, .delete: return .write(database)
             case .showDatabases, .showTenants, .showDataNodes, .showReplicas, .showVnodes, .selectValues: return .any
             case .explain(let inner): return need(inner)
             default: return .admin

@@ -55,7 +55,7 @@ public struct InfluxQLExecutor: Sendable {
         case .dropDatabase(let name):
             do {
                 _ = try await sql(database: nil).run(.dropDatabase(name: name))
-            } catch where error.kind == .notFound {
+            } catch  where error.kind == .notFound {
                 // InfluxDB drops a database that is not there without complaint.
             }
             return []
@@ -90,7 +90,8 @@ public struct InfluxQLExecutor: Sendable {
             if let filter {
                 let check = try SeriesFilter(filter)
                 var kept: [String] = []
-                for name in names where try await series(of: name, in: try required(on ?? database)).contains(
+                for name in names
+                where try await series(of: name, in: try required(on ?? database)).contains(
                     where: check.matches)
                 {
                     kept.append(name)
@@ -141,15 +142,24 @@ public struct InfluxQLExecutor: Sendable {
             for (name, _) in try await measurements(on, from) {
                 for tags in try await series(of: name, in: try required(on ?? database))
                 where check?.matches(tags) ?? true {
-                    keys.append(([name] + tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
-                        .joined(separator: ","))
+                    keys.append(
+                        ([name] + tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
+                            .joined(separator: ","))
                 }
             }
             guard !keys.isEmpty else { return [] }
             return [InfluxSeries(name: nil, columns: ["key"], values: keys.sorted().map { [.string($0)] })]
+        case .delete(let measurement, let filter):
+            do {
+                _ = try await sql(database: try required(database)).delete(table: measurement, filter: filter)
+            } catch  where error.code == "sql.table_not_found" {
+                // InfluxDB deletes from a measurement that is not there without complaint.
+            }
+            return []
         case .unsupported(let what):
             throw CoordinatorError(
-                .badRequest, "influxql.unsupported", "\(what) is not supported by Flotilla's InfluxQL (docs/influxql.md)")
+                .badRequest, "influxql.unsupported",
+                "\(what) is not supported by Flotilla's InfluxQL (docs/influxql.md)")
         }
     }
 
@@ -170,7 +180,8 @@ public struct InfluxQLExecutor: Sendable {
         groupTags.sort()
         let aggregated = plan.items.contains { if case .aggregate = $0 { true } else { false } }
         let executor = sql(database: databaseName)
-        let range = try plan.filter.map { (e: SQLExpression) throws(CoordinatorError) in try Compiled(e).timeRange }
+        let range =
+            try plan.filter.map { (e: SQLExpression) throws(CoordinatorError) in try Compiled(e).timeRange }
             ?? (.min, .max)
         var series: [InfluxSeries]
         if aggregated {

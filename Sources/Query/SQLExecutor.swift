@@ -110,6 +110,8 @@ public struct SQLExecutor: Sendable {
             return try await checksumGroup(set)
         case .insert(let insert):
             return try await self.insert(insert)
+        case .delete(let table, let filter):
+            return try await delete(table: table, filter: filter)
         case .selectValues(let columns, let values):
             return QueryResult(columns: columns, rows: [values.map(Self.constant)])
         case .showSeries(let table, let filter):

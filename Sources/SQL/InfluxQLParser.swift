@@ -46,12 +46,28 @@ public struct InfluxQLParser: TokenParser {
         }
         if keyword("DROP") {
             if keyword("DATABASE") { return .dropDatabase(try identifier("a database name")) }
+            if keyword("MEASUREMENT") { return .delete(from: try identifier("a measurement name"), filter: nil) }
+            if current.isKeyword("SERIES") && next.isKeyword("FROM") {
+                _ = keyword("SERIES")
+                return try deleteFrom()
+            }
             return unsupported("DROP " + ((try? identifier("")) ?? ""))
+        }
+        if current.isKeyword("DELETE") && next.isKeyword("FROM") {
+            _ = keyword("DELETE")
+            return try deleteFrom()
         }
         for word in ["DELETE", "ALTER", "GRANT", "REVOKE", "KILL", "SET"] where keyword(word) {
             return unsupported(word)
         }
         throw error("expected SELECT, SHOW, CREATE DATABASE or DROP DATABASE")
+    }
+
+    /// `FROM m [WHERE …]` after DELETE or DROP SERIES.
+    private mutating func deleteFrom() throws(SQLError) -> InfluxStatement {
+        try expectKeyword("FROM")
+        let measurement = try identifier("a measurement name")
+        return .delete(from: measurement, filter: keyword("WHERE") ? try orExpression() : nil)
     }
 
     private mutating func unsupported(_ what: String) -> InfluxStatement {

@@ -15,7 +15,10 @@ public enum InfluxStatement: Sendable, Equatable {
     case showUsers
     case createDatabase(String)
     case dropDatabase(String)
-    /// `DROP MEASUREMENT`, `DELETE`, `CREATE RETENTION POLICY` and others parsed so that their answer can say
+    /// `DELETE FROM m [WHERE …]`, `DROP SERIES FROM m [WHERE …]` and `DROP MEASUREMENT m`: the rows of `m` the
+    /// condition selects (tag comparisons and a time range, joined by AND), as SQL's DELETE.
+    case delete(from: String, filter: SQLExpression?)
+    /// `DELETE` without FROM, `CREATE RETENTION POLICY` and others parsed so that their answer can say
     /// what is not supported, rather than a parse error.
     case unsupported(String)
 }

@@ -95,6 +95,11 @@ public struct SQLParser: TokenParser {
             throw error("expected TENANT, DATABASE or USER after CREATE")
         }
         if keyword("INSERT") { return .insert(try insert()) }
+        if keyword("DELETE") {
+            try expectKeyword("FROM")
+            let table = try identifier("a table name")
+            return .delete(table: table, filter: keyword("WHERE") ? try orExpression() : nil)
+        }
         if keyword("REPLICA") { return .replica(try replicaCommand()) }
         let copy = current.isKeyword("COPY")
         if keyword("MOVE") || keyword("COPY") {
@@ -325,7 +330,9 @@ public struct SQLParser: TokenParser {
             select.math = math
         }
         if gapfill || fills.contains(where: { $0 != .null }) {
-            guard gapfill else { throw error("locf(…) and interpolate(…) need time_window_gapfill(…) in the select list") }
+            guard gapfill else {
+                throw error("locf(…) and interpolate(…) need time_window_gapfill(…) in the select list")
+            }
             select.gapfill = fills
         }
         if keyword("WHERE") { select.filter = try orExpression() }

@@ -36,6 +36,9 @@ public indirect enum Statement: Sendable, Equatable {
     case drainNode(UInt64)
     /// `INSERT INTO t(time, tag, field, …) VALUES (…), (…)`.
     case insert(Insert)
+    /// `DELETE FROM t [WHERE …]` (also InfluxQL's form): the rows of `table` the condition selects — tag
+    /// comparisons and a time range, joined by AND (docs/store.md).
+    case delete(table: String, filter: SQLExpression?)
 }
 
 /// An `INSERT … VALUES`: rows of literals for the named columns (CnosDB's form; a `time` column is optional).

@@ -9,6 +9,8 @@ protocol TokenParser {
 
 extension TokenParser {
     var current: Token { tokens[index] }
+    /// The token after the current one (the current one when it is the last: the end).
+    var next: Token { tokens[min(index + 1, tokens.count - 1)] }
 
     func error(_ message: String) -> SQLError { SQLError(message, at: current.position) }
 
