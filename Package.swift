@@ -160,6 +160,15 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "EndToEndTests", dependencies: ["flotilla"], swiftSettings: strictSettings),
+        // The HTTP routes through Hummingbird's test client, over a fake node.
+        .testTarget(
+            name: "FlotillaHTTPTests",
+            dependencies: [
+                "FlotillaHTTP", "Coordinator", "Meta", "MultiRaft", "Query", "LineProtocol", "RaftCore",
+                "RaftTransport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ], swiftSettings: strictSettings),
         .testTarget(name: "RaftWireTests", dependencies: ["RaftWire", "RaftCore"], swiftSettings: strictSettings),
         .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore"], swiftSettings: strictSettings),
         .testTarget(
