@@ -115,13 +115,24 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ], swiftSettings: strictSettings),
-        // Composition root: the node's services, HTTP routes, metrics and logging bootstrap.
+        // The HTTP API (Hummingbird): the store's writes and SQL, InfluxDB's endpoints, cluster, metrics and the
+        // key-value test endpoint; authentication as a middleware, the one mapping from typed errors to responses,
+        // gzip bodies, write admission. Reaches the node only through the `HTTPNode` protocol.
+        .target(
+            name: "FlotillaHTTP",
+            dependencies: [
+                "Coordinator", "Meta", "Query", "SQL", "LineProtocol", "MultiRaft", "RaftTransport", "RaftCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
+            ], swiftSettings: strictSettings),
+        // Composition root: the node's identity and services under a ServiceGroup, joining, storage recovery,
+        // metrics and logging bootstrap; builds the router from FlotillaHTTP.
         .target(
             name: "FlotillaServer",
             dependencies: [
-                "MultiRaft", "RaftTransport", "RaftStorage", "RaftCore", "Coordinator", "Meta", "TSDB", "SQL",
+                "FlotillaHTTP", "MultiRaft", "RaftTransport", "RaftStorage", "RaftCore", "Coordinator", "Meta", "TSDB",
                 "LineProtocol", "Query", .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"), .product(name: "Logging", package: "swift-log"),
@@ -149,6 +160,15 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "EndToEndTests", dependencies: ["flotilla"], swiftSettings: strictSettings),
+        // The HTTP routes through Hummingbird's test client, over a fake node.
+        .testTarget(
+            name: "FlotillaHTTPTests",
+            dependencies: [
+                "FlotillaHTTP", "Coordinator", "Meta", "MultiRaft", "Query", "LineProtocol", "RaftCore",
+                "RaftTransport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ], swiftSettings: strictSettings),
         .testTarget(name: "RaftWireTests", dependencies: ["RaftWire", "RaftCore"], swiftSettings: strictSettings),
         .testTarget(name: "RaftCoreTests", dependencies: ["RaftCore"], swiftSettings: strictSettings),
         .testTarget(

@@ -1,4 +1,5 @@
 import Coordinator
+import FlotillaHTTP
 import Foundation
 import Hummingbird
 import Logging
@@ -6,11 +7,11 @@ import Meta
 import MultiRaft
 import NIOCore
 import Prometheus
+import Query
 import RaftCore
 import RaftTransport
 import ServiceLifecycle
 import TSDB
-import Query
 
 /// One `flotilla server` process: its identity, transport, multi-Raft host and HTTP API, run under a
 /// `ServiceGroup` that shuts down gracefully on SIGTERM/SIGINT (HTTP stops first, then the Raft host).
@@ -19,14 +20,14 @@ public struct FlotillaNode: Sendable {
     public let options: ServerOptions
     let transport: NIOTransport
     let registry: PrometheusCollectorRegistry
-    let logger: Logger
+    public let logger: Logger
     /// Host, meta, group follower and coordinator, wired.
     let assembly: NodeAssembly
     var host: MultiRaftHost { assembly.host }
-    var meta: MetaStore { assembly.meta }
-    var coordinator: Coordinator { assembly.coordinator }
+    public var meta: MetaStore { assembly.meta }
+    public var coordinator: Coordinator { assembly.coordinator }
     /// Bounds the write requests in flight on this node (503 + Retry-After beyond it).
-    let writeAdmission: WriteAdmission
+    public let writeAdmission: WriteAdmission
     /// Passwords already checked against their stored hashes (see `VerifiedCredentials`).
     let verifiedCredentials = VerifiedCredentials()
 
@@ -108,7 +109,7 @@ public struct FlotillaNode: Sendable {
     /// Runs until SIGTERM or SIGINT, then shuts down gracefully.
     public func run() async throws {
         let (httpHost, httpPort) = splitAddress(identity.httpAddress)
-        let router = HTTPRoutes(node: self).router()
+        let router = HTTPRoutes(node: self).router()  // the node provides what the routes need (`HTTPNode`)
         var configuration = ApplicationConfiguration(address: .hostname(httpHost, port: httpPort))
         configuration.serverName = "flotilla"
         let app = Application(router: router, configuration: configuration, logger: logger)

@@ -1,3 +1,4 @@
+import FlotillaHTTP
 import Foundation
 import RaftCore
 import RaftTransport

@@ -1,3 +1,4 @@
+import FlotillaHTTP
 import RaftStorage
 import TSDB
 

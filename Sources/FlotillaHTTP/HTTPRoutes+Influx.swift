@@ -4,8 +4,8 @@ import Hummingbird
 import LineProtocol
 import Meta
 import NIOCore
-import SQL
 import Query
+import SQL
 
 /// InfluxDB's own endpoints (docs/influxql.md): 1.x `/ping`, `/health` and `/query` (InfluxQL), 2.x
 /// `/api/v2/health`, `/api/v2/buckets` and `/api/v2/orgs` (a bucket is a database, an org a tenant), and a 501 for
@@ -14,35 +14,40 @@ extension HTTPRoutes {
     /// The InfluxDB version clients are told they speak to: the 1.x API this node answers.
     static let influxCompatibleVersion = "1.8.10"
 
-    func addInfluxRoutes(to router: Router<BasicRequestContext>) {
+    /// The endpoints InfluxDB answers without credentials: ping, health, and Flux's 501.
+    func addOpenInfluxRoutes(to router: Router<FlotillaRequestContext>) {
         router.get("/ping") { request, _ in ping(request) }
         router.head("/ping") { request, _ in ping(request) }
         router.get("/health") { _, _ in await influxHealth() }
         router.get("/api/v2/health") { _, _ in await influxHealth() }
-        router.get("/query") { request, _ in await influxQuery(request) }
-        router.post("/query") { request, _ in await influxQuery(request) }
-        router.get("/api/v2/buckets") { request, _ in
-            if let denied = authenticator.check(request, .any) { return denied }
-            return await buckets(request)
-        }
-        router.post("/api/v2/buckets") { request, _ in
-            if let denied = authenticator.check(request, .admin) { return denied }
-            return await createBucket(request)
-        }
-        router.delete("/api/v2/buckets/:id") { request, context in
-            if let denied = authenticator.check(request, .admin) { return denied }
-            return await deleteBucket(context.parameters.get("id") ?? "")
-        }
-        router.get("/api/v2/orgs") { request, _ in
-            if let denied = authenticator.check(request, .any) { return denied }
-            return orgs(request)
-        }
-        router.post("/api/v2/query") { _, _ in
-            influxError(
+        router.post("/api/v2/query") { _, _ -> Response in
+            throw APIError(
                 .notImplemented, code: "not implemented",
                 message:
                     "Flux is not supported by Flotilla: query with InfluxQL through /query or with SQL through "
-                    + "/api/v1/sql (docs/influxql.md)")
+                    + "/api/v1/sql (docs/influxql.md)", shape: .influx)
+        }
+    }
+
+    /// The endpoints behind authentication: InfluxQL, buckets and orgs.
+    func addInfluxRoutes(to router: RouterGroup<FlotillaRequestContext>) {
+        router.get("/query") { request, context in try await influxQuery(request, context) }
+        router.post("/query") { request, context in try await influxQuery(request, context) }
+        router.get("/api/v2/buckets") { request, context in
+            try context.authorize(.any)
+            return await buckets(request)
+        }
+        router.post("/api/v2/buckets") { request, context in
+            try context.authorize(.admin)
+            return try await createBucket(request)
+        }
+        router.delete("/api/v2/buckets/:id") { _, context in
+            try context.authorize(.admin)
+            return try await deleteBucket(context.parameters.get("id") ?? "")
+        }
+        router.get("/api/v2/orgs") { request, context in
+            try context.authorize(.any)
+            return orgs(request)
         }
     }
 
@@ -62,7 +67,7 @@ extension HTTPRoutes {
 
     /// InfluxDB's health object: `pass` when this node is healthy (see `health()`), `fail` with the reason if not.
     private func influxHealth() async -> Response {
-        let ours = (try? await health()) ?? Response(status: .serviceUnavailable)
+        let ours = await health()
         let passing = ours.status == .ok
         var object: [String: Any] = [
             "name": "flotilla", "status": passing ? "pass" : "fail",
@@ -75,34 +80,35 @@ extension HTTPRoutes {
 
     // MARK: - /query
 
-    private func influxQuery(_ request: Request) async -> Response {
+    private func influxQuery(_ request: Request, _ context: FlotillaRequestContext) async throws(APIError) -> Response {
         // Form-encoded, as InfluxDB reads them (`+` is a space): the URL's query, then a form body's fields.
         var parameters: [String: String] = [:]
-        for (key, value) in Self.formFields(request.uri.query ?? "") where parameters[key] == nil { parameters[key] = value }
+        for (key, value) in Self.formFields(request.uri.query ?? "") where parameters[key] == nil {
+            parameters[key] = value
+        }
         if request.method == .post,
             request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") ?? false
         {
-            switch await readBody(request) {
-            case .success(let bytes):
-                for (key, value) in Self.formFields(String(decoding: bytes, as: UTF8.self)) where parameters[key] == nil {
-                    parameters[key] = value
-                }
-            case .failure(let failure): return failure.response
+            let bytes = try await readBody(request)
+            for (key, value) in Self.formFields(String(decoding: bytes, as: UTF8.self)) where parameters[key] == nil {
+                parameters[key] = value
             }
         }
         guard let text = parameters["q"], !text.isEmpty else {
-            return influxError(.badRequest, code: "invalid", message: "missing required parameter \"q\"")
+            throw APIError(.badRequest, code: "invalid", message: "missing required parameter \"q\"", shape: .influx)
         }
         let now = Int64(Date().timeIntervalSince1970 * 1_000_000_000)
         let statements: [InfluxStatement]
         do {
             statements = try InfluxQLParser.parse(text, now: now)
         } catch {
-            return influxError(.badRequest, code: "invalid", message: "error parsing query: \(error.message) at character \(error.position + 1)")
+            throw APIError(
+                .badRequest, code: "invalid",
+                message: "error parsing query: \(error.message) at character \(error.position + 1)", shape: .influx)
         }
         let database = parameters["db"].flatMap { $0.isEmpty ? nil : Self.databaseName(bucket: $0) }
         for statement in statements {
-            if let denied = authenticator.check(request, need(statement, database)) { return denied }
+            try context.authorize(need(statement, database))
         }
         let executor = InfluxQLExecutor(
             coordinator: node.coordinator, tenant: parameters["tenant"] ?? "cnosdb", database: database,
@@ -138,7 +144,7 @@ extension HTTPRoutes {
         return response
     }
 
-    private func need(_ statement: InfluxStatement, _ database: String?) -> Authenticator.Need {
+    private func need(_ statement: InfluxStatement, _ database: String?) -> Need {
         switch statement {
         case .select(let select): return .read(select.database ?? database ?? "")
         case .showDatabases, .showUsers: return .any
@@ -151,7 +157,7 @@ extension HTTPRoutes {
     }
 
     /// `a=1&b=x%20y` → its fields, `+` a space; a pair without a name (`=x`, `=`) is skipped.
-    static func formFields(_ body: String) -> [(String, String)] {
+    public static func formFields(_ body: String) -> [(String, String)] {
         body.split(separator: "&").compactMap { pair in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map {
                 $0.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String($0)
@@ -200,7 +206,7 @@ extension HTTPRoutes {
     }
 
     /// `DELETE /api/v2/buckets/{id}`: drops the database whose bucket id that is.
-    private func deleteBucket(_ id: String) async -> Response {
+    private func deleteBucket(_ id: String) async throws(APIError) -> Response {
         for (tenant, info) in node.meta.current.tenants {
             for name in info.databases.keys where Self.influxID(tenant + "/" + name) == id {
                 let executor = SQLExecutor(coordinator: node.coordinator, tenant: tenant, database: name, stale: false)
@@ -208,11 +214,11 @@ extension HTTPRoutes {
                     _ = try await executor.run(.dropDatabase(name: name))
                     return Response(status: .noContent)
                 } catch {
-                    return influxError(HTTPResponse.Status(code: error.status), code: "invalid", message: error.message)
+                    throw APIError(error).influx(code: "invalid", retryAfter: false)
                 }
             }
         }
-        return influxError(.notFound, code: "not found", message: "bucket not found")
+        throw APIError(.notFound, code: "not found", message: "bucket not found", shape: .influx)
     }
 
     private func orgObject(_ tenant: String) -> [String: Any] {
@@ -232,7 +238,7 @@ extension HTTPRoutes {
     private func buckets(_ request: Request) async -> Response {
         let q = request.uri.queryParameters
         let tenant = tenant(org: q.get("orgID") ?? q.get("org"))
-        if q.get("consistency") != "stale" { try? await node.coordinator.awaitCurrentMeta() }
+        if q.get("consistency") != "stale" { try? await node.awaitCurrentMeta() }
         let databases = node.meta.current.tenants[tenant]?.databases ?? [:]
         let name = q.get("name").map(Self.databaseName(bucket:))
         let list = databases.keys.sorted().filter { name == nil || $0 == name }.map {
@@ -241,16 +247,13 @@ extension HTTPRoutes {
         return json(["buckets": list, "links": ["self": "/api/v2/buckets"]])
     }
 
-    private func createBucket(_ request: Request) async -> Response {
-        let body: [UInt8]
-        switch await readBody(request) {
-        case .success(let bytes): body = bytes
-        case .failure(let failure): return failure.response
-        }
+    private func createBucket(_ request: Request) async throws(APIError) -> Response {
+        let body = try await readBody(request)
         guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
             let name = object["name"] as? String, !name.isEmpty
         else {
-            return influxError(.badRequest, code: "invalid", message: "a bucket needs a JSON body with its \"name\"")
+            throw APIError(
+                .badRequest, code: "invalid", message: "a bucket needs a JSON body with its \"name\"", shape: .influx)
         }
         let tenant = tenant(org: (object["orgID"] as? String) ?? (object["org"] as? String))
         var options: [DatabaseOption] = []
@@ -265,27 +268,17 @@ extension HTTPRoutes {
             _ = try await executor.run(.createDatabase(name: database, ifNotExists: false, options: options))
         } catch {
             if error.kind == .conflict {
-                return influxError(.unprocessableContent, code: "conflict", message: "bucket with name \(name) already exists")
+                throw APIError(
+                    .unprocessableContent, code: "conflict", message: "bucket with name \(name) already exists",
+                    shape: .influx)
             }
-            return influxError(
-                HTTPResponse.Status(code: error.status), code: "invalid", message: error.message)
+            throw APIError(error).influx(code: "invalid", retryAfter: false)
         }
         guard let info = node.meta.current.database(tenant, database) else {
-            return influxError(.internalServerError, code: "internal error", message: "the bucket was created but is not visible yet")
+            throw APIError(
+                .internalServerError, code: "internal error", message: "the bucket was created but is not visible yet",
+                shape: .influx)
         }
         return json(bucketObject(tenant: tenant, info), status: .created)
     }
-}
-
-/// InfluxDB's error body: `{"code": …, "message": …}` (2.x) with `error` too (1.x clients read that).
-func influxError(_ status: HTTPResponse.Status, code: String, message: String) -> Response {
-    var response = json(["code": code, "message": message, "error": message], status: status)
-    markInflux(&response)
-    return response
-}
-
-/// The headers InfluxDB puts on every answer: the version clients check (`X-Influxdb-Version`) and the build.
-func markInflux(_ response: inout Response) {
-    response.headers[.init("X-Influxdb-Version")!] = HTTPRoutes.influxCompatibleVersion
-    response.headers[.init("X-Influxdb-Build")!] = "Flotilla \(flotillaVersion)"
 }

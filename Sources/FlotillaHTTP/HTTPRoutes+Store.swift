@@ -3,44 +3,45 @@ import Foundation
 import Hummingbird
 import LineProtocol
 import NIOCore
-import SQL
 import Query
+import SQL
 
 /// The store's endpoints (docs/store.md): line-protocol writes (native, InfluxDB v1 and v2) and SQL.
 extension HTTPRoutes {
     enum WriteStyle { case native, influxV1, influxV2 }
 
-    func addStoreRoutes(to router: Router<BasicRequestContext>) {
-        router.post("/api/v1/write") { request, _ in
+    func addStoreRoutes(to router: RouterGroup<FlotillaRequestContext>) {
+        router.post("/api/v1/write") { request, context in
             let q = request.uri.queryParameters
-            return await write(
-                request, tenant: q.get("tenant") ?? "cnosdb", database: q.get("db") ?? "public",
+            return try await write(
+                request, context, tenant: q.get("tenant") ?? "cnosdb", database: q.get("db") ?? "public",
                 precision: q.get("precision"), style: .native)
         }
-        router.post("/write") { request, _ in
+        router.post("/write") { request, context in
             let q = request.uri.queryParameters
-            return await write(
-                request, tenant: "cnosdb", database: Self.databaseName(bucket: q.get("db") ?? "public"),
+            return try await write(
+                request, context, tenant: "cnosdb", database: Self.databaseName(bucket: q.get("db") ?? "public"),
                 precision: q.get("precision"), style: .influxV1)
         }
-        router.post("/api/v2/write") { request, _ in
+        router.post("/api/v2/write") { request, context in
             let q = request.uri.queryParameters
-            return await write(
-                request, tenant: tenant(org: q.get("org") ?? q.get("orgID")),
+            return try await write(
+                request, context, tenant: tenant(org: q.get("org") ?? q.get("orgID")),
                 database: Self.databaseName(bucket: q.get("bucket") ?? "public"), precision: q.get("precision"),
                 style: .influxV2)
         }
-        router.post("/api/v1/sql") { request, _ in await sql(request) }
+        router.post("/api/v1/sql") { request, context in try await sql(request, context) }
     }
 
     private func write(
-        _ request: Request, tenant: String, database: String, precision: String?, style: WriteStyle
-    ) async -> Response {
-        if let denied = authenticator.check(request, .write(database)) { return denied }
+        _ request: Request, _ context: FlotillaRequestContext, tenant: String, database: String, precision: String?,
+        style: WriteStyle
+    ) async throws(APIError) -> Response {
+        try context.authorize(.write(database))
         var unit: Precision?
         if let precision, !precision.isEmpty {
             guard let parsed = Precision(parsing: precision) else {
-                return errorResponse(
+                throw APIError(
                     .badRequest, code: "write.bad_precision",
                     message: "precision '\(precision)' is not one of ns, us, ms, s, m, h")
             }
@@ -49,52 +50,38 @@ extension HTTPRoutes {
         // Admission before the body is read, so that waiting requests hold no memory; sized by the declared
         // length (a chunked body counts as a large one).
         let declared = request.headers[.contentLength].flatMap(Int.init) ?? (1 << 20)
-        let claimed = min(max(declared, 1), node.options.maxBodyBytes)
+        let claimed = min(max(declared, 1), node.settings.maxBodyBytes)
         guard await node.writeAdmission.admit(bytes: claimed) else {
-            var response = errorResponse(
+            throw APIError(
                 .serviceUnavailable, code: "write.busy",
                 message:
                     "this node is at its bound of \(node.writeAdmission.maxRequests) write requests in flight and "
-                    + "none finished within \(node.options.writeAdmissionWaitMilliseconds) ms; retry later")
-            response.headers[.retryAfter] = "1"
-            return response
+                    + "none finished within \(node.settings.writeAdmissionWaitMilliseconds) ms; retry later",
+                retryAfter: true)
         }
         defer { node.writeAdmission.release(bytes: claimed) }
-        let body: [UInt8]
-        switch await readBody(request) {
-        case .success(let bytes): body = bytes
-        case .failure(let failure): return failure.response
-        }
+        let body = try await readBody(request)
         do {
-            _ = try await node.coordinator.write(
-                tenant: tenant, database: database, precision: unit, body: body, checkTypes: true)
+            try await node.write(tenant: tenant, database: database, precision: unit, body: body)
             return style == .native ? Response(status: .ok) : Response(status: .noContent)
         } catch {
-            guard style != .native else { return coordinatorFailure(error) }
+            guard style != .native else { throw APIError(error) }
             // InfluxDB's clients read `error` (1.x) or `code`/`message` (2.x).
-            var response = influxError(
-                HTTPResponse.Status(code: error.status), code: error.status == 400 ? "invalid" : error.code,
-                message: error.message)
-            if error.status == 503 { response.headers[.retryAfter] = "1" }
-            return response
+            throw APIError(error).influx(code: error.status == 400 ? "invalid" : error.code)
         }
     }
 
-    private func sql(_ request: Request) async -> Response {
+    private func sql(_ request: Request, _ context: FlotillaRequestContext) async throws(APIError) -> Response {
         let q = request.uri.queryParameters
-        let text: String
-        switch await readBody(request) {
-        case .success(let bytes): text = String(decoding: bytes, as: UTF8.self)
-        case .failure(let failure): return failure.response
-        }
+        let text = String(decoding: try await readBody(request), as: UTF8.self)
         let statement: Statement
         do {
             statement = try SQLParser.parse(text, now: Int64(Date().timeIntervalSince1970 * 1_000_000_000))
         } catch {
-            return errorResponse(.badRequest, code: "sql.parse", message: "\(error)")
+            throw APIError(.badRequest, code: "sql.parse", message: "\(error)")
         }
         let database = q.get("db") ?? "public"
-        func need(_ statement: Statement) -> Authenticator.Need {
+        func need(_ statement: Statement) -> Need {
             switch statement {
             case .select(let select): return .read(select.database ?? database)
             case .showTables, .describeTable, .showSeries, .showTagValues, .describeDatabase: return .read(database)
@@ -104,11 +91,11 @@ extension HTTPRoutes {
             default: return .admin
             }
         }
-        if let denied = authenticator.check(request, need(statement)) { return denied }
+        try context.authorize(need(statement))
         var executor = SQLExecutor(
             coordinator: node.coordinator, tenant: q.get("tenant") ?? "cnosdb", database: database,
             stale: q.get("consistency") == "stale")
-        executor.pageRows = node.options.queryPageRows
+        executor.pageRows = node.settings.queryPageRows
         let accept = request.headers[.accept] ?? ""
         let format = ResultFormat(accept: accept)
         let epochs = q.get("epoch") == "ns"
@@ -123,7 +110,7 @@ extension HTTPRoutes {
                 result = try await executor.run(statement)
             }
         } catch {
-            return coordinatorFailure(error)
+            throw APIError(error)
         }
         if epochs { result.timesAsIntegers() }
         switch format {
@@ -194,46 +181,25 @@ extension HTTPRoutes {
         return Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
-    /// The request body, up to the limit (413 beyond it; 400 if it could not be read at all, such as a
-    /// connection closed mid-body).
-    func readBody(_ request: Request) async -> Result<[UInt8], ResponseError> {
+    /// The request body, up to the limit, inflated if it is gzipped (413 beyond the limit; 400 if it could not be
+    /// read at all, such as a connection closed mid-body, or does not inflate).
+    func readBody(_ request: Request) async throws(APIError) -> [UInt8] {
         var request = request
+        let limit = node.settings.maxBodyBytes
         do {
-            let buffer = try await request.collectBody(upTo: node.options.maxBodyBytes)
+            let buffer = try await request.collectBody(upTo: limit)
             var bytes = Array(buffer.readableBytesView)
             if request.headers[.contentEncoding]?.lowercased() == "gzip" {
-                guard let inflated = Gzip.decompress(bytes, limit: node.options.maxBodyBytes) else {
-                    return .failure(
-                        ResponseError(
-                            errorResponse(
-                                .badRequest, code: "write.bad_gzip", message: "the gzip body does not decompress")))
-                }
+                guard let inflated = Gzip.decompress(bytes, limit: limit) else { throw BodyError.badGzip }
                 bytes = inflated
             }
-            return .success(bytes)
+            return bytes
+        } catch let error as BodyError {
+            throw APIError(error)
         } catch is NIOTooManyBytesError {
-            return .failure(
-                ResponseError(
-                    errorResponse(
-                        .contentTooLarge, code: "http.body_too_large",
-                        message: "the body is over the limit of \(node.options.maxBodyBytes) bytes")))
+            throw APIError(BodyError.tooLarge(limit: limit))
         } catch {
-            return .failure(
-                ResponseError(
-                    errorResponse(.badRequest, code: "http.body_unreadable", message: "the body could not be read: \(error)")))
+            throw APIError(BodyError.unreadable("\(error)"))
         }
     }
-
-    func coordinatorFailure(_ error: CoordinatorError) -> Response {
-        var response = errorResponse(
-            HTTPResponse.Status(code: error.status), code: error.code, message: error.message)
-        if error.status == 503 { response.headers[.retryAfter] = "1" }
-        return response
-    }
-}
-
-/// A response to send instead of the handler's normal answer.
-struct ResponseError: Error {
-    let response: Response
-    init(_ response: Response) { self.response = response }
 }

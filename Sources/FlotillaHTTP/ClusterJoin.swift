@@ -49,32 +49,33 @@ extension HTTPRoutes {
     /// `POST /api/v1/cluster/join`: records the joining node's addresses in meta (every node's transport learns
     /// them from there) and answers with the cluster's identity. The joining node then makes itself a learner
     /// of the meta group; its vnodes come with `MOVE`/`COPY VNODE`, `REPLICA ADD` or new buckets.
-    func join(_ request: Request) async throws -> Response {
-        if let denied = authenticator.check(request, .admin) { return denied }
+    func join(_ request: Request, _ context: FlotillaRequestContext) async throws -> Response {
+        try context.authorize(.admin)
         let body = try await request.body.collect(upTo: 1 << 16)
         guard let joining = try? JSONDecoder().decode(JoinRequest.self, from: Data(buffer: body)), joining.nodeID > 0,
             PeerAddress(joining.raftAddress) != nil, PeerAddress(joining.httpAddress) != nil
         else {
-            return errorResponse(
+            throw APIError(
                 .badRequest, code: "cluster.bad_join",
                 message: "expected {\"node_id\": N > 0, \"raft_addr\": \"HOST:PORT\", \"http_addr\": \"HOST:PORT\"}")
         }
-        if let founder = node.identity.initialCluster[joining.nodeID], founder != joining.raftAddress {
-            return errorResponse(
+        let facts = node.facts
+        if let founder = facts.initialCluster[joining.nodeID], founder != joining.raftAddress {
+            throw APIError(
                 .conflict, code: "meta.node_exists",
                 message: "node id \(joining.nodeID) is a founder at \(founder); pick another --node-id")
         }
         do {
-            try await node.coordinator.registerJoiningNode(
+            try await node.registerJoiningNode(
                 NodeInfo(id: joining.nodeID, raftAddress: joining.raftAddress, httpAddress: joining.httpAddress))
         } catch {
-            return coordinatorFailure(error)
+            throw APIError(error)
         }
         node.logger.info("node \(joining.nodeID) joins the cluster from \(joining.raftAddress)")
         let answer = JoinAnswer(
-            clusterID: String(node.identity.clusterID),
+            clusterID: String(facts.clusterID),
             initialCluster: Dictionary(
-                uniqueKeysWithValues: node.identity.initialCluster.map { ("\($0.key)", $0.value) }),
+                uniqueKeysWithValues: facts.initialCluster.map { ("\($0.key)", $0.value) }),
             nodes: node.meta.current.nodes.values.sorted { $0.id < $1.id }.map {
                 JoinRequest(nodeID: $0.id, raftAddress: $0.raftAddress, httpAddress: $0.httpAddress)
             })
