@@ -155,7 +155,7 @@ let package = Package(
             name: "StoreTests",
             dependencies: [
                 "TSDB", "Meta", "SQL", "LineProtocol", "RaftCore", "Coordinator", "MultiRaft", "RaftTransport",
-                "FlotillaServer", "Query",
+                "FlotillaHTTP", "Query",
             ],
             swiftSettings: strictSettings),
         .testTarget(

@@ -4,7 +4,7 @@ import SQL
 import TSDB
 import Testing
 
-@testable import FlotillaServer
+@testable import FlotillaHTTP
 @testable import Query
 
 /// Inputs at the edges that must be answered, never trap: empty form fields, times beyond Int64's years, interval

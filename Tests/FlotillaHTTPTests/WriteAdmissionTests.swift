@@ -1,7 +1,7 @@
 import Synchronization
 import Testing
 
-@testable import FlotillaServer
+@testable import FlotillaHTTP
 
 @Suite("Write admission: bounded writes in flight, waiters in order, refusal after the wait")
 struct WriteAdmissionTests {
