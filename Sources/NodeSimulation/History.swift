@@ -1,5 +1,6 @@
-/// What the simulated clients did and saw: writes of one value to one point, linearizable reads of one series.
-/// Values are unique per write, so every value read names the write it came from.
+/// What the simulated clients did and saw: writes of one value to one point, deletions of a series' points in a
+/// time range, linearizable reads of one series. Values are unique per write, so every value read names the write
+/// it came from.
 struct History: Sendable {
     /// One point: a series (`k=key`) and a timestamp. Each point is a register that writes overwrite.
     struct Point: Hashable, Comparable, CustomStringConvertible {
@@ -17,6 +18,17 @@ struct History: Sendable {
         var acknowledged: UInt64?
     }
 
+    /// `DELETE FROM m WHERE k = key AND start <= time < end`.
+    struct Delete: Sendable {
+        var key: Int
+        var start: Int64
+        var end: Int64
+        var invoked: UInt64
+        var acknowledged: UInt64?
+
+        func covers(_ point: Point) -> Bool { point.key == key && point.timestamp >= start && point.timestamp < end }
+    }
+
     struct Read: Sendable {
         var key: Int
         var node: UInt64
@@ -29,8 +41,15 @@ struct History: Sendable {
     private(set) var writes: [Int64: Write] = [:]
     private(set) var reads: [Read] = []
     private(set) var failedReads = 0
+    private(set) var deletes: [Delete] = []
 
     mutating func invoked(_ write: Write) { writes[write.value] = write }
+    /// Records a deletion; answers its number, for `deleteAcknowledged`.
+    mutating func invoked(_ delete: Delete) -> Int {
+        deletes.append(delete)
+        return deletes.count - 1
+    }
+    mutating func deleteAcknowledged(_ number: Int, at time: UInt64) { deletes[number].acknowledged = time }
     mutating func acknowledged(value: Int64, at time: UInt64) { writes[value]?.acknowledged = time }
     mutating func completed(_ read: Read) { reads.append(read) }
     mutating func readFailed() { failedReads += 1 }
@@ -42,7 +61,11 @@ extension History {
     /// The ways the history cannot be linearizable, point by point (empty if none was found).
     ///
     /// For each point: a read must return a value written to that point by a write that began before the read
-    /// ended, and must not miss an acknowledged write (points are never deleted). Then every pair of events
+    /// ended, and must not miss an acknowledged write unless a deletion of the point may come after that write
+    /// and before the read (it began before the read ended, and was not acknowledged before the write began); it
+    /// must not return a write acknowledged before a deletion of the point began that was acknowledged before
+    /// the read began (a deleted point coming back: a write applied twice); and a read after one that found a
+    /// value finds one too, unless a deletion may come between them. Then every pair of events
     /// that fixes the order of two writes in any linearization adds an edge "a before b": a write acknowledged
     /// before another began; a read that saw `a` and ended before write `b` began; a write `b` acknowledged
     /// before a read began that saw `a` (then b came before a); two reads in real-time order that saw `a`, then
@@ -76,9 +99,17 @@ extension History {
         var problems: [String] = []
         var edges: [Int64: Set<Int64>] = [:]
         func edge(_ a: Int64, _ b: Int64) { if a != b { edges[a, default: []].insert(b) } }
+        let pointDeletes = deletes.filter { $0.covers(point) }
+        /// True if some deletion of the point may be ordered after an event that ended no later than `after`
+        /// began and before one that ended at `before`.
+        func mayBeDeleted(after: UInt64, before: UInt64) -> Bool {
+            pointDeletes.contains { $0.invoked < before && !(($0.acknowledged ?? .max) < after) }
+        }
         for (read, value) in observations {
             guard let value else {
-                if let lost = pointWrites.first(where: { ($0.acknowledged ?? .max) < read.invoked }) {
+                if let lost = pointWrites.first(where: {
+                    ($0.acknowledged ?? .max) < read.invoked && !mayBeDeleted(after: $0.invoked, before: read.completed)
+                }) {
                     problems.append(
                         "\(point): read through node \(read.node) at \(ms(read.invoked)) found nothing, but write "
                             + "\(lost.value) was acknowledged at \(ms(lost.acknowledged!))")
@@ -94,6 +125,16 @@ extension History {
                     "\(point): read at \(ms(read.invoked))–\(ms(read.completed)) returned \(value), written from "
                         + "\(ms(write.invoked)) on")
             }
+            if let acknowledged = write.acknowledged,
+                let delete = pointDeletes.first(where: {
+                    acknowledged < $0.invoked && ($0.acknowledged ?? .max) < read.invoked
+                })
+            {
+                problems.append(
+                    "\(point): read through node \(read.node) at \(ms(read.invoked)) returned \(value), acknowledged at "
+                        + "\(ms(acknowledged)), but a deletion from \(ms(delete.invoked)) was acknowledged at "
+                        + "\(ms(delete.acknowledged!)): the deleted point came back")
+            }
             for other in pointWrites where other.value != value {
                 if read.completed < other.invoked { edge(value, other.value) }
                 if let acknowledged = other.acknowledged, acknowledged < read.invoked { edge(other.value, value) }
@@ -108,7 +149,7 @@ extension History {
             for (second, b) in observations where first.completed < second.invoked {
                 if let later = b {
                     edge(seen, later)
-                } else {
+                } else if !mayBeDeleted(after: first.invoked, before: second.completed) {
                     problems.append(
                         "\(point): read through node \(second.node) at \(ms(second.invoked)) found nothing after "
                             + "a read ending at \(ms(first.completed)) found \(seen)")

@@ -24,6 +24,10 @@ public struct NodeSimulationOptions: Sendable {
     public var secondsPerHour = 4
     /// Crashes, partitions and dropped frames (off: only clients and replica changes).
     public var faults = true
+    /// Of the clients' requests, the percentage that delete a series' points (in all time or in one hour)
+    /// instead of reading. 0 draws nothing more from the seed's generator, so a seed runs as it did before
+    /// deletes existed (the seeds that catch a reopened hole stay the same runs).
+    public var deletePercent = 0
     public init() {}
 }
 
@@ -36,6 +40,8 @@ public struct NodeSimulationResult: Sendable {
     public var trace: UInt64
     public var writes = 0
     public var acknowledgedWrites = 0
+    public var deletes = 0
+    public var acknowledgedDeletes = 0
     public var reads = 0
     public var failedReads = 0
     public var replicaChanges = 0
@@ -50,7 +56,8 @@ public struct NodeSimulationResult: Sendable {
     public var virtualMilliseconds: UInt64 = 0
 }
 
-/// One run: clients writing points into new buckets and reading them back linearizably through random nodes,
+/// One run: clients writing points into new buckets, deleting a series' points (in all time or in one hour), and
+/// reading them back linearizably through random nodes,
 /// replica changes (MOVE, ADD, REMOVE, PROMOTE, DRAIN NODE) and bucket width changes (ALTER DATABASE),
 /// crashes (process kills, some leaving torn WAL tails, and power losses in the middle of a node's work), disks
 /// that fill up, fail or stall, full and partial partitions and lost frames; then everything heals, every series
@@ -120,6 +127,8 @@ final class NodeScenario: @unchecked Sendable {
         result.events = world.events
         result.writes = history.writes.count
         result.acknowledgedWrites = history.acknowledgedWrites
+        result.deletes = history.deletes.count
+        result.acknowledgedDeletes = history.deletes.filter { $0.acknowledged != nil }.count
         result.reads = history.reads.count
         result.failedReads = history.failedReads
         return result
@@ -176,7 +185,24 @@ final class NodeScenario: @unchecked Sendable {
         world.at(world.now + milliseconds(10...50)) { [self] in client(until: end) }
         guard databaseReady, let node = randomUpNode(), let coordinator = coordinator(of: node) else { return }
         let key = random(options.keys)
-        if random(100) < 60 {
+        let kind = random(100)
+        if kind >= 60 && kind < 60 + options.deletePercent {
+            // A deletion of one series: everywhere in time, or in one hour (one bucket) from its first second on.
+            let hour = Self.baseTime + Int64(random(options.hours) + hoursPassed) * Self.hour
+            let (start, end) = random(2) == 0 ? (Int64.min, Int64.max) : (hour + 1_000_000_000, hour + Self.hour)
+            let number = history.invoked(
+                History.Delete(key: key, start: start, end: end, invoked: world.now, acknowledged: nil))
+            let tombstone = Tombstone(
+                measurement: "m", conditions: [TagCondition(key: "k", values: ["k\(key)"])], start: start, end: end)
+            let boot = world.nodes[node]!.boot
+            world.spawn { [self] in
+                do {
+                    try await coordinator.delete(tenant: "cnosdb", database: "sim", tombstone)
+                    guard world.nodes[node]?.boot == boot, world.isUp(node) else { return }
+                    history.deleteAcknowledged(number, at: world.now)
+                } catch {}
+            }
+        } else if kind < 60 {
             let point = History.Point(
                 key: key,
                 timestamp: Self.baseTime + Int64(random(options.hours) + hoursPassed) * Self.hour

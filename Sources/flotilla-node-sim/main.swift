@@ -29,9 +29,11 @@ func value(_ name: String) -> UInt64? {
 }
 var options = NodeSimulationOptions()
 if let seconds = value("--fault-seconds") { options.faultSeconds = Int(seconds) }
+if let percent = value("--delete-percent") { options.deletePercent = Int(percent) }
 
 func summary(_ result: NodeSimulationResult) -> String {
-    "\(result.writes) writes (\(result.acknowledgedWrites) acknowledged), \(result.reads) reads (\(result.failedReads) "
+    "\(result.writes) writes (\(result.acknowledgedWrites) acknowledged), \(result.deletes) deletes "
+        + "(\(result.acknowledgedDeletes) acknowledged), \(result.reads) reads (\(result.failedReads) "
         + "failed), \(result.replicaChangesDone)/\(result.replicaChanges) replica changes, \(result.crashes) crashes, "
         + "(\(result.powerLosses) power losses), \(result.diskFaults) disk faults, \(result.partitions) partitions, \(result.events) events, \(result.virtualMilliseconds) ms virtual, "
         + "trace \(String(result.trace, radix: 16))"

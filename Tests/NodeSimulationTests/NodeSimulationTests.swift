@@ -36,4 +36,15 @@ struct NodeSimulationTests {
         #expect(result.violations.isEmpty, "seed \(seed): \(result.violations.joined(separator: "; "))")
         #expect(result.reads > 50)
     }
+
+    @Test(
+        "with deletes among the requests, no deleted point comes back and no acknowledged one is lost",
+        arguments: 1...4 as ClosedRange<UInt64>)
+    func deletingSeeds(seed: UInt64) {
+        var options = NodeSimulationOptions()
+        options.deletePercent = 8
+        let result = NodeSimulation.run(seed: seed, options: options)
+        #expect(result.violations.isEmpty, "seed \(seed): \(result.violations.joined(separator: "; "))")
+        #expect(result.acknowledgedDeletes > 5, "the clients deleted: \(result.acknowledgedDeletes)")
+    }
 }
