@@ -27,6 +27,8 @@ public struct InfluxSeries: Sendable, Equatable {
 /// meta state, the measurements' schemas and the vnodes' series lists.
 public struct InfluxQLExecutor: Sendable {
     let coordinator: Coordinator
+    /// Where SELECT and SHOW read data (`SQLExecutor.source`).
+    let source: any QuerySource
     let tenant: String
     /// The request's `db`, if any.
     let database: String?
@@ -34,8 +36,12 @@ public struct InfluxQLExecutor: Sendable {
     /// The query's `now()`, nanoseconds since the epoch.
     let now: Int64
 
-    public init(coordinator: Coordinator, tenant: String, database: String?, stale: Bool, now: Int64) {
+    public init(
+        coordinator: Coordinator, source: (any QuerySource)? = nil, tenant: String, database: String?, stale: Bool,
+        now: Int64
+    ) {
         self.coordinator = coordinator
+        self.source = source ?? coordinator
         self.tenant = tenant
         self.database = database
         self.stale = stale
@@ -168,7 +174,7 @@ public struct InfluxQLExecutor: Sendable {
     private func run(_ select: InfluxSelect) async throws(CoordinatorError) -> [InfluxSeries] {
         let databaseName = try required(select.database ?? database)
         let plan = select.plan
-        guard let schema = try await coordinator.schema(tenant: tenant, database: databaseName)[plan.table] else {
+        guard let schema = try await source.schema(tenant: tenant, database: databaseName)[plan.table] else {
             return []
         }
         var groupTags = plan.groupTags
@@ -332,7 +338,8 @@ public struct InfluxQLExecutor: Sendable {
     // MARK: - Helpers
 
     private func sql(database: String?) -> SQLExecutor {
-        SQLExecutor(coordinator: coordinator, tenant: tenant, database: database ?? "public", stale: stale)
+        SQLExecutor(
+            coordinator: coordinator, source: source, tenant: tenant, database: database ?? "public", stale: stale)
     }
 
     private func required(_ name: String?) throws(CoordinatorError) -> String {
@@ -343,7 +350,7 @@ public struct InfluxQLExecutor: Sendable {
     }
 
     private func schema(_ on: String?) async throws(CoordinatorError) -> [String: MeasurementSchema] {
-        try await coordinator.schema(tenant: tenant, database: try required(on ?? database))
+        try await source.schema(tenant: tenant, database: try required(on ?? database))
     }
 
     /// The measurements a SHOW statement covers (the FROM's, or all), in name order.
@@ -357,7 +364,7 @@ public struct InfluxQLExecutor: Sendable {
 
     /// The tag sets of the series of `measurement`, from the vnodes' per-series counts (no points travel).
     private func series(of measurement: String, in database: String) async throws(CoordinatorError) -> [[Tag]] {
-        let parts = try await coordinator.aggregate(
+        let parts = try await source.aggregate(
             tenant: tenant, database: database, measurement: measurement, start: .min, end: .max, tags: [],
             field: nil, window: nil, stale: stale)
         var seen: Set<[Tag]> = []

@@ -15,7 +15,8 @@ public enum PasswordHash {
     /// A new stored form of `password`, with a fresh random salt.
     public static func make(_ password: String) -> String {
         let salt = (0..<16).map { _ in UInt8.random(in: .min ... .max) }
-        return "\(scheme)$\(rounds)$\(Data(salt).base64EncodedString())$\(derive(password, salt: salt, rounds: rounds).base64EncodedString())"
+        return
+            "\(scheme)$\(rounds)$\(Data(salt).base64EncodedString())$\(derive(password, salt: salt, rounds: rounds).base64EncodedString())"
     }
 
     /// True if `password` is the one `stored` was made from (either form).

@@ -11,7 +11,7 @@ public enum QueryAnswer: Sendable {
 /// The rows of a raw SELECT too many for one page of each replica set, filtered and projected a page at a time
 /// (see `PagedScan` for the order and what each page sees). Its columns are known before any row.
 public struct StreamedRows: Sendable {
-    var scan: PagedScan
+    var scan: any RowPages
     let filter: Compiled?
     let projection: Projection
     /// The SELECT's arithmetic per column.

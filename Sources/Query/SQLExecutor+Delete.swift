@@ -7,7 +7,7 @@ import TSDB
 /// CnosDB allows — and the coordinator commits it through every replica set the time range meets.
 extension SQLExecutor {
     func delete(table: String, filter: SQLExpression?) async throws(CoordinatorError) -> QueryResult {
-        let schema = try await coordinator.schema(tenant: tenant, database: database)
+        let schema = try await source.schema(tenant: tenant, database: database)
         guard let columns = schema[table] else {
             throw CoordinatorError(.notFound, "sql.table_not_found", "table '\(table)' does not exist in '\(database)'")
         }

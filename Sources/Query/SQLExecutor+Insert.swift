@@ -1,5 +1,5 @@
-import Foundation
 import Coordinator
+import Foundation
 import LineProtocol
 import SQL
 import TSDB
@@ -11,9 +11,10 @@ extension SQLExecutor {
     func insert(_ insert: Insert) async throws(CoordinatorError) -> QueryResult {
         guard !insert.table.hasPrefix("#") else {
             throw CoordinatorError(
-                .badRequest, "sql.bad_insert", "a table name cannot begin with '#' (line protocol reads it as a comment)")
+                .badRequest, "sql.bad_insert",
+                "a table name cannot begin with '#' (line protocol reads it as a comment)")
         }
-        let schema = try await coordinator.schema(tenant: tenant, database: database)[insert.table]
+        let schema = try await source.schema(tenant: tenant, database: database)[insert.table]
         var body: [UInt8] = []
         for (number, row) in insert.rows.enumerated() {
             try appendLine(insert, row: row, number: number + 1, schema: schema, to: &body)

@@ -22,7 +22,8 @@ extension SQLExecutor {
             case .comparison(let column, let op, _) where column.lowercased() == "time" && op != .notEqual:
                 break
             // InfluxQL's `tag = ''` matches series without the tag: the vnodes cannot select those by it.
-            case .comparison(let column, .equal, .string(let value)) where !(select.missingTagsAreEmpty && value.isEmpty):
+            case .comparison(let column, .equal, .string(let value))
+            where !(select.missingTagsAreEmpty && value.isEmpty):
                 tags.append(Tag(column, value))
             default:
                 whole = false
@@ -91,7 +92,7 @@ extension SQLExecutor {
         }
         guard hasAggregate else { return nil }
         if !pushed.tags.isEmpty {
-            let fields = try await coordinator.schema(tenant: tenant, database: database)[select.table]?.fields ?? [:]
+            let fields = try await source.schema(tenant: tenant, database: database)[select.table]?.fields ?? [:]
             guard pushed.tags.allSatisfy({ fields[$0.key] == nil }) else { return nil }
         }
         struct Key: Hashable, Comparable {
@@ -105,7 +106,7 @@ extension SQLExecutor {
         var merged: [String?: [Key: (aggregate: FieldAggregate, integral: Bool)]] = [:]
         var groups: Set<Key> = []
         for column in columns {
-            let parts = try await coordinator.aggregate(
+            let parts = try await source.aggregate(
                 tenant: tenant, database: database, measurement: select.table, start: start, end: end,
                 tags: pushed.tags, field: column, window: select.timeBin, stale: stale)
             var byGroup: [Key: (aggregate: FieldAggregate, integral: Bool)] = [:]

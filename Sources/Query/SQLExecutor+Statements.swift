@@ -28,7 +28,8 @@ extension SQLExecutor {
     /// they answer aggregates themselves or rows travel.
     func explain(_ statement: Statement) async throws(CoordinatorError) -> QueryResult {
         guard case .select(let select) = statement else {
-            return QueryResult(columns: ["plan_type", "plan"], rows: [[.string("statement"), .string("\(statement)")]])
+            return QueryResult(
+                columns: ["plan_type", "plan"], rows: [[.string("statement"), .string("\(statement)")]])
         }
         let filter = try select.filter.map { (e: SQLExpression) throws(CoordinatorError) in try Compiled(e) }
         let (start, end) = filter?.timeRange ?? (.min, .max)
@@ -41,17 +42,22 @@ extension SQLExecutor {
                 return true
             }
         let range = "time in [\(start == .min ? "-inf" : formatTime(start)), \(end == .max ? "+inf" : formatTime(end)))"
-        let series = pushed.tags.isEmpty ? "every series" : pushed.tags.map { "\($0.key)='\($0.value)'" }.joined(separator: " AND ")
+        let series =
+            pushed.tags.isEmpty
+            ? "every series" : pushed.tags.map { "\($0.key)='\($0.value)'" }.joined(separator: " AND ")
         var rows: [[SQLValue]] = [
             [.string("logical_plan"), .string("\(select.table): \(range); \(series)")]
         ]
         let plan: String
         if aggregated && pushable {
-            plan = "each replica set answers partial aggregates per series\(select.timeBin.map { " and \($0) ns bin" } ?? "") (from block stats where a block lies wholly inside); merged here"
+            plan =
+                "each replica set answers partial aggregates per series\(select.timeBin.map { " and \($0) ns bin" } ?? "") (from block stats where a block lies wholly inside); merged here"
         } else if aggregated {
             plan = "rows of the selected series travel; filtered, grouped and aggregated here"
         } else {
-            plan = "rows of the selected series travel" + (pushed.whole ? "" : "; the WHERE beyond time and tag equalities is applied here")
+            plan =
+                "rows of the selected series travel"
+                + (pushed.whole ? "" : "; the WHERE beyond time and tag equalities is applied here")
         }
         rows.append([.string("physical_plan"), .string(plan)])
         return QueryResult(columns: ["plan_type", "plan"], rows: rows)

@@ -12,14 +12,19 @@ import TSDB
 /// aggregating, ordering and limiting here.
 public struct SQLExecutor: Sendable {
     let coordinator: Coordinator
+    /// Where SELECT, SHOW and DESCRIBE read data: the coordinator, unless another source was given.
+    let source: any QuerySource
     let tenant: String
     let database: String
     let stale: Bool
     /// Rows per replica set in a page of a streamed SELECT (`ServerOptions.queryPageRows`).
     public var pageRows = 32_768
 
-    public init(coordinator: Coordinator, tenant: String, database: String, stale: Bool) {
+    public init(
+        coordinator: Coordinator, source: (any QuerySource)? = nil, tenant: String, database: String, stale: Bool
+    ) {
         self.coordinator = coordinator
+        self.source = source ?? coordinator
         self.tenant = tenant
         self.database = database
         self.stale = stale
@@ -46,10 +51,10 @@ public struct SQLExecutor: Sendable {
             let names = coordinator.meta.current.tenants[tenant]?.databases.keys.sorted() ?? []
             return QueryResult(columns: ["database_name"], rows: names.map { [.string($0)] })
         case .showTables:
-            let schema = try await coordinator.schema(tenant: tenant, database: database)
+            let schema = try await source.schema(tenant: tenant, database: database)
             return QueryResult(columns: ["table_name"], rows: schema.keys.sorted().map { [.string($0)] })
         case .describeTable(let table):
-            let schema = try await coordinator.schema(tenant: tenant, database: database)
+            let schema = try await source.schema(tenant: tenant, database: database)
             guard let columns = schema[table] else {
                 throw CoordinatorError(
                     .notFound, "sql.table_not_found", "table '\(table)' does not exist in '\(database)'")
@@ -224,7 +229,8 @@ public struct SQLExecutor: Sendable {
     /// page of each replica set) streamed page by page, so that no node holds more than a page per set.
     public func answer(_ select: Select) async throws(CoordinatorError) -> QueryAnswer {
         if let other = select.database, other != database {
-            var executor = SQLExecutor(coordinator: coordinator, tenant: tenant, database: other, stale: stale)
+            var executor = SQLExecutor(
+                coordinator: coordinator, source: source, tenant: tenant, database: other, stale: stale)
             executor.pageRows = pageRows
             return try await executor.answer(select)
         }
@@ -240,12 +246,11 @@ public struct SQLExecutor: Sendable {
         let raw = !aggregated && select.timeBin == nil && select.groupTags.isEmpty
         var rows: [Row]
         if raw && !select.orderedByTime && select.orderBy.isEmpty && select.limit == nil && select.offset == 0 {
-            var scan = try await coordinator.scanInPages(
+            var scan = try await source.scanInPages(
                 tenant: tenant, database: database, measurement: select.table, start: start, end: end,
-                tags: pushed.tags, fields: Self.projection(select), pageRows: pageRows, stale: stale
-            ) { _ in true }
+                tags: pushed.tags, fields: Self.projection(select), pageRows: pageRows, stale: stale)
             if !scan.isWhole {
-                let schema = try await coordinator.schema(tenant: tenant, database: database)[select.table]
+                let schema = try await source.schema(tenant: tenant, database: database)[select.table]
                 let projection = Projection(
                     select, tagKeys: (schema?.tags ?? []).sorted(),
                     fieldKeys: (schema?.fields.keys ?? [:].keys).sorted())
@@ -262,10 +267,9 @@ public struct SQLExecutor: Sendable {
                     let (sum, overflow) = limit.addingReportingOverflow(select.offset)
                     return overflow ? nil : sum
                 } : nil
-            rows = try await coordinator.scan(
+            rows = try await source.scan(
                 tenant: tenant, database: database, measurement: select.table, start: start, end: end,
-                tags: pushed.tags, fields: Self.projection(select), seriesLimit: seriesLimit, stale: stale
-            ) { _ in true }
+                tags: pushed.tags, fields: Self.projection(select), seriesLimit: seriesLimit, stale: stale)
         }
         var matching = rows.filter { filter?.matches($0) ?? true }
         matching.sort { $0.timestamp < $1.timestamp }
@@ -298,7 +302,8 @@ public struct SQLExecutor: Sendable {
                 else {
                     throw CoordinatorError(
                         .badRequest, "sql.bad_order",
-                        "ORDER BY \(key.column): the SELECT has no column of that name (\(result.columns.joined(separator: ", ")))")
+                        "ORDER BY \(key.column): the SELECT has no column of that name (\(result.columns.joined(separator: ", ")))"
+                    )
                 }
                 keys.append((index, key.descending))
             }
@@ -345,7 +350,8 @@ public struct SQLExecutor: Sendable {
                 (a.bin, a.tags.joined(separator: "\u{0}")) < (b.bin, b.tags.joined(separator: "\u{0}"))
             }
         }
-        let origin = try select.timeBinOrigin.map { (o: Literal) throws(CoordinatorError) in try Compiled.timeValue(o) } ?? 0
+        let origin =
+            try select.timeBinOrigin.map { (o: Literal) throws(CoordinatorError) in try Compiled.timeValue(o) } ?? 0
         var groups: [Key: [Row]] = [:]
         for row in rows {
             var bin: Int64 = 0
@@ -663,7 +669,6 @@ struct Compiled: Sendable {
         }
     }
 }
-
 
 /// A compiled regular expression on tag values (InfluxQL's `=~ /…/`): unanchored, as Go's `MatchString`.
 /// `NSRegularExpression` is immutable and documented safe to use from several threads at once.
