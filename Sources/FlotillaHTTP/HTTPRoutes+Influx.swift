@@ -45,6 +45,7 @@ extension HTTPRoutes {
             try context.authorize(.admin)
             return try await deleteBucket(context.parameters.get("id") ?? "")
         }
+        router.post("/api/v2/delete") { request, context in try await influxDelete(request, context) }
         router.get("/api/v2/orgs") { request, context in
             try context.authorize(.any)
             return orgs(request)

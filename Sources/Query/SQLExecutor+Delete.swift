@@ -6,7 +6,8 @@ import TSDB
 /// `Tombstone` — tag comparisons (`=`, `!=`, `IN`, `NOT IN` with strings) and a time range, joined by AND, as
 /// CnosDB allows — and the coordinator commits it through every replica set the time range meets.
 extension SQLExecutor {
-    func delete(table: String, filter: SQLExpression?) async throws(CoordinatorError) -> QueryResult {
+    /// Deletes the rows of `table` that `filter` selects (see the type's summary); 404 if there is no such table.
+    public func delete(table: String, filter: SQLExpression?) async throws(CoordinatorError) -> QueryResult {
         let schema = try await source.schema(tenant: tenant, database: database)
         guard let columns = schema[table] else {
             throw CoordinatorError(.notFound, "sql.table_not_found", "table '\(table)' does not exist in '\(database)'")

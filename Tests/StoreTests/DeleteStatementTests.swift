@@ -73,3 +73,37 @@ struct DeleteStatementTests {
             ])
     }
 }
+
+/// InfluxDB 2's delete predicate.
+@Suite("Delete predicates")
+struct DeletePredicateTests {
+    @Test("the measurement and tag comparisons joined by AND; quotes and escapes; empty is everything")
+    func parses() throws {
+        #expect(try DeletePredicate.parse("") == DeletePredicate(measurement: nil, filter: nil))
+        #expect(
+            try DeletePredicate.parse(#"_measurement="cpu" and "the host"!="a \"b\"" AND dc = "x""#)
+                == DeletePredicate(
+                    measurement: "cpu",
+                    filter: .and(
+                        .comparison(column: "the host", op: .notEqual, value: .string(#"a "b""#)),
+                        .comparison(column: "dc", op: .equal, value: .string("x")))))
+    }
+
+    @Test(
+        "what InfluxDB's grammar lacks is refused at its character",
+        arguments: [
+            (#"host="a" OR host="b""#, 9, "expected AND"),
+            ("host=a", 5, "double-quoted"),
+            (#"host~"a""#, 4, "expected = or !="),
+            (#"host="a"#, 5, "unterminated"),
+            (#"_measurement!="cpu""#, 14, "_measurement takes one = comparison"),
+        ])
+    func refused(text: String, position: Int, words: String) {
+        #expect {
+            _ = try DeletePredicate.parse(text)
+        } throws: { error in
+            guard let error = error as? SQLError else { return false }
+            return error.position == position && error.message.contains(words)
+        }
+    }
+}

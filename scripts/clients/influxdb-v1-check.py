@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Drives the stock InfluxDB 1.x Python client (the `influxdb` package) through its first steps against a
 Flotilla node: ping, create a database, list databases, write points, query them back (values, column order and
-types checked), the SHOW statements, GROUP BY time with fill, drop the database.
+types checked), the SHOW statements, GROUP BY time with fill, delete_series and DELETE, drop the database.
 Usage: influxdb-v1-check.py http://127.0.0.1:8902. Exits 0 when every step gave what InfluxDB gives, 1 otherwise."""
 import sys
 from urllib.parse import urlparse
@@ -72,6 +72,13 @@ try:
     failures.append("a malformed query did not raise")
 except Exception as error:  # the client raises InfluxDBClientError with the server's message
     expect("parse error names the problem", "error parsing query" in str(error), True)
+
+client.delete_series(database="clientv1", measurement="cpu", tags={"host": "h1"})
+left = client.query("SELECT count(usage) FROM cpu GROUP BY host", database="clientv1")
+expect("delete_series took h1", {k[1]["host"]: list(v)[0]["count"] for k, v in left.items()}, {"h0": 3})
+client.query(f"DELETE FROM cpu WHERE time < {base + 100}s", database="clientv1", method="POST")
+expect("DELETE took h0's first point", [p["count"] for p in client.query(
+    "SELECT count(usage) FROM cpu", database="clientv1").get_points()], [2])
 
 client.drop_database("clientv1")
 expect("dropped", "clientv1" in [d["name"] for d in client.get_list_database()], False)

@@ -3,7 +3,7 @@
 Flotilla node: ping, health and version; buckets (create with a retention, find, list, delete) under an org name
 Flotilla does not know (it stands for the default tenant); writes through /api/v2/write (plain and gzip, Point
 objects and line protocol in milliseconds, a `db/rp` bucket name), read back through /api/v1/sql; and a Flux query,
-which must fail with a clear 501. Usage: influxdb-v2-check.py http://127.0.0.1:8902
+which must fail with a clear 501; the delete API with a predicate and a time range. Usage: influxdb-v2-check.py http://127.0.0.1:8902
 Exits 0 when every step gave what it should, 1 otherwise (printing what differed)."""
 import json, sys, urllib.request
 from influxdb_client import InfluxDBClient, Point, WritePrecision
@@ -73,8 +73,16 @@ if sorted((e["gzip"], e["msg"], e["time"]) for e in events) != [
         ("False", 'hello "world"', 1_700_000_000_123_000_000), ("True", 'hello "world"', 1_700_000_000_123_000_000)]:
     failures.append(f"events: got {events}")
 
+# The delete API: one city's points of the gzip run, by predicate and time range (both ends inclusive).
+with InfluxDBClient(url=url, token="not-checked", org="my-org", timeout=30_000) as client:
+    client.delete_api().delete("2023-11-14T22:13:20.000000000Z", "2023-11-14T22:13:20.000000003Z",
+                               '_measurement="weather" AND gzip="True" AND city!="c0"', bucket="public", org="my-org")
+left = sql("SELECT city, gzip FROM weather WHERE gzip = 'True' ORDER BY city")
+expect("after the delete API, the gzip run's cities", sorted(r["city"] for r in left),
+       sorted(f"c{i}" for i in range(50) if i == 0 or i > 3))
+
 if failures:
     print("\n".join(failures[:20]))
     sys.exit(1)
 print(f"influxdb-client (2.x): ping, health, buckets, Flux refused; {len(rows)} weather points and "
-      f"{len(events)} events written and read back")
+      f"{len(events)} events written and read back; the delete API took {len(rows) // 2 - len(left)} points")
