@@ -20,21 +20,7 @@ extension Coordinator {
         guard tombstone.start < tombstone.end else { return 0 }
         let sets = Self.liveSets(of: database, start: tombstone.start, end: tombstone.end)
         let command = VnodeMachine.deleteCommand(tombstone)
-        do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for set in sets { group.addTask { try await self.propose(command, to: set) } }
-                try await group.waitForAll()
-            }
-        } catch let error as CoordinatorError {
-            throw CoordinatorError(
-                error.kind, error.code,
-                sets.count > 1
-                    ? "\(error.message) (the delete spans \(sets.count) replica sets; some may have committed; "
-                        + "running it again is safe)"
-                    : error.message)
-        } catch {
-            throw CoordinatorError(.internalError, "delete.failed", "\(error)")
-        }
+        try await proposeAll(sets.map { (command, $0) }, what: "delete", again: "running it again is safe")
         return sets.count
     }
 }

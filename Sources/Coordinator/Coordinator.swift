@@ -172,22 +172,9 @@ public final class Coordinator: Sendable {
             }
             batches[set.id, default: (set, [])].points.append(point)
         }
-        do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for (_, batch) in batches {
-                    group.addTask { try await self.propose(VnodeMachine.writeCommand(batch.points), to: batch.set) }
-                }
-                try await group.waitForAll()
-            }
-        } catch let error as CoordinatorError {
-            throw CoordinatorError(
-                error.kind, error.code,
-                batches.count > 1
-                    ? "\(error.message) (the write spans \(batches.count) replica sets; some may have committed; retrying is safe)"
-                    : error.message)
-        } catch {
-            throw CoordinatorError(.internalError, "write.failed", "\(error)")
-        }
+        try await proposeAll(
+            batches.values.map { (VnodeMachine.writeCommand($0.points), $0.set) }, what: "write",
+            again: "retrying is safe")
         fieldTypes.learn(newFields, tenant: tenant, database: database)
         if beyondTTL > 0 {
             throw CoordinatorError(
@@ -285,6 +272,30 @@ public final class Coordinator: Sendable {
             }
         }
         throw Self.unavailable(lastError, what: "replica set \(set.id)")
+    }
+
+    /// Proposes each command to its replica set, all at once. A failure in a request that spans several sets says
+    /// so (some may have committed), and that doing it `again` is safe.
+    func proposeAll(
+        _ proposals: [(command: [UInt8], set: ReplicaSetInfo)], what: String, again: String
+    ) async throws(CoordinatorError) {
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for proposal in proposals {
+                    group.addTask { try await self.propose(proposal.command, to: proposal.set) }
+                }
+                try await group.waitForAll()
+            }
+        } catch let error as CoordinatorError {
+            throw CoordinatorError(
+                error.kind, error.code,
+                proposals.count > 1
+                    ? "\(error.message) (the \(what) spans \(proposals.count) replica sets; some may have committed; "
+                        + "\(again))"
+                    : error.message)
+        } catch {
+            throw CoordinatorError(.internalError, "\(what).failed", "\(error)")
+        }
     }
 
     /// The nodes to send a replica set's requests to, in order: this node alone if it holds a voting replica,
@@ -440,7 +451,8 @@ public final class Coordinator: Sendable {
     ) async -> Result<[UInt8], CoordinatorError> {
         do {
             return .success(
-                try await read(request, from: set, linearizable: linearizable, timeoutMilliseconds: timeoutMilliseconds))
+                try await read(request, from: set, linearizable: linearizable, timeoutMilliseconds: timeoutMilliseconds)
+            )
         } catch {
             return .failure(error)
         }

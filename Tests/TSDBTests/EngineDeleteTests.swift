@@ -148,11 +148,7 @@ struct EngineDeleteTests {
     func manifestKeepsTombstones() throws {
         let directory = try ColumnFileTests.directory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        func point(_ host: String, _ value: Double, at time: Int64) -> Point {
-            Point(
-                measurement: "cpu", tags: [SeriesTag("host", host)], fields: [Field("usage", .float(value))],
-                timestamp: time)
-        }
+        let point = VnodeEngineTests.point
         var options = VnodeEngineTests.options()
         options.compactionFanIn = 3
         var engine = try VnodeEngine.open(directory: directory, fileSystem: POSIXFileSystem(), options: options)

@@ -28,6 +28,13 @@ struct VnodeEngineTests {
         }
     }
 
+    /// A `cpu` point of host `host` with one float field.
+    static func point(_ host: String, _ value: Double, at time: Int64) -> Point {
+        Point(
+            measurement: "cpu", tags: [SeriesTag("host", host)], fields: [Field("usage", .float(value))],
+            timestamp: time)
+    }
+
     static func options(memtableValues: Int = 1_000_000) -> VnodeEngine.Options {
         var options = VnodeEngine.Options()
         options.memtableValues = memtableValues
@@ -184,11 +191,7 @@ struct EngineImportTests {
     func importedUnderReplicated() throws {
         let directory = try ColumnFileTests.directory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        func point(_ host: String, _ value: Double, at time: Int64) -> Point {
-            Point(
-                measurement: "cpu", tags: [SeriesTag("host", host)], fields: [Field("usage", .float(value))],
-                timestamp: time)
-        }
+        let point = VnodeEngineTests.point
         let order = VnodeEngineTests.order
         let engine = try VnodeEngine.open(
             directory: directory, fileSystem: POSIXFileSystem(), options: VnodeEngineTests.options())
