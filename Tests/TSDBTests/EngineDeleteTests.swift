@@ -148,7 +148,9 @@ struct EngineDeleteTests {
     func manifestKeepsTombstones() throws {
         let directory = try ColumnFileTests.directory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let point = VnodeEngineTests.point
+        func point(_ host: String, _ value: Double, at time: Int64) -> Point {
+            VnodeEngineTests.point(host, value, at: time)
+        }
         var options = VnodeEngineTests.options()
         options.compactionFanIn = 3
         var engine = try VnodeEngine.open(directory: directory, fileSystem: POSIXFileSystem(), options: options)

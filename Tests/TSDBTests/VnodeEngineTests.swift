@@ -191,7 +191,9 @@ struct EngineImportTests {
     func importedUnderReplicated() throws {
         let directory = try ColumnFileTests.directory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let point = VnodeEngineTests.point
+        func point(_ host: String, _ value: Double, at time: Int64) -> Point {
+            VnodeEngineTests.point(host, value, at: time)
+        }
         let order = VnodeEngineTests.order
         let engine = try VnodeEngine.open(
             directory: directory, fileSystem: POSIXFileSystem(), options: VnodeEngineTests.options())
