@@ -275,8 +275,8 @@ extension Coordinator {
                     target = hint
                     continue
                 }
-            } catch HostError.rejected(let g, let why) {
-                throw CoordinatorError(.badRequest, "raft.rejected", HostError.rejected(g, why).description)
+            } catch HostError.rejected(let g, let rejection) {
+                throw CoordinatorError(.badRequest, rejection.code, HostError.rejected(g, rejection).description)
             } catch {
                 lastError = error
             }

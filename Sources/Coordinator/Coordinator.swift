@@ -316,7 +316,7 @@ public final class Coordinator: Sendable {
     static func unavailable(_ error: (any Error)?, what: String) -> CoordinatorError {
         if let host = error as? HostError {
             switch host {
-            case .rejected: return CoordinatorError(.badRequest, "raft.rejected", host.description)
+            case .rejected(_, let rejection): return CoordinatorError(.badRequest, rejection.code, host.description)
             case .storageFailed:
                 // A node that cannot persist gave up its groups; the write was not acknowledged.
                 return host.isDiskFull

@@ -65,16 +65,17 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
     }
 
     /// A Raft group that could not take or answer a request: 503 for what passes (no leader, a timeout, a
-    /// shutdown), 404 for a group not hosted here, 400 for a refused request, 507 for a full disk, 503 for other
-    /// storage failures, 500 for a damaged replica.
+    /// shutdown), 404 for a group not hosted here, 400 for a refused request (with the `Rejection`'s own code),
+    /// 507 for a full disk (the failure's errno is `ENOSPC`), 503 for other storage failures, 500 for a damaged
+    /// replica.
     public init(_ error: HostError) {
         switch error {
         case .noLeader, .timeout, .shuttingDown:
             self.init(.serviceUnavailable, code: "raft.unavailable", message: error.description, retryAfter: true)
         case .unknownGroup:
             self.init(.notFound, code: "raft.unknown_group", message: error.description)
-        case .rejected:
-            self.init(.badRequest, code: "raft.rejected", message: error.description)
+        case .rejected(_, let rejection):
+            self.init(.badRequest, code: rejection.code, message: error.description)
         case .storageFailed:
             self =
                 error.isDiskFull

@@ -1,4 +1,5 @@
 import RaftCore
+import RaftWire
 
 /// One group as `/api/v1/cluster` and `flotilla status` show it.
 public struct GroupSummary: Sendable, Equatable {
@@ -48,7 +49,10 @@ public struct HostView {
     public var livePeers: Set<NodeID> { host?.livePeers ?? [] }
 
     /// Why this node stopped taking part in its groups (its WAL failed), if it did.
-    public var storageError: String? { host?.storageError }
+    public var storageError: String? { host?.storageFailure?.message }
+
+    /// The same, typed: the errno of the failed system call (`ENOSPC` for a full disk), when there is one.
+    public var storageFailure: StorageFailure? { host?.storageFailure }
 
     /// Number of groups that are not quiet.
     public var awakeGroups: Int { host?.awake.count ?? 0 }

@@ -9,7 +9,7 @@ extension MultiRaftHost {
         _ group: GroupID, _ operation: AdminOperation, timeout: UInt64,
         complete: @escaping @Sendable (Result<[UInt8], HostError>) -> Void
     ) {
-        if let storageError { return complete(.failure(.storageFailed(storageError))) }
+        if let storageFailure { return complete(.failure(.storageFailed(storageFailure))) }
         guard slots[group] != nil else { return complete(.failure(.unknownGroup(group))) }
         nextRequest += 1
         let id = nextRequest
@@ -70,7 +70,7 @@ extension MultiRaftHost {
         case .promote:
             if membership.voters.contains(target) && !membership.isJoint { return finish(.success([])) }
             if !membership.allMembers.contains(target) {
-                return finish(.failure(.rejected(group, "node \(target) is not a member; add it as a learner first")))
+                return finish(.failure(.rejected(group, .notMember(target))))
             }
             if membership.learners.contains(target) && !membership.isJoint {
                 change = ConfChange([.addVoter(target)])
@@ -78,7 +78,7 @@ extension MultiRaftHost {
         case .remove:
             if !membership.allMembers.contains(target) && !membership.isJoint { return finish(.success([])) }
             if membership.voters == [target] {
-                return finish(.failure(.rejected(group, "node \(target) holds the last replica of the group")))
+                return finish(.failure(.rejected(group, .lastReplica(target))))
             }
             if target == settings.nodeID && membership.voters.contains(target) && !membership.isJoint {
                 // A leader never removes itself: once its replica is destroyed the others might never learn that
@@ -97,11 +97,11 @@ extension MultiRaftHost {
         case .transferLeadership:
             if slot.node.leader == target && (!leading || target == settings.nodeID) { return finish(.success([])) }
             guard membership.isVoter(target) else {
-                return finish(.failure(.rejected(group, "node \(target) is not a voter of the group")))
+                return finish(.failure(.rejected(group, .notVoter(target))))
             }
             guard leading else {
                 if waiter.started, let other = slot.node.leader, other != target {
-                    return finish(.failure(.rejected(group, "leadership went to node \(other) instead")))
+                    return finish(.failure(.rejected(group, .leadershipMoved(to: other))))
                 }
                 if waiter.started { break }  // handing over: wait to hear from the new leader
                 return finish(.failure(.noLeader(group, leaderHint: slot.node.leader)))
@@ -110,7 +110,7 @@ extension MultiRaftHost {
                 try slot.node.transferLeadership(to: target)
                 waiter.started = true
             } catch {
-                return finish(.failure(.rejected(group, "\(error)")))
+                return finish(.failure(.rejected(group, .refused(error))))
             }
         }
         if let change {
@@ -119,7 +119,7 @@ extension MultiRaftHost {
                 try slot.node.proposeConfChange(change)
                 waiter.started = true
             } catch .invalidConfChange(let why) {
-                return finish(.failure(.rejected(group, "\(waiter.operation): \(why)")))
+                return finish(.failure(.rejected(group, .invalidChange(waiter.operation, why))))
             } catch .notLeader(let hint) {
                 return finish(.failure(.noLeader(group, leaderHint: hint)))
             } catch {

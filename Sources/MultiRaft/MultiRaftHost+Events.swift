@@ -71,7 +71,7 @@ extension MultiRaftHost {
         _ group: GroupID, _ command: [UInt8], timeout: UInt64,
         complete: @escaping @Sendable (Result<[UInt8], HostError>) -> Void
     ) {
-        if let storageError { return complete(.failure(.storageFailed(storageError))) }
+        if let storageFailure { return complete(.failure(.storageFailed(storageFailure))) }
         guard let slot = slots[group] else { return complete(.failure(.unknownGroup(group))) }
         nextRequest += 1
         let id = settings.nodeID.rawValue << 40 | nextRequest
@@ -105,7 +105,7 @@ extension MultiRaftHost {
         } catch let error {
             proposals[id] = nil
             slot.pendingProposals.remove(id)
-            waiter.complete(.failure(.rejected(waiter.group, "\(error)")))
+            waiter.complete(.failure(.rejected(waiter.group, .refused(error))))
             return
         }
         proposals[id] = waiter
@@ -168,7 +168,7 @@ extension MultiRaftHost {
                 let outcome = result.mapError { $0.forwardFailure }
                 transport.send([.forwardReply(ForwardReply(requestID: request.requestID, outcome: outcome))], to: peer)
             }
-            guard let handler = readHandler else { return reply(.failure(.rejected(request.group, "no read handler"))) }
+            guard let handler = readHandler else { return reply(.failure(.rejected(request.group, .noReadHandler))) }
             handle(
                 .read(
                     request.group, linearizable: request.linearizable,

@@ -1,5 +1,6 @@
 import RaftCore
 import RaftStorage
+import RaftWire
 import Synchronization
 
 extension MultiRaftHost {
@@ -13,7 +14,7 @@ extension MultiRaftHost {
     func maybePersist(_ slot: GroupSlot, flush cold: Bool = false) {
         // No job while the group replays what it had committed when the node started: the replay is what a
         // restart waits for before serving, and it is bounded by what the memtables held before the crash.
-        guard let machine = slot.machine.persistent, storageError == nil, slot.restoring == nil,
+        guard let machine = slot.machine.persistent, storageFailure == nil, slot.restoring == nil,
             slot.replayUntil == nil
         else { return }
         let every = UInt64(max(0, settings.snapshotEveryEntries))
@@ -42,7 +43,7 @@ extension MultiRaftHost {
         _ job: PersistenceJob, _ outcome: Result<any Sendable, any Error>, by machine: any PersistentStateMachine,
         of slot: GroupSlot
     ) {
-        guard slots[slot.id] === slot, slot.machine.persistent === machine, storageError == nil else {
+        guard slots[slot.id] === slot, slot.machine.persistent === machine, storageFailure == nil else {
             return machine.abandonJob(job, error: nil)
         }
         if case .failure(let error) = outcome, slot.restoring != nil {
@@ -55,7 +56,7 @@ extension MultiRaftHost {
             machine.abandonJob(job, error: error)
             // A damaged file is this replica's alone: it stops serving and is replaced, the node goes on.
             if let damage = machine.damage { return reportDamage(slot.id, damage) }
-            return storageFailed("\(job.kind) of group \(slot.id) failed: \(error)", groups: [slot])
+            return storageFailed("\(job.kind) of group \(slot.id) failed: \(error)", cause: error, groups: [slot])
         }
         logger.debug(
             "\(job.kind) done", metadata: ["raft.group": "\(slot.id)", "durable": "\(machine.durableIndex)"])
@@ -127,7 +128,9 @@ extension MultiRaftHost {
             }
             guard length == source.length else {
                 throw HostError.storageFailed(
-                    "the snapshot of group \(group) read \(length) bytes, but its source announced \(source.length)")
+                    StorageFailure(
+                        "the snapshot of group \(group) read \(length) bytes, but its source announced \(source.length)"
+                    ))
             }
             checksum.withLock {
                 $0 = SnapshotChecksum(group: group, metadata: metadata, dataLength: length, dataCRC: crc)

@@ -33,7 +33,7 @@ extension MultiRaftHost {
                 do {
                     try wal.append(records)
                 } catch {
-                    storageFailed("\(error)", groups: batch.map(\.0))
+                    storageFailed("\(error)", cause: error, groups: batch.map(\.0))
                     return
                 }
                 metrics.fsync.recordNanoseconds(Int64(nowNanoseconds() - started))
@@ -208,12 +208,15 @@ extension MultiRaftHost {
         outbox.removeAll(keepingCapacity: true)
     }
 
-    func storageFailed(_ reason: String, groups: [GroupSlot]) {
+    /// Stops the node taking part in its groups: `reason` says what failed where, `cause` (a `SystemCallError`)
+    /// gives the failure its errno. Every waiter fails with the same `StorageFailure`.
+    func storageFailed(_ reason: String, cause: (any Error)? = nil, groups: [GroupSlot]) {
         logger.critical("WAL append failed: \(reason); this node stops taking part in its groups")
-        storageError = reason
+        let failure = StorageFailure(errno: (cause as? any SystemCallError)?.errno, reason)
+        storageFailure = failure
         for slot in slots.values { slot.node.reportStorageFailure() }
-        for (_, waiter) in proposals { waiter.complete(.failure(.storageFailed(reason))) }
-        for (_, waiter) in reads { waiter.fail(.storageFailed(reason)) }
+        for (_, waiter) in proposals { waiter.complete(.failure(.storageFailed(failure))) }
+        for (_, waiter) in reads { waiter.fail(.storageFailed(failure)) }
         proposals = [:]
         reads = [:]
         for slot in slots.values {

@@ -1,6 +1,7 @@
 import Foundation
 import RaftCore
 import RaftStorage
+import RaftWire
 import Synchronization
 
 extension MultiRaftHost {
@@ -53,8 +54,9 @@ extension MultiRaftHost {
             }
             guard applied >= state.snapshot.index else {
                 throw HostError.storageFailed(
-                    "group \(group): the WAL was compacted through \(state.snapshot.index) but the snapshot file "
-                        + "(through \(applied)) is missing from \(directory)/snapshots")
+                    StorageFailure(
+                        "group \(group): the WAL was compacted through \(state.snapshot.index) but the snapshot file "
+                            + "(through \(applied)) is missing from \(directory)/snapshots"))
             }
             recoveredCommits[group] = state.hardState.commit
             let slot = GroupSlot(id: group, node: node, machine: machine, machineApplied: applied)
@@ -98,8 +100,9 @@ extension MultiRaftHost {
                 metadata.index >= state.snapshot.index
             else {
                 throw HostError.storageFailed(
-                    "group \(group): the WAL was compacted through \(state.snapshot.index) but the vnode's files "
-                        + "cover only \(applied), and no snapshot file takes over")
+                    StorageFailure(
+                        "group \(group): the WAL was compacted through \(state.snapshot.index) but the vnode's files "
+                            + "cover only \(applied), and no snapshot file takes over"))
             }
             try machine.restore(chunks: { try reader.next() })
             applied = metadata.index

@@ -44,10 +44,10 @@ extension MultiRaftHost {
         _ slot: GroupSlot, _ metadata: SnapshotMetadata, _ writer: SnapshotWriter, _ error: (any Error)?
     ) {
         slot.compacting = false
-        guard slots[slot.id] === slot, storageError == nil else { return writer.abort() }
+        guard slots[slot.id] === slot, storageFailure == nil else { return writer.abort() }
         if let error {
             writer.abort()
-            return storageFailed("snapshot of group \(slot.id) failed: \(error)", groups: [slot])
+            return storageFailed("snapshot of group \(slot.id) failed: \(error)", cause: error, groups: [slot])
         }
         // A snapshot received meanwhile may have overtaken this one.
         if let latest = snapshots.latestMetadata(group: slot.id), latest.index >= metadata.index {
@@ -57,7 +57,7 @@ extension MultiRaftHost {
         do {
             try writer.commit()
         } catch {
-            return storageFailed("snapshot of group \(slot.id) failed: \(error)", groups: [slot])
+            return storageFailed("snapshot of group \(slot.id) failed: \(error)", cause: error, groups: [slot])
         }
         snapshotFileObserver?(.installed, slot.id, metadata.index)
         _ = slot.node.compactLog(through: metadata.index)
@@ -81,7 +81,8 @@ extension MultiRaftHost {
             }
             reader = found
         } catch {
-            return storageFailed("group \(slot.id) could not load snapshot \(snapshot.index): \(error)", groups: [slot])
+            return storageFailed(
+                "group \(slot.id) could not load snapshot \(snapshot.index): \(error)", cause: error, groups: [slot])
         }
         let background = slot.machine.snapshotsInBackground
         let machine = Handoff(background ? factory(slot.id) : slot.machine)
@@ -100,10 +101,11 @@ extension MultiRaftHost {
         _ snapshot: SnapshotMetadata, into machine: any StateMachine, of slot: GroupSlot, generation: UInt64,
         _ error: (any Error)?
     ) {
-        guard slots[slot.id] === slot, slot.restoreGeneration == generation, storageError == nil else { return }
+        guard slots[slot.id] === slot, slot.restoreGeneration == generation, storageFailure == nil else { return }
         slot.restoring = nil
         if let error {
-            return storageFailed("group \(slot.id) could not load snapshot \(snapshot.index): \(error)", groups: [slot])
+            return storageFailed(
+                "group \(slot.id) could not load snapshot \(snapshot.index): \(error)", cause: error, groups: [slot])
         }
         slot.machine = machine
         slot.machineApplied = snapshot.index
@@ -313,7 +315,7 @@ extension MultiRaftHost {
         _ chunk: SnapshotChunk, _ writer: SnapshotWriter, into slot: GroupSlot, from peer: NodeID, _ error: (any Error)?
     ) {
         guard case .snapshot(let metadata) = chunk.message.body else { return }
-        guard slots[slot.id] === slot, storageError == nil else { return writer.abort() }
+        guard slots[slot.id] === slot, storageFailure == nil else { return writer.abort() }
         let total = chunk.totalBytes
         guard error == nil, chunk.message.term >= slot.node.term, Self.needs(metadata, slot) else {
             if let error { logger.error("receiving snapshot \(metadata.index) of group \(slot.id) failed: \(error)") }

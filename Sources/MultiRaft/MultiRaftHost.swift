@@ -63,7 +63,8 @@ public final class MultiRaftHost: @unchecked Sendable {
     var sending: [TransferKey: SnapshotSend] = [:]
     /// Groups with a snapshot arriving (checked each tick for stalls).
     var receivingGroups: Set<GroupID> = []
-    var storageError: String?
+    /// Why this node stopped taking part in its groups (it could not persist), once it did.
+    var storageFailure: StorageFailure?
     /// Each group's commit index as recovered from the WAL (set before the loop starts, then read-only).
     var recoveredCommits: [GroupID: LogIndex] = [:]
     /// When the next tick is due, for a host driven by `runRound()`.
@@ -265,7 +266,7 @@ public final class MultiRaftHost: @unchecked Sendable {
         _ group: GroupID, via node: NodeID, linearizable: Bool = true, request: [UInt8], timeoutMilliseconds: Int? = nil
     ) async throws -> [UInt8] {
         if node == settings.nodeID {
-            guard let handler = readHandler else { throw HostError.rejected(group, "no read handler") }
+            guard let handler = readHandler else { throw HostError.rejected(group, .noReadHandler) }
             let work = try await read(group, linearizable: linearizable, timeoutMilliseconds: timeoutMilliseconds) {
                 handler($0, request)
             }

@@ -11,7 +11,9 @@ extension WriteAheadLog {
     /// - Throws: `.failed` after an earlier failure; `.io` if the copy, the sync or a deletion fails (the
     ///   segments not yet deleted stay, and recovery is unaffected).
     public func collectGarbage() throws(WALError) -> GarbageCollection {
-        if let failure { throw WALError(.failed, "an earlier write failed (\(failure)); restart the node") }
+        if let failure {
+            throw WALError(.failed, "an earlier write failed (\(failure)); restart the node", errno: failure.errno)
+        }
         let plan = GarbagePlan.make(segments: segments, groups: groups)
         var result = GarbageCollection()
         result.pinningGroups = plan.pinningGroups

@@ -96,7 +96,9 @@ public final class WriteAheadLog {
     /// - Throws: `.invalidRecord` or `.recordTooLarge` (nothing written) for bad input; `.io` or `.failed` if
     ///   the disk failed, after which the log accepts no more appends.
     public func append(_ records: [WALRecord]) throws(WALError) {
-        if let failure { throw WALError(.failed, "an earlier write failed (\(failure)); restart the node") }
+        if let failure {
+            throw WALError(.failed, "an earlier write failed (\(failure)); restart the node", errno: failure.errno)
+        }
         guard !records.isEmpty else { return }
         // Only the groups the batch touches are copied and checked, so a batch costs nothing per idle group.
         var touched: [GroupID: GroupTracker] = [:]
@@ -134,7 +136,9 @@ public final class WriteAheadLog {
 
     /// Forces everything appended so far to stable storage (useful under `FsyncPolicy.off`).
     public func sync() throws(WALError) {
-        if let failure { throw WALError(.failed, "an earlier write failed (\(failure)); restart the node") }
+        if let failure {
+            throw WALError(.failed, "an earlier write failed (\(failure)); restart the node", errno: failure.errno)
+        }
         do {
             try fileSystem.syncData(fd, path: segmentPath)
         } catch {

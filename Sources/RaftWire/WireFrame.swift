@@ -179,10 +179,7 @@ public enum WireFrame: Sendable, Equatable {
             let code = try reader.u8("result code")
             let hint = try reader.u64("leader hint")
             let detail = try reader.blob("result")
-            guard let reply = ForwardReply(requestID: requestID, code: code, hint: hint, detail: detail) else {
-                throw .malformed("unknown forward result code \(code)")
-            }
-            frame = .forwardReply(reply)
+            frame = .forwardReply(try ForwardReply(requestID: requestID, code: code, hint: hint, detail: detail))
         case 7:
             frame = .forwardRead(
                 ForwardedRead(
@@ -277,8 +274,8 @@ public enum ForwardFailure: Sendable, Equatable, Error {
     case unknownGroup(GroupID)
     case noLeader(GroupID, leaderHint: NodeID?)
     case timeout(GroupID)
-    case rejected(GroupID, String)
-    case storageFailed(String)
+    case rejected(GroupID, Rejection)
+    case storageFailed(StorageFailure)
     case shuttingDown
     case damaged(GroupID, String)
 }
@@ -293,23 +290,33 @@ public struct ForwardReply: Sendable, Equatable {
         self.outcome = outcome
     }
 
-    /// Code (0 success, 1 unknown group, 2 no leader, 3 timeout, 4 rejected, 5 storage failed, 6 shutting down,
-    /// 7 damaged),
-    /// leader hint (or group id) and detail bytes.
+    /// Result code (0 success, 1 unknown group, 2 no leader, 3 timeout, 5 storage failed, 6 shutting down,
+    /// 7 damaged, 8 rejected; 4 is the previous build's text-only rejection, decoded but no longer sent), the u64
+    /// field (leader hint for 2, errno for 5, else the group id or 0) and detail bytes (docs/wire-format.md).
     var wireFields: (UInt8, UInt64, [UInt8]) {
         switch outcome {
         case .success(let bytes): return (0, 0, bytes)
         case .failure(.unknownGroup(let g)): return (1, g.rawValue, [])
         case .failure(.noLeader(let g, let hint)): return (2, hint?.rawValue ?? 0, Array(String(g.rawValue).utf8))
         case .failure(.timeout(let g)): return (3, g.rawValue, [])
-        case .failure(.rejected(let g, let why)): return (4, g.rawValue, Array(why.utf8))
-        case .failure(.storageFailed(let why)): return (5, 0, Array(why.utf8))
+        case .failure(.rejected(let g, let rejection)):
+            var writer = WireWriter()
+            let fields = rejection.wireFields
+            writer.u8(fields.reason)
+            writer.u8(fields.argument)
+            writer.u64(fields.first)
+            writer.u64(fields.second)
+            writer.bytes += Array(rejection.description.utf8)
+            return (8, g.rawValue, writer.bytes)
+        case .failure(.storageFailed(let failure)): return (5, failure.wireErrno, Array(failure.message.utf8))
         case .failure(.shuttingDown): return (6, 0, [])
         case .failure(.damaged(let g, let why)): return (7, g.rawValue, Array(why.utf8))
         }
     }
 
-    init?(requestID: UInt64, code: UInt8, hint: UInt64, detail: [UInt8]) {
+    /// The reply from its wire fields.
+    /// - Throws: `WireError.malformed` for an unknown result code, or a rejection shorter than its fixed fields.
+    init(requestID: UInt64, code: UInt8, hint: UInt64, detail: [UInt8]) throws(WireError) {
         self.requestID = requestID
         let text = String(decoding: detail, as: UTF8.self)
         switch code {
@@ -317,11 +324,20 @@ public struct ForwardReply: Sendable, Equatable {
         case 1: outcome = .failure(.unknownGroup(GroupID(hint)))
         case 2: outcome = .failure(.noLeader(GroupID(UInt64(text) ?? 0), leaderHint: hint == 0 ? nil : NodeID(hint)))
         case 3: outcome = .failure(.timeout(GroupID(hint)))
-        case 4: outcome = .failure(.rejected(GroupID(hint), text))
-        case 5: outcome = .failure(.storageFailed(text))
+        case 4: outcome = .failure(.rejected(GroupID(hint), .other(text)))
+        case 5: outcome = .failure(.storageFailed(StorageFailure(wireErrno: hint, message: text)))
         case 6: outcome = .failure(.shuttingDown)
         case 7: outcome = .failure(.damaged(GroupID(hint), text))
-        default: return nil
+        case 8:
+            var reader = WireReader(detail, offset: 0)
+            let reason = try reader.u8("rejection reason")
+            let argument = try reader.u8("rejection argument")
+            let first = try reader.u64("rejection argument")
+            let second = try reader.u64("rejection argument")
+            let sentence = String(decoding: detail[reader.offset...], as: UTF8.self)
+            let rejection = Rejection(reason: reason, argument: argument, first: first, second: second, text: sentence)
+            outcome = .failure(.rejected(GroupID(hint), rejection))
+        default: throw .malformed("unknown forward result code \(code)")
         }
     }
 }

@@ -7,6 +7,12 @@ import Testing
 
 @testable import FlotillaHTTP
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 @Suite("Error mapping: each typed error to one status, code and body", .timeLimit(.minutes(1)))
 struct ErrorMappingTests {
     struct HostCase: Sendable, CustomTestStringConvertible {
@@ -23,11 +29,26 @@ struct ErrorMappingTests {
         HostCase(error: .timeout(GroupID(7)), status: 503, code: "raft.unavailable", retryAfter: true),
         HostCase(error: .shuttingDown, status: 503, code: "raft.unavailable", retryAfter: true),
         HostCase(error: .unknownGroup(GroupID(7)), status: 404, code: "raft.unknown_group", retryAfter: false),
-        HostCase(error: .rejected(GroupID(7), "too large"), status: 400, code: "raft.rejected", retryAfter: false),
         HostCase(
-            error: .storageFailed("write failed: No space left on device"), status: 507, code: "storage.full",
+            error: .rejected(GroupID(7), .refused(.entryTooLarge(bytes: 10, limit: 5))), status: 400,
+            code: "raft.entry_too_large", retryAfter: false),
+        HostCase(
+            error: .rejected(GroupID(7), .notMember(NodeID(9))), status: 400, code: "raft.not_member",
             retryAfter: false),
-        HostCase(error: .storageFailed("EIO"), status: 503, code: "storage.failed", retryAfter: false),
+        HostCase(
+            error: .rejected(GroupID(7), .lastReplica(NodeID(9))), status: 400, code: "raft.last_replica",
+            retryAfter: false),
+        HostCase(
+            error: .rejected(GroupID(7), .other("too large")), status: 400, code: "raft.rejected", retryAfter: false),
+        HostCase(
+            error: .storageFailed(.init(errno: ENOSPC, "[wal.io] cannot write (errno \(ENOSPC))")), status: 507,
+            code: "storage.full", retryAfter: false),
+        // The text is not read: only the errno says the disk is full.
+        HostCase(
+            error: .storageFailed(.init("write failed: No space left on device")), status: 503,
+            code: "storage.failed", retryAfter: false),
+        HostCase(
+            error: .storageFailed(.init(errno: EIO, "EIO")), status: 503, code: "storage.failed", retryAfter: false),
         HostCase(error: .damaged(GroupID(7), "bad checksum"), status: 500, code: "storage.damaged", retryAfter: false),
     ]
 

@@ -90,10 +90,10 @@ import Testing
         await #expect(throws: HostError.noLeader(group, leaderHint: leader)) {
             try await cluster.hosts[follower]!.administer(.remove(NodeID(3)), group: group, via: follower)
         }
-        await #expect(throws: HostError.rejected(group, "node 9 is not a member; add it as a learner first")) {
+        await #expect(throws: HostError.rejected(group, .notMember(NodeID(9)))) {
             try await cluster.hosts[leader]!.administer(.promote(NodeID(9)), group: group, via: leader)
         }
-        await #expect(throws: HostError.rejected(group, "node 9 is not a voter of the group")) {
+        await #expect(throws: HostError.rejected(group, .notVoter(NodeID(9)))) {
             try await cluster.hosts[leader]!.administer(.transferLeadership(NodeID(9)), group: group, via: leader)
         }
     }
