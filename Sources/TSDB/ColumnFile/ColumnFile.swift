@@ -74,7 +74,7 @@ final class ColumnFile: Sendable {
         do {
             descriptor = try fileSystem.open(path, .read)
         } catch {
-            throw ColumnFileError(.io, "cannot open \(path): \(error)")
+            throw ColumnFileError.io("cannot open \(path)", cause: error)
         }
         do throws(ColumnFileError) {
             let size = try io(path) { () throws(WALError) in try fileSystem.size(descriptor, path: path) }
@@ -207,7 +207,7 @@ final class ColumnFile: Sendable {
         do {
             return try body()
         } catch {
-            throw ColumnFileError(.io, "cannot read \(path): \(error)")
+            throw ColumnFileError.io("cannot read \(path)", cause: error)
         }
     }
 }

@@ -26,7 +26,7 @@ struct ColumnFileWriter {
         do {
             descriptor = try fileSystem.open(path + ".tmp", .createTruncating)
         } catch {
-            throw ColumnFileError(.io, "cannot write \(path): \(error)")
+            throw ColumnFileError.io("cannot write \(path)", cause: error)
         }
     }
 
@@ -51,7 +51,7 @@ struct ColumnFileWriter {
             try fileSystem.syncDirectory(directory)
         } catch {
             abandon()
-            throw ColumnFileError(.io, "cannot write \(path): \(error)")
+            throw ColumnFileError.io("cannot write \(path)", cause: error)
         }
     }
 
@@ -68,7 +68,7 @@ struct ColumnFileWriter {
             try fileSystem.write(fd, bytes, path: path + ".tmp")
         } catch {
             abandon()
-            throw ColumnFileError(.io, "cannot write \(path): \(error)")
+            throw ColumnFileError.io("cannot write \(path)", cause: error)
         }
     }
 }

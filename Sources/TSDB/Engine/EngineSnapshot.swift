@@ -206,7 +206,7 @@ public struct EngineSnapshotReceiver {
         } catch let error as ColumnFileError {
             throw error
         } catch {
-            throw ColumnFileError(.io, "cannot prepare \(directory): \(error)")
+            throw ColumnFileError.io("cannot prepare \(directory)", cause: error)
         }
         coveredIndex = covered
     }
@@ -229,7 +229,7 @@ public struct EngineSnapshotReceiver {
                 written = 0
             }
         } catch {
-            throw ColumnFileError(.io, "cannot write \(path): \(error)")
+            throw ColumnFileError.io("cannot write \(path)", cause: error)
         }
     }
 
@@ -248,7 +248,7 @@ public struct EngineSnapshotReceiver {
                 directory + "/" + EngineManifest.fileName, content: manifest.encoded(), directory: directory, sync: true
             )
         } catch {
-            throw ColumnFileError(.io, "cannot write the manifest in \(directory): \(error)")
+            throw ColumnFileError.io("cannot write the manifest in \(directory)", cause: error)
         }
         return try VnodeEngine.open(directory: directory, fileSystem: fileSystem, options: options)
     }

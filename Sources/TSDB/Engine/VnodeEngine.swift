@@ -88,14 +88,14 @@ public final class VnodeEngine {
         } catch let error as ColumnFileError {
             throw error
         } catch {
-            throw ColumnFileError(.io, "cannot open the vnode directory \(directory): \(error)")
+            throw ColumnFileError.io("cannot open the vnode directory \(directory)", cause: error)
         }
         let listed = Set(manifest.files.map(EngineManifest.fileName(of:)))
         for name in names where name != EngineManifest.fileName && !listed.contains(name) {
             do {
                 try fileSystem.removeFile(directory + "/" + name)
             } catch {
-                throw ColumnFileError(.io, "cannot remove the leftover \(directory)/\(name): \(error)")
+                throw ColumnFileError.io("cannot remove the leftover \(directory)/\(name)", cause: error)
             }
         }
         var files: [ColumnFile] = []
@@ -120,7 +120,7 @@ public final class VnodeEngine {
                 try fileSystem.removeFile(directory + "/" + name)
             }
         } catch {
-            throw ColumnFileError(.io, "cannot prepare the vnode directory \(directory): \(error)")
+            throw ColumnFileError.io("cannot prepare the vnode directory \(directory)", cause: error)
         }
         try engine.install(EngineManifest(), files: [])
         return engine
@@ -184,7 +184,7 @@ public final class VnodeEngine {
         do {
             try fileSystem.createAtomically(path, content: next.encoded(), directory: directory, sync: true)
         } catch {
-            throw ColumnFileError(.io, "cannot write \(path): \(error)")
+            throw ColumnFileError.io("cannot write \(path)", cause: error)
         }
         manifest = next
         self.files = files
