@@ -43,6 +43,49 @@ public enum PointCodec {
         return out
     }
 
+    /// Reads a point's field count and fields, appending them to `fields`.
+    static func readFields(_ reader: inout BinaryReader, into fields: inout [Field]) throws(CodecError) {
+        let fieldCount = Int(try reader.u16())
+        fields.reserveCapacity(fields.count + fieldCount)
+        for _ in 0..<fieldCount {
+            let key = try reader.string()
+            let value: FieldValue
+            switch try reader.u8() {
+            case 0: value = .float(Double(bitPattern: try reader.u64()))
+            case 1: value = .integer(Int64(bitPattern: try reader.u64()))
+            case 2: value = .unsigned(try reader.u64())
+            case 3: value = .string(try reader.string())
+            case 4: value = .boolean(try reader.u8() != 0)
+            case let other: throw CodecError(reason: "unknown field type \(other)")
+            }
+            fields.append(Field(key, value))
+        }
+    }
+
+    /// Checks that `bytes` decode whole (every length and type byte, as `decode` reads them) without
+    /// making anything.
+    public static func validate(_ bytes: ArraySlice<UInt8>) throws(CodecError) {
+        var reader = BinaryReader(bytes)
+        let count = Int(try reader.u32())
+        for _ in 0..<count {
+            _ = try reader.stringBytes()
+            for _ in 0..<Int(try reader.u16()) {
+                _ = try reader.stringBytes()
+                _ = try reader.stringBytes()
+            }
+            for _ in 0..<Int(try reader.u16()) {
+                _ = try reader.stringBytes()
+                switch try reader.u8() {
+                case 0, 1, 2: _ = try reader.u64()
+                case 3: _ = try reader.stringBytes()
+                case 4: _ = try reader.u8()
+                case let other: throw CodecError(reason: "unknown field type \(other)")
+                }
+            }
+            _ = try reader.u64()
+        }
+    }
+
     public static func decode(_ bytes: ArraySlice<UInt8>) throws(CodecError) -> [Point] {
         var reader = BinaryReader(bytes)
         let count = Int(try reader.u32())
@@ -54,22 +97,8 @@ public enum PointCodec {
             var tags: [Tag] = []
             tags.reserveCapacity(tagCount)
             for _ in 0..<tagCount { tags.append(Tag(try reader.string(), try reader.string())) }
-            let fieldCount = Int(try reader.u16())
             var fields: [Field] = []
-            fields.reserveCapacity(fieldCount)
-            for _ in 0..<fieldCount {
-                let key = try reader.string()
-                let value: FieldValue
-                switch try reader.u8() {
-                case 0: value = .float(Double(bitPattern: try reader.u64()))
-                case 1: value = .integer(Int64(bitPattern: try reader.u64()))
-                case 2: value = .unsigned(try reader.u64())
-                case 3: value = .string(try reader.string())
-                case 4: value = .boolean(try reader.u8() != 0)
-                case let other: throw CodecError(reason: "unknown field type \(other)")
-                }
-                fields.append(Field(key, value))
-            }
+            try readFields(&reader, into: &fields)
             let timestamp = Int64(bitPattern: try reader.u64())
             var point = Point(measurement: measurement, tags: [], fields: fields, timestamp: timestamp)
             point.tags = tags  // already sorted by the encoder's source
@@ -141,6 +170,13 @@ struct BinaryReader {
         for i in 0..<8 { v |= UInt64(bytes[position + i]) << UInt64(8 * i) }
         position += 8
         return v
+    }
+    /// A string's bytes as `putString` wrote them, not decoded.
+    mutating func stringBytes() throws(CodecError) -> ArraySlice<UInt8> {
+        let n = Int(try u32())
+        try need(n)
+        defer { position += n }
+        return bytes[position..<(position + n)]
     }
     mutating func string() throws(CodecError) -> String {
         let n = Int(try u32())

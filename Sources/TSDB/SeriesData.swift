@@ -42,25 +42,30 @@ final class SeriesData {
     /// A field whose type differs from its column's is skipped and counted. `newColumns`: some field of the
     /// point had no column in this series before.
     func upsert(_ point: Point) -> (inserted: Bool, conflicts: Int, newColumns: Bool) {
-        if appendRow(point) { return (true, 0, false) }
+        upsert(point.fields, at: point.timestamp)
+    }
+
+    /// `upsert(_:)` of a point with `fields` at `timestamp` (of this series).
+    func upsert(_ fields: [Field], at timestamp: Int64) -> (inserted: Bool, conflicts: Int, newColumns: Bool) {
+        if appendRow(fields, at: timestamp) { return (true, 0, false) }
         var row: Int
         var inserted = false
-        if let last = timestamps.last, point.timestamp <= last {
-            row = lowerBound(point.timestamp)
-            if row == timestamps.count || timestamps[row] != point.timestamp {
-                timestamps.insert(point.timestamp, at: row)
+        if let last = timestamps.last, timestamp <= last {
+            row = lowerBound(timestamp)
+            if row == timestamps.count || timestamps[row] != timestamp {
+                timestamps.insert(timestamp, at: row)
                 insertEmptyRow(at: row)
                 inserted = true
             }
         } else {
             row = timestamps.count
-            timestamps.append(point.timestamp)
+            timestamps.append(timestamp)
             insertEmptyRow(at: row)
             inserted = true
         }
         var conflicts = 0
         var newColumns = false
-        for field in point.fields {
+        for field in fields {
             let stored: Bool
             if let index = column(named: field.key) {
                 stored = columns[index].set(field.value, at: row)
@@ -81,16 +86,15 @@ final class SeriesData {
     /// The common case at once: a point after the last row with a value, of the column's type, for every column
     /// of the series and nothing else. Its values are appended (no empty row filled in afterwards). False, with
     /// nothing changed, for any other point.
-    private func appendRow(_ point: Point) -> Bool {
-        let fields = point.fields
+    private func appendRow(_ fields: [Field], at timestamp: Int64) -> Bool {
         let count = fields.count
-        guard count == columns.count, count > 0, point.timestamp > (timestamps.last ?? .min) else { return false }
+        guard count == columns.count, count > 0, timestamp > (timestamps.last ?? .min) else { return false }
         if !sameOrder(fields) {
             guard let order = order(of: fields) else { return false }
             lastOrder = order
         }
         for k in 0..<count where columns[lastOrder[k]].kind != Column.Kind(of: fields[k].value) { return false }
-        timestamps.append(point.timestamp)
+        timestamps.append(timestamp)
         for k in 0..<count { columns[lastOrder[k]].append(fields[k].value) }
         return true
     }

@@ -28,8 +28,11 @@ public struct SeriesKey: Sendable, Hashable, Comparable {
 
     public init(_ point: Point) { self.init(measurement: point.measurement, tags: point.tags) }
 
-    private static func appendEscaped(_ text: String, to bytes: inout [UInt8]) {
-        for byte in text.utf8 {
+    private static func appendEscaped(_ text: String, to bytes: inout [UInt8]) { appendEscaped(text.utf8, to: &bytes) }
+
+    /// Appends `text`'s bytes with line protocol's escapes, as the key holds them.
+    static func appendEscaped<Bytes: Sequence<UInt8>>(_ text: Bytes, to bytes: inout [UInt8]) {
+        for byte in text {
             if byte == UInt8(ascii: ",") || byte == UInt8(ascii: "=") || byte == UInt8(ascii: " ")
                 || byte == UInt8(ascii: "\\")
             {

@@ -147,8 +147,10 @@ public final class VnodeMachine: PersistentStateMachine {
     public func apply(_ command: ArraySlice<UInt8>, at index: LogIndex) -> [UInt8] {
         switch command.first {
         case 1:
-            guard let points = try? PointCodec.decode(command.dropFirst()) else { return [] }
-            engine.apply(points, at: index.rawValue)
+            // A batch that does not decode is not applied at all, on every replica alike (checked first: the
+            // merge from bytes applies the points before a bad one).
+            guard (try? PointCodec.validate(command.dropFirst())) != nil else { return [] }
+            try? engine.apply(encoded: command.dropFirst(), at: index.rawValue)
         case 2:
             guard let tombstone = try? Tombstone(bytes: command.dropFirst()) else { return [] }
             engine.delete(tombstone, at: index.rawValue)

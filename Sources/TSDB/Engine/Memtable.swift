@@ -24,16 +24,68 @@ final class Memtable {
             for tag in point.tags { byTag[tag, default: []].append(data.key) }
             schemas[point.measurement, default: MeasurementColumns()].add(tags: point.tags)
         }
-        let (_, conflicts, newColumns) = data.upsert(point)
+        upsert(point.fields, at: point.timestamp, into: data)
+    }
+
+    /// Merges a point's fields into `data`, a series of this memtable.
+    private func upsert(_ fields: [Field], at timestamp: Int64, into data: SeriesData) {
+        let (_, conflicts, newColumns) = data.upsert(fields, at: timestamp)
         // A column the series had already is in the measurement's schema since it was made: only a new one
         // can add a field there (looking each field up there cost more than the upsert).
         if newColumns {
-            for field in point.fields where schemas[point.measurement]?.fields[field.key] == nil {
-                schemas[point.measurement]!.fields[field.key] = Column.Kind(of: field.value)
+            for field in fields where schemas[data.measurement]?.fields[field.key] == nil {
+                schemas[data.measurement]!.fields[field.key] = Column.Kind(of: field.value)
             }
         }
-        valueCount += point.fields.count
+        valueCount += fields.count
         typeConflicts += conflicts
+    }
+
+    /// Upserts every point of a `PointCodec` batch, as `upsert(_:)` of each decoded point does. A point of a
+    /// series the memtable has already is merged straight from the bytes: its key is built in a buffer used for
+    /// every point and its fields decoded into an array used for every point, so that no point, tag list or
+    /// key is allocated (what applying a write cost most). A point of a new series is decoded whole.
+    /// - Throws: `CodecError` if the bytes do not decode; the points before the bad one are applied.
+    func upsert(encoded bytes: ArraySlice<UInt8>) throws(CodecError) {
+        var reader = BinaryReader(bytes)
+        let count = Int(try reader.u32())
+        var key: [UInt8] = []
+        var fields: [Field] = []
+        var tags: [(key: ArraySlice<UInt8>, value: ArraySlice<UInt8>)] = []
+        for _ in 0..<count {
+            key.removeAll(keepingCapacity: true)
+            tags.removeAll(keepingCapacity: true)
+            let measurement = try reader.stringBytes()
+            SeriesKey.appendEscaped(measurement, to: &key)
+            let tagCount = Int(try reader.u16())
+            // Only tags in byte order of their keys make the key that `SeriesKey` makes; others take the
+            // decoded path, which sorts them.
+            var inOrder = true
+            for _ in 0..<tagCount {
+                let tag = (key: try reader.stringBytes(), value: try reader.stringBytes())
+                if let last = tags.last, !last.key.lexicographicallyPrecedes(tag.key) { inOrder = false }
+                tags.append(tag)
+                key.append(UInt8(ascii: ","))
+                SeriesKey.appendEscaped(tag.key, to: &key)
+                key.append(UInt8(ascii: "="))
+                SeriesKey.appendEscaped(tag.value, to: &key)
+            }
+            fields.removeAll(keepingCapacity: true)
+            try PointCodec.readFields(&reader, into: &fields)
+            let timestamp = Int64(bitPattern: try reader.u64())
+            // A stored key is a valid UTF-8 serialization of sorted tags: equal bytes are the same series.
+            if inOrder, let data = series[SeriesKey(bytes: key)] {
+                upsert(fields, at: timestamp, into: data)
+                continue
+            }
+            var point = Point(
+                measurement: String(decoding: measurement, as: UTF8.self), tags: [], fields: fields,
+                timestamp: timestamp)
+            point.tags = tags.map {
+                Tag(String(decoding: $0.key, as: UTF8.self), String(decoding: $0.value, as: UTF8.self))
+            }
+            upsert(point)
+        }
     }
 
     /// Removes the rows `tombstone` deletes; a series left without rows leaves the indexes too (the

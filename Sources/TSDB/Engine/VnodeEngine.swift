@@ -159,6 +159,14 @@ public final class VnodeEngine {
             || (flushing.map { tombstone.applies(toLayerCovering: $0.coveredIndex) } ?? false)
     }
 
+    /// `apply(_:at:)` of a `PointCodec` batch, merged into the memtable from its bytes (`Memtable.upsert(encoded:)`).
+    /// - Throws: `CodecError` if the bytes do not decode (the points before the bad one are applied).
+    public func apply(encoded points: ArraySlice<UInt8>, at index: UInt64) throws(CodecError) {
+        guard index > manifest.coveredIndex else { return }
+        appliedIndex = max(appliedIndex, index)
+        try memtable.upsert(encoded: points)
+    }
+
     /// Values whose type differed from their column's in the memtable, skipped.
     public var typeConflicts: Int { memtable.typeConflicts }
 
