@@ -120,7 +120,7 @@ public final class Coordinator: Sendable {
 
     /// Which of a bucket's replica sets holds the point: `hash(series key) % SHARD`.
     public static func replicaSetIndex(of point: Point, shards: Int) -> Int {
-        Int(SeriesKey(point).hash % UInt64(max(1, shards)))
+        Int(SeriesKey.hash(of: point) % UInt64(max(1, shards)))
     }
 
     /// Parses line protocol and writes every point; returns how many. Nothing is written if the body does not

@@ -54,6 +54,36 @@ public struct SeriesKey: Sendable, Hashable, Comparable {
 
     public var text: String { String(decoding: bytes, as: UTF8.self) }
 
+    /// `SeriesKey(point).hash` without making the key: the canonical bytes are hashed as they are produced (what
+    /// routing a write asks of every point).
+    public static func hash(of point: Point) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        func add(_ byte: UInt8) {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        func addEscaped(_ text: String) {
+            for byte in text.utf8 {
+                if byte == UInt8(ascii: ",") || byte == UInt8(ascii: "=") || byte == UInt8(ascii: " ")
+                    || byte == UInt8(ascii: "\\")
+                {
+                    add(UInt8(ascii: "\\"))
+                }
+                add(byte)
+            }
+        }
+        addEscaped(point.measurement)
+        let tags = point.tags
+        let sorted = zip(tags, tags.dropFirst()).allSatisfy { $0.key <= $1.key }
+        for tag in sorted ? tags : tags.sorted(by: { $0.key < $1.key }) {
+            add(UInt8(ascii: ","))
+            addEscaped(tag.key)
+            add(UInt8(ascii: "="))
+            addEscaped(tag.value)
+        }
+        return hash
+    }
+
     /// The bytes hashed as one block: `[UInt8]`'s own conformance feeds the hasher a byte at a time, and the
     /// memtable looks a key up for every point it takes.
     public func hash(into hasher: inout Hasher) {
