@@ -316,7 +316,14 @@ public final class Coordinator: Sendable {
     static func unavailable(_ error: (any Error)?, what: String) -> CoordinatorError {
         if let host = error as? HostError {
             switch host {
-            case .rejected(_, let rejection): return CoordinatorError(.badRequest, rejection.code, host.description)
+            case .rejected(_, let rejection):
+                let kind: CoordinatorError.Kind
+                switch rejection.remedy {
+                case .none: kind = .badRequest
+                case .sendLess: kind = .tooLarge
+                case .retryLater: kind = .unavailable
+                }
+                return CoordinatorError(kind, rejection.code, "\(what): \(host.description)")
             case .storageFailed:
                 // A node that cannot persist gave up its groups; the write was not acknowledged.
                 return host.isDiskFull

@@ -65,7 +65,8 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
     }
 
     /// A Raft group that could not take or answer a request: 503 for what passes (no leader, a timeout, a
-    /// shutdown), 404 for a group not hosted here, 400 for a refused request (with the `Rejection`'s own code),
+    /// shutdown), 404 for a group not hosted here, a refused request with the `Rejection`'s own code (400; 413 for
+    /// an entry over the size limit; 503 to retry when the group is busy or changing leaders),
     /// 507 for a full disk (the failure's errno is `ENOSPC`), 503 for other storage failures, 500 for a damaged
     /// replica.
     public init(_ error: HostError) {
@@ -75,7 +76,12 @@ public struct APIError: HTTPResponseError, Sendable, CustomStringConvertible {
         case .unknownGroup:
             self.init(.notFound, code: "raft.unknown_group", message: error.description)
         case .rejected(_, let rejection):
-            self.init(.badRequest, code: rejection.code, message: error.description)
+            switch rejection.remedy {
+            case .none: self.init(.badRequest, code: rejection.code, message: error.description)
+            case .sendLess: self.init(.contentTooLarge, code: rejection.code, message: error.description)
+            case .retryLater:
+                self.init(.serviceUnavailable, code: rejection.code, message: error.description, retryAfter: true)
+            }
         case .storageFailed:
             self =
                 error.isDiskFull

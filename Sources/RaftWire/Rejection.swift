@@ -49,6 +49,26 @@ public enum Rejection: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// What a client can do about a refusal.
+    public enum Remedy: Sendable, Equatable {
+        /// Nothing: the request as made cannot succeed (HTTP 400).
+        case none
+        /// Send less: the entry is over the group's size limit (HTTP 413).
+        case sendLess
+        /// Retry shortly: the group is busy or changing leaders (HTTP 503 with `Retry-After`).
+        case retryLater
+    }
+
+    public var remedy: Remedy {
+        switch self {
+        case .refused(.entryTooLarge): return .sendLess
+        case .refused(.uncommittedLimitExceeded), .refused(.notLeader), .refused(.transferInProgress),
+            .refused(.confChangePending), .leadershipMoved:
+            return .retryLater
+        default: return .none
+        }
+    }
+
     public var description: String {
         switch self {
         case .notMember(let node): return "node \(node) is not a member; add it as a learner first"

@@ -30,8 +30,14 @@ struct ErrorMappingTests {
         HostCase(error: .shuttingDown, status: 503, code: "raft.unavailable", retryAfter: true),
         HostCase(error: .unknownGroup(GroupID(7)), status: 404, code: "raft.unknown_group", retryAfter: false),
         HostCase(
-            error: .rejected(GroupID(7), .refused(.entryTooLarge(bytes: 10, limit: 5))), status: 400,
+            error: .rejected(GroupID(7), .refused(.entryTooLarge(bytes: 10, limit: 5))), status: 413,
             code: "raft.entry_too_large", retryAfter: false),
+        HostCase(
+            error: .rejected(GroupID(7), .refused(.uncommittedLimitExceeded(limit: 5))), status: 503,
+            code: "raft.uncommitted_limit", retryAfter: true),
+        HostCase(
+            error: .rejected(GroupID(7), .leadershipMoved(to: NodeID(2))), status: 503, code: "raft.leadership_moved",
+            retryAfter: true),
         HostCase(
             error: .rejected(GroupID(7), .notMember(NodeID(9))), status: 400, code: "raft.not_member",
             retryAfter: false),
