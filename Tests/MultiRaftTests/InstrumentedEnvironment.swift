@@ -46,8 +46,8 @@ final class InstrumentedEnvironment: HostEnvironment {
 }
 
 /// The POSIX file system, whose data syncs wait while syncs are held (`hold()` … `release()`).
-final class GatedFileSystem: FileSystem, @unchecked Sendable {  // `held` and `waiting` are guarded by `condition`
-    let real = POSIXFileSystem()
+final class GatedFileSystem: ForwardingFileSystem, @unchecked Sendable {  // `held` and `waiting` are guarded by `condition`
+    let base: any FileSystem = POSIXFileSystem()
     private let condition = NSCondition()
     private var held = false
     private var waiting = 0
@@ -73,20 +73,6 @@ final class GatedFileSystem: FileSystem, @unchecked Sendable {  // `held` and `w
         condition.unlock()
     }
 
-    func createDirectory(_ path: String) throws(WALError) { try real.createDirectory(path) }
-    func contentsOfDirectory(_ path: String) throws(WALError) -> [String] { try real.contentsOfDirectory(path) }
-    func open(_ path: String, _ mode: FileOpenMode) throws(WALError) -> Int32 { try real.open(path, mode) }
-    func close(_ fd: Int32) { real.close(fd) }
-    func write(_ fd: Int32, _ bytes: [UInt8], path: String) throws(WALError) {
-        try real.write(fd, bytes, path: path)
-    }
-    func write(_ fd: Int32, _ bytes: [UInt8], at offset: Int, path: String) throws(WALError) {
-        try real.write(fd, bytes, at: offset, path: path)
-    }
-    func read(_ fd: Int32, at offset: Int, count: Int, path: String) throws(WALError) -> [UInt8] {
-        try real.read(fd, at: offset, count: count, path: path)
-    }
-    func size(_ fd: Int32, path: String) throws(WALError) -> Int { try real.size(fd, path: path) }
     func syncData(_ fd: Int32, path: String) throws(WALError) {
         condition.lock()
         waiting += 1
@@ -94,13 +80,6 @@ final class GatedFileSystem: FileSystem, @unchecked Sendable {  // `held` and `w
         while held { condition.wait() }
         waiting -= 1
         condition.unlock()
-        try real.syncData(fd, path: path)
+        try base.syncData(fd, path: path)
     }
-    func truncate(_ fd: Int32, to length: Int, path: String) throws(WALError) {
-        try real.truncate(fd, to: length, path: path)
-    }
-    func syncDirectory(_ path: String) throws(WALError) { try real.syncDirectory(path) }
-    func removeFile(_ path: String) throws(WALError) { try real.removeFile(path) }
-    func rename(_ from: String, to: String) throws(WALError) { try real.rename(from, to: to) }
-    func removeDirectory(_ path: String) throws(WALError) { try real.removeDirectory(path) }
 }

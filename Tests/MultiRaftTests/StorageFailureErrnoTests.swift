@@ -78,34 +78,18 @@ final class FullDiskEnvironment: HostEnvironment {
 }
 
 /// The POSIX file system, whose writes fail with ENOSPC while `full` is set.
-final class FullDiskFileSystem: FileSystem {
-    let real = POSIXFileSystem()
+final class FullDiskFileSystem: ForwardingFileSystem {
+    let base: any FileSystem = POSIXFileSystem()
     let full = Mutex(false)
 
-    func createDirectory(_ path: String) throws(WALError) { try real.createDirectory(path) }
-    func contentsOfDirectory(_ path: String) throws(WALError) -> [String] { try real.contentsOfDirectory(path) }
-    func open(_ path: String, _ mode: FileOpenMode) throws(WALError) -> Int32 { try real.open(path, mode) }
-    func close(_ fd: Int32) { real.close(fd) }
     func write(_ fd: Int32, _ bytes: [UInt8], path: String) throws(WALError) {
         try refuseIfFull(path)
-        try real.write(fd, bytes, path: path)
+        try base.write(fd, bytes, path: path)
     }
     func write(_ fd: Int32, _ bytes: [UInt8], at offset: Int, path: String) throws(WALError) {
         try refuseIfFull(path)
-        try real.write(fd, bytes, at: offset, path: path)
+        try base.write(fd, bytes, at: offset, path: path)
     }
-    func read(_ fd: Int32, at offset: Int, count: Int, path: String) throws(WALError) -> [UInt8] {
-        try real.read(fd, at: offset, count: count, path: path)
-    }
-    func size(_ fd: Int32, path: String) throws(WALError) -> Int { try real.size(fd, path: path) }
-    func syncData(_ fd: Int32, path: String) throws(WALError) { try real.syncData(fd, path: path) }
-    func truncate(_ fd: Int32, to length: Int, path: String) throws(WALError) {
-        try real.truncate(fd, to: length, path: path)
-    }
-    func syncDirectory(_ path: String) throws(WALError) { try real.syncDirectory(path) }
-    func removeFile(_ path: String) throws(WALError) { try real.removeFile(path) }
-    func rename(_ from: String, to: String) throws(WALError) { try real.rename(from, to: to) }
-    func removeDirectory(_ path: String) throws(WALError) { try real.removeDirectory(path) }
 
     private func refuseIfFull(_ path: String) throws(WALError) {
         guard full.withLock({ $0 }) else { return }

@@ -6,35 +6,14 @@ import Testing
 @testable import RaftStorage
 
 /// A file system that counts directory listings and otherwise does what the real one does.
-private final class ListingCounter: FileSystem {
-    let real = POSIXFileSystem()
+private final class ListingCounter: ForwardingFileSystem {
+    let base: any FileSystem = POSIXFileSystem()
     let listings = Mutex(0)
 
-    func createDirectory(_ path: String) throws(WALError) { try real.createDirectory(path) }
     func contentsOfDirectory(_ path: String) throws(WALError) -> [String] {
         listings.withLock { $0 += 1 }
-        return try real.contentsOfDirectory(path)
+        return try base.contentsOfDirectory(path)
     }
-    func open(_ path: String, _ mode: FileOpenMode) throws(WALError) -> Int32 { try real.open(path, mode) }
-    func close(_ fd: Int32) { real.close(fd) }
-    func write(_ fd: Int32, _ bytes: [UInt8], path: String) throws(WALError) {
-        try real.write(fd, bytes, path: path)
-    }
-    func write(_ fd: Int32, _ bytes: [UInt8], at offset: Int, path: String) throws(WALError) {
-        try real.write(fd, bytes, at: offset, path: path)
-    }
-    func read(_ fd: Int32, at offset: Int, count: Int, path: String) throws(WALError) -> [UInt8] {
-        try real.read(fd, at: offset, count: count, path: path)
-    }
-    func size(_ fd: Int32, path: String) throws(WALError) -> Int { try real.size(fd, path: path) }
-    func syncData(_ fd: Int32, path: String) throws(WALError) { try real.syncData(fd, path: path) }
-    func truncate(_ fd: Int32, to length: Int, path: String) throws(WALError) {
-        try real.truncate(fd, to: length, path: path)
-    }
-    func syncDirectory(_ path: String) throws(WALError) { try real.syncDirectory(path) }
-    func removeFile(_ path: String) throws(WALError) { try real.removeFile(path) }
-    func rename(_ from: String, to: String) throws(WALError) { try real.rename(from, to: to) }
-    func removeDirectory(_ path: String) throws(WALError) { try real.removeDirectory(path) }
 }
 
 /// Releasing, trimming and removing snapshots work from the store's own index of its files: the directory holds
